@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything swarm needs on a fresh machine: the Node packages, the compiled CLI,
+# and a Python virtual environment (.venv) with PyTorch, numpy, tiktoken and rustbpe.
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+if [ ! -d node_modules ] || [ package.json -nt node_modules ] || [ package-lock.json -nt node_modules ]; then
+  say "installing Node packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+say "compiling the TypeScript node"
+npm run --silent build
+
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv (sees system packages, so a box's own CUDA PyTorch is reused)"
+  "$PYTHON" -m venv --system-site-packages .venv
+fi
+VPY=.venv/bin/python
+if ! "$VPY" -c 'import torch' >/dev/null 2>&1; then
+  # 2.13.0 is the pinned build; on a machine without CUDA wheels it is the CPU build.
+  say "installing PyTorch"
+  "$VPY" -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
+fi
+missing=$("$VPY" - <<'PY'
+import importlib.util
+need = {"numpy": "numpy", "tiktoken": "tiktoken", "rustbpe": "rustbpe", "pytest": "pytest"}
+print(" ".join(pkg for mod, pkg in need.items() if importlib.util.find_spec(mod) is None))
+PY
+)
+if [ -n "$missing" ]; then
+  say "installing Python packages: $missing"
+  "$VPY" -m pip install --quiet --disable-pip-version-check $missing
+fi
+say "ready: $("$VPY" -c 'import torch, sys; print(f"python {sys.version.split()[0]}, torch {torch.__version__}, cuda {torch.cuda.is_available()}")')"

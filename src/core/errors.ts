@@ -1,0 +1,32 @@
+/** Typed errors: each says what went wrong and what the user can do about it. */
+
+export class SwarmError extends Error {
+  /** A short hint for the user, printed under the message. */
+  readonly hint: string | undefined;
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+  }
+}
+
+/** A config file, flag or environment variable that cannot be used. */
+export class ConfigError extends SwarmError {}
+
+/** The proposer could not produce a usable train.py (bad reply, edit that does not apply, API failure). */
+export class ProposalError extends SwarmError {
+  readonly kind: 'malformed' | 'no-apply' | 'api' | 'exhausted';
+  constructor(kind: ProposalError['kind'], message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options);
+    this.kind = kind;
+  }
+}
+
+/** The git workspace is missing, corrupt, or git itself failed. */
+export class WorkspaceError extends SwarmError {}
+
+/** The LevelDB store cannot be opened or written (unwritable folder, full disk, locked by another node). */
+export class StoreError extends SwarmError {}
+
+/** The trainer could not be started at all (no Python, no torch) — distinct from a run that crashes. */
+export class TrainerError extends SwarmError {}

@@ -1,0 +1,95 @@
+/** Domain types shared by every part of the node: what an experiment is and what it measured. */
+
+/** Datasets the fixed harness (trainer/prepare.py) knows. */
+export type Dataset = 'sotu' | 'climbmix';
+export const DATASETS: readonly Dataset[] = ['sotu', 'climbmix'];
+
+/** The summary block train.py prints after `---`; keys are the reference's, so its tools read our logs. */
+export interface Metrics {
+  val_bpb: number;
+  training_seconds: number;
+  total_seconds: number;
+  peak_vram_mb: number;
+  mfu_percent: number;
+  total_tokens_M: number;
+  num_steps: number;
+  num_params_M: number;
+  depth: number;
+}
+export const METRIC_KEYS: readonly (keyof Metrics)[] = [
+  'val_bpb', 'training_seconds', 'total_seconds', 'peak_vram_mb', 'mfu_percent',
+  'total_tokens_M', 'num_steps', 'num_params_M', 'depth',
+];
+
+/** What a box trains on; printed by `python trainer/prepare.py hardware`. */
+export interface Hardware {
+  device: 'cuda' | 'mps' | 'cpu';
+  /** Accelerator model (e.g. "NVIDIA H100 80GB HBM3") or the CPU's name. */
+  name: string;
+  count: number;
+  memoryGb: number;
+  torch: string;
+  cuda: string | null;
+  python: string;
+}
+
+/** How a training run ended, as the runner sees the process. */
+export type RunOutcome = 'ok' | 'crash' | 'timeout';
+
+/**
+ * The life of an experiment in the store.
+ * `running`: started, not finished (a node killed mid-run finds these on restart).
+ * `invalid`: the proposal never became a runnable train.py (garbage reply, edit that does not apply).
+ */
+export type ExperimentStatus = 'running' | 'keep' | 'discard' | 'crash' | 'invalid';
+
+/** Where a candidate came from. Peers are a later source; the loop does not care which. */
+export interface Origin {
+  kind: 'baseline' | 'proposer' | 'repair';
+  /** e.g. "mutate", "claude:claude-sonnet-4-5", "openai:llama3". */
+  proposer: string;
+}
+
+export interface ExperimentRecord {
+  v: 1;
+  /** Globally unique, sortable by creation time. */
+  id: string;
+  /** This node's experiment number, 1-based; the baseline is 1. */
+  seq: number;
+  status: ExperimentStatus;
+  hypothesis: string;
+  origin: Origin;
+  /** sha256 (hex) of the parent train.py and of the candidate. */
+  parentHash: string;
+  hash: string | null;
+  parentCommit: string;
+  commit: string | null;
+  /** Unified diff of train.py, parent to candidate (empty for the baseline). */
+  diff: string;
+  outcome: RunOutcome | null;
+  /** Why it crashed, was invalid, or was discarded; null when kept. */
+  reason: string | null;
+  metrics: Metrics | null;
+  /** Best val_bpb this candidate was judged against (null for the baseline). */
+  bestBefore: number | null;
+  hardware: Hardware | null;
+  dataset: Dataset;
+  budgetSeconds: number;
+  /** How many times a run was started; a node killed mid-run retries once. */
+  attempts: number;
+  startedAt: string;
+  endedAt: string | null;
+  /** The last lines of a failed run's log. */
+  logTail: string[];
+  logPath: string | null;
+}
+
+/** A finished run's headline numbers, for the proposers' context. */
+export interface HistoryEntry {
+  seq: number;
+  status: ExperimentStatus;
+  hypothesis: string;
+  diff: string;
+  val_bpb: number | null;
+  reason: string | null;
+}
