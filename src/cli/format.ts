@@ -1,0 +1,72 @@
+import type { LiveStatus } from '../control/index.js';
+import type { ExperimentRecord } from '../core/index.js';
+import { latestKeep } from '../loop/index.js';
+
+const bpb = (r: ExperimentRecord) => (r.metrics ? r.metrics.val_bpb.toFixed(6) : '-');
+
+/** `swarm log`: one line per experiment. */
+export function formatLog(records: readonly ExperimentRecord[]): string {
+  const rows = records.map((r) => [
+    `#${r.seq}`, r.status, bpb(r), r.commit?.slice(0, 7) ?? '-', r.origin.proposer, truncate(r.hypothesis + (r.reason && r.status !== 'discard' ? ` — ${r.reason}` : ''), 80),
+  ]);
+  return table(['exp', 'status', 'val_bpb', 'commit', 'proposer', 'hypothesis'], rows);
+}
+
+/** `swarm show`: everything about one experiment. */
+export function formatRecord(r: ExperimentRecord): string {
+  const lines = [
+    `experiment #${r.seq}  ${r.id}`,
+    `status:      ${r.status}${r.outcome ? ` (run: ${r.outcome})` : ''}`,
+    `hypothesis:  ${r.hypothesis}`,
+    `proposer:    ${r.origin.proposer} (${r.origin.kind})`,
+  ];
+  if (r.reason) lines.push(`reason:      ${r.reason}`);
+  lines.push(
+    `commit:      ${r.commit ?? '-'} (parent ${r.parentCommit.slice(0, 12)})`,
+    `train.py:    ${r.hash ?? '-'}`,
+    `dataset:     ${r.dataset}, budget ${r.budgetSeconds} s`,
+  );
+  if (r.hardware) lines.push(`hardware:    ${r.hardware.count}× ${r.hardware.name} (${r.hardware.device}), torch ${r.hardware.torch}`);
+  lines.push(`started:     ${r.startedAt}${r.endedAt ? `, ended ${r.endedAt}` : ''}${r.attempts > 1 ? `, ${r.attempts} attempts` : ''}`);
+  if (r.bestBefore !== null) lines.push(`best before: ${r.bestBefore.toFixed(6)}`);
+  if (r.metrics) {
+    lines.push('', '---');
+    for (const [k, v] of Object.entries(r.metrics)) lines.push(`${(k + ':').padEnd(18)}${v}`);
+  }
+  if (r.diff) lines.push('', r.diff.trimEnd());
+  if (r.logTail.length > 0) lines.push('', `last ${r.logTail.length} log lines (${r.logPath ?? ''}):`, ...r.logTail);
+  return lines.join('\n');
+}
+
+/** `swarm status`: the node at a glance. */
+export function formatStatus(state: string, records: readonly ExperimentRecord[], live: LiveStatus | null): string {
+  const count = (s: string) => records.filter((r) => r.status === s).length;
+  const best = latestKeep(records);
+  const baseline = records.find((r) => r.origin.kind === 'baseline' && r.status === 'keep');
+  const lines = [
+    `state:       ${state}`,
+    `node:        ${live ? `running (pid ${live.pid}, since ${live.startedAt})` : 'stopped'}`,
+    `experiments: ${records.length} (${count('keep')} kept, ${count('discard')} discarded, ${count('crash')} crashed, ${count('invalid')} invalid${count('running') ? `, ${count('running')} running` : ''})`,
+  ];
+  if (best?.metrics) {
+    const gain = baseline?.metrics && baseline !== best ? ` (${(((best.metrics.val_bpb - baseline.metrics.val_bpb) / baseline.metrics.val_bpb) * 100).toFixed(2)} % vs baseline ${baseline.metrics.val_bpb.toFixed(6)})` : '';
+    lines.push(`best:        #${best.seq} val_bpb ${best.metrics.val_bpb.toFixed(6)}${gain} — ${best.hypothesis}`);
+  }
+  if (live?.current) lines.push(`now:         ${liveLine(live.current)}`);
+  return lines.join('\n');
+}
+
+export function liveLine(c: NonNullable<LiveStatus['current']>): string {
+  const loss = c.loss === null ? '' : ` | step ${c.step} loss ${c.loss.toFixed(4)}`;
+  return `#${c.seq} ${truncate(c.hypothesis, 50)} | ${Math.floor(c.elapsedSeconds)}/${c.budget} s${loss}`;
+}
+
+function truncate(s: string, n: number): string {
+  return s.length <= n ? s : s.slice(0, n - 1) + '…';
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+import { writeFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { loadConfig, type ConfigSources } from '../config/index.js';
+import { SwarmError } from '../core/index.js';
+import { exportTsv } from '../store/index.js';
+import { formatLog, formatRecord, formatStatus } from './format.js';
+import { join } from './join.js';
+import { findRecord, readSnapshot } from './records.js';
+
+const program = new Command('swarm')
+  .description('A peer-to-peer research swarm: an agent improves trainer/train.py, one experiment at a time.')
+  .showHelpAfterError()
+  .addHelpText('after', `
+Settings come from, lowest first: built-in defaults, node/swarm.config.json (or --config),
+environment variables SWARM_<SETTING> (e.g. SWARM_BUDGET=60, SWARM_MAX_EXPERIMENTS=10), then flags.`);
+
+interface CommonOptions { state?: string; config?: string }
+const common = (cmd: Command) => cmd
+  .option('--state <dir>', 'state folder: store, workspace, run logs (default node/state)')
+  .option('--config <file>', 'config file (default node/swarm.config.json)');
+
+const sources = (o: CommonOptions, flags: ConfigSources['flags'] = {}): ConfigSources => ({
+  flags: { state: o.state, ...flags }, ...(o.config ? { file: o.config } : {}),
+});
+
+common(program.command('join'))
+  .description('run the research loop: propose, train, judge, record — until Ctrl-C or --max-experiments')
+  .option('--max-experiments <n>', 'stop after n experiments (default: never)')
+  .option('--budget <seconds>', 'training time per experiment (default 300)')
+  .option('--timeout <seconds>', 'kill a run after this long (default max(2×budget, budget+120))')
+  .addOption(new Option('--dataset <name>', 'data to train on (default sotu, offline)').choices(['sotu', 'climbmix']))
+  .addOption(new Option('--proposer <kind>', 'who proposes changes (default mutate, offline)').choices(['mutate', 'claude', 'openai']))
+  .option('--model <name>', 'LLM model (claude default claude-sonnet-4-5; required for openai)')
+  .option('--base-url <url>', 'LLM endpoint (Anthropic: without /v1; OpenAI-compatible: with /v1)')
+  .option('--python <path>', 'Python that runs the trainer (default .venv/bin/python)')
+  .option('--cache <dir>', 'data and tokenizer cache (default ~/.cache/swarm)')
+  .option('--threshold <bpb>', 'keep only wins larger than this (default 0)')
+  .option('--seed <n>', 'seed of the built-in mutator (default 1)')
+  .option('--program <file>', 'instructions to the agent (default node/program.md)')
+  .action(async (o: CommonOptions & Record<string, string | undefined>) => {
+    await join(sources(o, {
+      maxExperiments: o.maxExperiments, budget: o.budget, timeout: o.timeout, dataset: o.dataset,
+      proposer: o.proposer, model: o.model, baseUrl: o.baseUrl, python: o.python, cache: o.cache,
+      threshold: o.threshold, seed: o.seed, program: o.program,
+    }));
+  });
+
+common(program.command('status'))
+  .description('the node at a glance: experiments, best val_bpb, what runs now')
+  .option('--json', 'machine-readable output')
+  .action(async (o: CommonOptions & { json?: boolean }) => {
+    const { state } = loadConfig(sources(o));
+    const { records, live } = await readSnapshot(state);
+    if (o.json) print(JSON.stringify({ state, running: live !== null, live, experiments: records.length, best: bestOf(records) }, null, 2));
+    else print(formatStatus(state, records, live));
+  });
+
+common(program.command('log'))
+  .description('a table of every experiment')
+  .option('--json', 'machine-readable output (all records)')
+  .action(async (o: CommonOptions & { json?: boolean }) => {
+    const { records } = await readSnapshot(loadConfig(sources(o)).state);
+    print(o.json ? JSON.stringify(records, null, 2) : formatLog(records));
+  });
+
+common(program.command('show'))
+  .description('one experiment: hypothesis, diff, metrics, log tail')
+  .argument('<id>', 'experiment number (12 or #12), id prefix, or commit prefix')
+  .option('--json', 'machine-readable output')
+  .action(async (id: string, o: CommonOptions & { json?: boolean }) => {
+    const { records } = await readSnapshot(loadConfig(sources(o)).state);
+    const record = findRecord(records, id);
+    if (!record) throw new SwarmError(`no experiment matches "${id}"`, { hint: 'see `swarm log` for the numbers' });
+    print(o.json ? JSON.stringify(record, null, 2) : formatRecord(record));
+  });
+
+common(program.command('export'))
+  .description('export results')
+  .requiredOption('--tsv', "the reference's results.tsv format")
+  .option('-o, --out <file>', 'write to a file instead of standard output')
+  .action(async (o: CommonOptions & { out?: string }) => {
+    const { records } = await readSnapshot(loadConfig(sources(o)).state);
+    const tsv = exportTsv(records);
+    if (o.out) await writeFile(o.out, tsv);
+    else process.stdout.write(tsv);
+  });
+
+function bestOf(records: Awaited<ReturnType<typeof readSnapshot>>['records']) {
+  const best = records.filter((r) => r.status === 'keep' && r.metrics).at(-1);
+  return best ? { seq: best.seq, id: best.id, val_bpb: best.metrics!.val_bpb, hypothesis: best.hypothesis, commit: best.commit } : null;
+}
+
+function print(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof SwarmError) {
+    process.stderr.write(`swarm: ${err.message}\n${err.hint ? `  hint: ${err.hint}\n` : ''}`);
+    process.exit(1);
+  }
+  throw err;
+}

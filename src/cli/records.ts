@@ -1,0 +1,42 @@
+import { existsSync } from 'node:fs';
+import { queryControl, type LiveStatus } from '../control/index.js';
+import { StoreError, type ExperimentRecord } from '../core/index.js';
+import { isLocked, openStore } from '../store/index.js';
+import { stateLayout } from './layout.js';
+
+export interface Snapshot {
+  records: ExperimentRecord[];
+  /** Set when a node is running on this state folder. */
+  live: LiveStatus | null;
+}
+
+/** Reads a node's records: straight from the store when it is idle, from the running node otherwise. */
+export async function readSnapshot(state: string): Promise<Snapshot> {
+  const { db } = stateLayout(state);
+  if (!existsSync(db)) {
+    throw new StoreError(`no swarm node has run in ${state} yet`, { hint: 'start one with `swarm join`, or pass --state DIR' });
+  }
+  try {
+    const store = await openStore(db);
+    try {
+      return { records: await store.list(), live: null };
+    } finally {
+      await store.close();
+    }
+  } catch (err) {
+    if (!isLocked(err)) throw err;
+    const [records, live] = await Promise.all([
+      queryControl<ExperimentRecord[]>(state, '/records'),
+      queryControl<LiveStatus>(state, '/status'),
+    ]);
+    return { records, live };
+  }
+}
+
+/** Finds a record by sequence number (`12` or `#12`) or by a prefix of its id or commit. */
+export function findRecord(records: readonly ExperimentRecord[], ref: string): ExperimentRecord | undefined {
+  const seq = /^#?(\d+)$/.exec(ref.trim());
+  if (seq) return records.find((r) => r.seq === Number(seq[1]));
+  const matches = records.filter((r) => r.id.startsWith(ref) || (r.commit !== null && ref.length >= 4 && r.commit.startsWith(ref)));
+  return matches.length === 1 ? matches[0] : undefined;
+}

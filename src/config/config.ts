@@ -1,0 +1,193 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, DATASETS, type Dataset } from '../core/index.js';
+
+export type ProposerKind = 'mutate' | 'claude' | 'openai';
+const PROPOSERS: readonly ProposerKind[] = ['mutate', 'claude', 'openai'];
+
+/** Everything `swarm join` needs to know, resolved and checked. */
+export interface NodeConfig {
+  /** The node's state folder: store, workspace, run logs. */
+  state: string;
+  /** Stop after this many experiments in this invocation; null runs forever. */
+  maxExperiments: number | null;
+  /** Training budget per experiment, in seconds (the reference's is 300). */
+  budget: number;
+  /** Hard wall-clock limit per run, after which the process tree is killed. */
+  timeout: number;
+  dataset: Dataset;
+  proposer: ProposerKind;
+  model: string | null;
+  baseUrl: string | null;
+  /** The Python interpreter that runs the trainer. */
+  python: string;
+  /** Where prepare.py keeps data and tokenizers (shared by all nodes on a box). */
+  cache: string;
+  /** A candidate is kept only when it beats the best val_bpb by more than this. */
+  threshold: number;
+  /** Seed of the built-in mutator. */
+  seed: number;
+  /** The human's instructions to the agent. */
+  program: string;
+  /** The folder holding prepare.py and the baseline train.py. */
+  trainer: string;
+}
+
+export type ConfigKey = keyof NodeConfig;
+export const CONFIG_KEYS: readonly ConfigKey[] = [
+  'state', 'maxExperiments', 'budget', 'timeout', 'dataset', 'proposer', 'model', 'baseUrl',
+  'python', 'cache', 'threshold', 'seed', 'program', 'trainer',
+];
+const PATH_KEYS = new Set<ConfigKey>(['state', 'python', 'cache', 'program', 'trainer']);
+
+export interface ConfigSources {
+  /** Command-line flags, already named like the keys; undefined means "not given". */
+  flags?: Partial<Record<ConfigKey, unknown>>;
+  env?: NodeJS.ProcessEnv;
+  /** A config file; default node/swarm.config.json under the repository. Must exist when given. */
+  file?: string;
+  cwd?: string;
+}
+
+/** The repository root: two folders above this module, in src/ (tests) and dist/ alike. */
+export function repoRoot(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+}
+
+/** Env var for a key: SWARM_ + the key in upper snake case (maxExperiments → SWARM_MAX_EXPERIMENTS). */
+export function envName(key: ConfigKey): string {
+  return 'SWARM_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+}
+
+/** Defaults < config file < environment < flags. Relative paths resolve against where they were written. */
+export function loadConfig(sources: ConfigSources = {}): NodeConfig {
+  const root = repoRoot();
+  const cwd = sources.cwd ?? process.cwd();
+  const env = sources.env ?? process.env;
+  const raw: Partial<Record<ConfigKey, { value: unknown; origin: string; base: string }>> = {};
+
+  const filePath = sources.file ? resolve(cwd, sources.file) : join(root, 'node', 'swarm.config.json');
+  if (sources.file || existsSync(filePath)) {
+    for (const [key, value] of Object.entries(readConfigFile(filePath))) {
+      raw[key as ConfigKey] = { value, origin: `${filePath} ("${key}")`, base: dirname(filePath) };
+    }
+  }
+  for (const key of CONFIG_KEYS) {
+    const value = env[envName(key)];
+    if (value !== undefined && value !== '') raw[key] = { value, origin: `environment variable ${envName(key)}`, base: cwd };
+  }
+  for (const key of CONFIG_KEYS) {
+    const value = sources.flags?.[key];
+    if (value !== undefined) raw[key] = { value, origin: `--${flagName(key)}`, base: cwd };
+  }
+
+  const get = <T>(key: ConfigKey, parse: (v: unknown, origin: string) => T, fallback: T): T => {
+    const entry = raw[key];
+    if (entry === undefined) return fallback;
+    const value = parse(entry.value, entry.origin);
+    return PATH_KEYS.has(key) && typeof value === 'string' ? (resolve(entry.base, expandHome(value)) as T) : value;
+  };
+
+  const budget = get('budget', positiveNumber, 300);
+  const proposer = get('proposer', oneOf(PROPOSERS), 'mutate');
+  const defaultPython = join(root, '.venv', 'bin', 'python');
+  const config: NodeConfig = {
+    state: get('state', text, join(root, 'node', 'state')),
+    maxExperiments: get('maxExperiments', positiveInteger, null),
+    budget,
+    // The reference kills a 300 s run at 10 min; short test budgets still need time for start-up and evaluation.
+    timeout: get('timeout', positiveNumber, Math.max(2 * budget, budget + 120)),
+    dataset: get('dataset', oneOf(DATASETS), 'sotu'),
+    proposer,
+    model: get('model', text, proposer === 'claude' ? 'claude-sonnet-4-5' : null),
+    baseUrl: get('baseUrl', text, null),
+    python: get('python', text, existsSync(defaultPython) ? defaultPython : 'python3'),
+    cache: get('cache', text, join(homedir(), '.cache', 'swarm')),
+    threshold: get('threshold', nonNegativeNumber, 0),
+    seed: get('seed', integer, 1),
+    program: get('program', text, join(root, 'node', 'program.md')),
+    trainer: get('trainer', text, join(root, 'trainer')),
+  };
+  if (config.proposer === 'openai' && config.model === null) {
+    throw new ConfigError('the openai proposer needs a model name', {
+      hint: 'pass --model NAME (e.g. --model qwen2.5-coder:32b) and --base-url http://HOST:PORT/v1',
+    });
+  }
+  if (config.timeout <= config.budget) {
+    throw new ConfigError(`the run timeout (${config.timeout} s) must exceed the budget (${config.budget} s)`, {
+      hint: 'raise --timeout or lower --budget',
+    });
+  }
+  return config;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read the config file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`the config file ${path} is not valid JSON: ${(err as Error).message}`, {
+      hint: 'fix the file or remove it to use the defaults', cause: err,
+    });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError(`the config file ${path} must hold a JSON object of settings`);
+  }
+  const unknown = Object.keys(value).filter((k) => !k.startsWith('$') && !(CONFIG_KEYS as string[]).includes(k));
+  if (unknown.length > 0) {
+    throw new ConfigError(`the config file ${path} has unknown setting(s): ${unknown.join(', ')}`, {
+      hint: `known settings: ${CONFIG_KEYS.join(', ')}`,
+    });
+  }
+  // Keys starting with `$` are comments.
+  return Object.fromEntries(Object.entries(value).filter(([k]) => !k.startsWith('$')));
+}
+
+const flagName = (key: ConfigKey) => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+const expandHome = (p: string) => (p === '~' || p.startsWith('~/') ? join(homedir(), p.slice(1)) : p);
+const fail = (origin: string, want: string, got: unknown) =>
+  new ConfigError(`${origin} must be ${want}, got ${JSON.stringify(got)}`);
+
+function text(v: unknown, origin: string): string {
+  if (typeof v !== 'string' || v.trim() === '') throw fail(origin, 'a non-empty string', v);
+  return v;
+}
+function number(v: unknown, origin: string): number {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw fail(origin, 'a number', v);
+  return n;
+}
+function positiveNumber(v: unknown, origin: string): number {
+  const n = number(v, origin);
+  if (n <= 0) throw fail(origin, 'a positive number', v);
+  return n;
+}
+function nonNegativeNumber(v: unknown, origin: string): number {
+  const n = number(v, origin);
+  if (n < 0) throw fail(origin, 'zero or a positive number', v);
+  return n;
+}
+function integer(v: unknown, origin: string): number {
+  const n = number(v, origin);
+  if (!Number.isInteger(n)) throw fail(origin, 'an integer', v);
+  return n;
+}
+function positiveInteger(v: unknown, origin: string): number {
+  const n = integer(v, origin);
+  if (n < 1) throw fail(origin, 'a positive integer', v);
+  return n;
+}
+function oneOf<T extends string>(choices: readonly T[]) {
+  return (v: unknown, origin: string): T => {
+    if (typeof v !== 'string' || !choices.includes(v as T)) throw fail(origin, `one of ${choices.join(', ')}`, v);
+    return v as T;
+  };
+}

@@ -1,0 +1,1 @@
+export { serveControl, queryControl, controlSocketPath, type ControlServer, type LiveStatus } from './control.js';

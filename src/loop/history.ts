@@ -1,0 +1,26 @@
+import type { ExperimentRecord, HistoryEntry } from '../core/index.js';
+
+/** What the proposers are told about past experiments: headline numbers, failures included. */
+export function toHistory(records: readonly ExperimentRecord[]): HistoryEntry[] {
+  // Proposals that never became a train.py teach the next proposal nothing.
+  return records.filter((r) => r.hash !== null).map((r) => ({
+    seq: r.seq,
+    status: r.status,
+    hypothesis: r.hypothesis,
+    diff: r.diff,
+    val_bpb: r.metrics?.val_bpb ?? null,
+    reason: r.reason,
+  }));
+}
+
+/** Content hash → first experiment that ran it, for every train.py already run; none is run twice. */
+export function triedHashes(records: readonly ExperimentRecord[]): Map<string, number> {
+  const tried = new Map<string, number>();
+  for (const r of records) if (r.hash !== null && r.status !== 'invalid' && !tried.has(r.hash)) tried.set(r.hash, r.seq);
+  return tried;
+}
+
+/** The latest kept record: the node's current best. */
+export function latestKeep(records: readonly ExperimentRecord[]): ExperimentRecord | undefined {
+  return records.filter((r) => r.status === 'keep' && r.metrics !== null).at(-1);
+}

@@ -1,0 +1,268 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Proposer } from '../agent/index.js';
+import {
+  ProposalError, TrainerError, silentLogger,
+  type Dataset, type ExperimentRecord, type Hardware, type Logger, type Origin,
+} from '../core/index.js';
+import { judge } from '../judge/index.js';
+import { isTrivialError, type RunResult, type Trainer } from '../runner/index.js';
+import type { Store } from '../store/index.js';
+import type { Staged, Version, Workspace } from '../workspace/index.js';
+import { latestKeep, toHistory, triedHashes } from './history.js';
+import { newId } from './ids.js';
+
+export interface LoopInit {
+  store: Store;
+  workspace: Workspace;
+  trainer: Trainer;
+  proposer: Proposer;
+  /** The human's instructions (program.md). */
+  program: string;
+  dataset: Dataset;
+  budget: number;
+  threshold: number;
+  /** Each run gets a folder here holding its train.py and log. */
+  runsDir: string;
+  /** Records to create in this invocation (runs and invalid proposals alike); null runs until aborted. */
+  maxExperiments: number | null;
+  log?: Logger;
+  onEvent?: (event: LoopEvent) => void;
+  /** Aborting stops the loop: the run in flight is killed and resumed on the next start. */
+  signal?: AbortSignal;
+}
+
+export type LoopEvent =
+  | { type: 'start'; record: ExperimentRecord }
+  | { type: 'progress'; seq: number; step: number; loss: number; elapsedSeconds: number; budget: number }
+  | { type: 'finish'; record: ExperimentRecord };
+
+export interface LoopReport {
+  /** Records created in this invocation. */
+  created: number;
+  best: ExperimentRecord | undefined;
+}
+
+/** A train.py ready to be staged: where it came from and what it was written against. */
+interface Candidate {
+  hypothesis: string;
+  source: string;
+  origin: Origin;
+  parent: Version;
+}
+
+/** A candidate already committed in the workspace (resumed after a restart, or the baseline). */
+interface StagedCandidate {
+  record: ExperimentRecord;
+}
+
+const MAX_ATTEMPTS = 2;
+
+/**
+ * The autoresearch loop: propose → run → judge → record, forever or for maxExperiments.
+ * The next proposal is drafted while the current candidate trains, so an LLM's think time
+ * does not leave the accelerator idle.
+ */
+export async function runLoop(init: LoopInit): Promise<LoopReport> {
+  const { store, workspace, trainer, proposer, log = silentLogger, signal } = init;
+  const emit = init.onEvent ?? (() => {});
+  const max = init.maxExperiments ?? Infinity;
+  await mkdir(init.runsDir, { recursive: true });
+
+  const hardware = await trainer.hardware();
+  let records = await store.list();
+  let nextSeq = (records.at(-1)?.seq ?? 0) + 1;
+  let created = 0;
+
+  const resumable = await recover();
+  records = await store.list();
+
+  // The very first run of a node is the unmodified baseline.
+  if (latestKeep(records) === undefined && !resumable.some((c) => c.record.origin.kind === 'baseline')) {
+    const base = await workspace.best();
+    resumable.unshift({ record: newRecord(nextSeq++, { hypothesis: 'baseline', source: base.source, origin: { kind: 'baseline', proposer: 'baseline' }, parent: base }, base) });
+  }
+
+  let drafting: Promise<Candidate | ExperimentRecord> | null = null;
+  const queue: Candidate[] = [];
+  const draftNext = () => {
+    if (drafting === null && queue.length === 0 && created + resumable.length < max) drafting = draft();
+  };
+
+  while (created < max && !signal?.aborted) {
+    let staged: ExperimentRecord;
+    const resumed = resumable.shift();
+    if (resumed) {
+      staged = resumed.record;
+    } else {
+      const next: Candidate | ExperimentRecord = queue.shift() ?? (await (drafting ??= draft()));
+      drafting = null;
+      if (signal?.aborted) break;
+      if ('v' in next) {
+        await finish(next);
+        continue;
+      }
+      const ready = await stage(next);
+      if (ready.status === 'invalid') {
+        await finish(ready);
+        continue;
+      }
+      staged = ready;
+    }
+
+    const isBaseline = staged.origin.kind === 'baseline';
+    const running: ExperimentRecord = { ...staged, status: 'running', attempts: staged.attempts + 1, hardware, startedAt: new Date().toISOString() };
+    await store.put(running);
+    records = await store.list();
+    created += 1;
+    emit({ type: 'start', record: running });
+    log.info(`#${running.seq} ${running.hypothesis}`);
+    draftNext();
+
+    const result = await runCandidate(running);
+    if (result === 'aborted') {
+      // The user stopped the node: the run is not the candidate's fault, so it resumes next start.
+      await store.put({ ...running, attempts: running.attempts - 1 });
+      break;
+    }
+    const best = latestKeep(records);
+    const verdict = judge({
+      outcome: result.outcome, metrics: result.metrics, reason: result.reason,
+      best: isBaseline ? null : best?.metrics?.val_bpb ?? null, threshold: init.threshold,
+    });
+    const done: ExperimentRecord = {
+      ...running,
+      status: verdict.status,
+      reason: verdict.reason,
+      outcome: result.outcome,
+      metrics: result.metrics,
+      bestBefore: isBaseline ? null : best?.metrics?.val_bpb ?? null,
+      endedAt: result.endedAt,
+      logTail: result.outcome === 'ok' ? [] : result.logTail,
+      logPath: result.logPath,
+    };
+    // Record first, then move the branch: a crash between the two is repaired by recover().
+    await finish(done);
+    if (done.status === 'keep' && done.commit !== null && !isBaseline) await workspace.keep(done.commit);
+    if (isBaseline && done.status === 'crash') {
+      throw new TrainerError(`the baseline train.py crashed: ${done.reason}`, {
+        hint: `nothing can be judged without a baseline; see ${done.logPath ?? 'the run log'}, fix the setup (scripts/setup.sh) and join again`,
+      });
+    }
+    if (done.status === 'crash' && isTrivialError(result) && done.origin.kind === 'proposer' && proposer.repair) {
+      await repairRun(done);
+    }
+  }
+
+  drafting = null;
+  return { created, best: latestKeep(await store.list()) };
+
+  /** Puts the store and the workspace back in agreement after a node was killed, and finds runs to resume. */
+  async function recover(): Promise<StagedCandidate[]> {
+    const resume: StagedCandidate[] = [];
+    for (const r of records.filter((rec) => rec.status === 'running')) {
+      if (r.attempts >= MAX_ATTEMPTS) {
+        const reason = `interrupted ${r.attempts} times (the node stopped during the run); not retried`;
+        await store.put({ ...r, status: 'crash', outcome: 'crash', reason, endedAt: new Date().toISOString() });
+        log.warn(`#${r.seq} ${reason}`);
+      } else {
+        log.info(`#${r.seq} was interrupted; running it again`);
+        resume.push({ record: r });
+      }
+    }
+    const kept = latestKeep(records);
+    const tip = await workspace.best();
+    if (kept?.commit && kept.commit !== tip.commit && kept.origin.kind !== 'baseline') {
+      log.warn(`#${kept.seq} was kept but the best branch had not moved yet; moving it now`);
+      await workspace.keep(kept.commit);
+    }
+    return resume;
+  }
+
+  /** Asks the proposer for the next candidate against the current best; a failure becomes an invalid record. */
+  async function draft(): Promise<Candidate | ExperimentRecord> {
+    const parent = await workspace.best();
+    const tried = new Set(triedHashes(records).keys());
+    try {
+      const p = await proposer.propose({ program: init.program, source: parent.source, history: toHistory(records), tried, ...(signal ? { signal } : {}) });
+      return { hypothesis: p.hypothesis, source: p.source, origin: { kind: 'proposer', proposer: p.proposer }, parent };
+    } catch (err) {
+      return invalid(err, parent, { kind: 'proposer', proposer: proposer.name });
+    }
+  }
+
+  /** Commits a candidate onto the current best (rebasing it if the best moved while it was drafted). */
+  async function stage(c: Candidate): Promise<ExperimentRecord> {
+    const id = newId();
+    let staged: Staged = await workspace.stage(id, c.source, c.hypothesis, c.parent);
+    const best = await workspace.best();
+    if (staged.parent.commit !== best.commit) {
+      const rebased = await workspace.rebase(staged.commit, best);
+      if (!rebased.ok) {
+        return { ...newRecord(nextSeq++, c, c.parent, id), status: 'invalid', commit: staged.commit, diff: staged.diff, reason: `conflicts with the new best: ${rebased.conflict}`, endedAt: new Date().toISOString() };
+      }
+      staged = await workspace.stage(id, rebased.staged.source, c.hypothesis, best);
+    }
+    const seen = triedHashes(records).get(staged.hash);
+    const record = { ...newRecord(nextSeq++, c, staged.parent, id), hash: staged.hash, commit: staged.commit, diff: staged.diff };
+    if (seen !== undefined) {
+      return { ...record, status: 'invalid', reason: `identical to #${seen}, already tried`, endedAt: new Date().toISOString() };
+    }
+    return record;
+  }
+
+  async function runCandidate(record: ExperimentRecord): Promise<RunResult | 'aborted'> {
+    const runDir = join(init.runsDir, `${String(record.seq).padStart(5, '0')}-${record.id}`);
+    const source = record.commit ? await workspace.source(record.commit) : (await workspace.best()).source;
+    const result = await trainer.run({
+      source, runDir,
+      onProgress: (p) => emit({ type: 'progress', seq: record.seq, step: p.step, loss: p.loss, elapsedSeconds: p.elapsedSeconds, budget: init.budget }),
+      ...(signal ? { signal } : {}),
+    });
+    return signal?.aborted ? 'aborted' : result;
+  }
+
+  /** One automatic repair of a run that died on a trivial error (a typo, a missing import). */
+  async function repairRun(failed: ExperimentRecord): Promise<void> {
+    const parent = await workspace.best();
+    const failedSource = failed.commit ? await workspace.source(failed.commit) : parent.source;
+    try {
+      const p = await proposer.repair!(
+        { program: init.program, source: parent.source, history: toHistory(records), tried: new Set(triedHashes(records).keys()), ...(signal ? { signal } : {}) },
+        { failed: { hypothesis: failed.hypothesis, source: failedSource, proposer: failed.origin.proposer }, error: failed.logTail.join('\n') },
+      );
+      log.info(`#${failed.seq} died on a trivial error; trying the repaired version next`);
+      queue.unshift({ hypothesis: p.hypothesis, source: p.source, origin: { kind: 'repair', proposer: p.proposer }, parent });
+    } catch (err) {
+      log.warn(`#${failed.seq} could not be repaired: ${(err as Error).message}`);
+    }
+  }
+
+  function invalid(err: unknown, parent: Version, origin: Origin): ExperimentRecord {
+    if (!(err instanceof ProposalError)) log.error(`proposer failed unexpectedly: ${(err as Error).stack ?? String(err)}`);
+    const reason = err instanceof Error ? err.message : String(err);
+    return { ...newRecord(nextSeq++, { hypothesis: '(no proposal)', source: parent.source, origin, parent }, parent), status: 'invalid', reason, endedAt: new Date().toISOString() };
+  }
+
+  async function finish(record: ExperimentRecord): Promise<void> {
+    await store.put(record);
+    records = await store.list();
+    if (record.status === 'invalid') {
+      created += 1;
+      log.warn(`#${record.seq} invalid proposal: ${record.reason}`);
+    }
+    emit({ type: 'finish', record });
+  }
+
+  function newRecord(seq: number, c: Candidate, parent: Version, id = newId()): ExperimentRecord {
+    const isBaseline = c.origin.kind === 'baseline';
+    return {
+      v: 1, id, seq, status: 'running', hypothesis: c.hypothesis, origin: c.origin,
+      parentHash: parent.hash, hash: isBaseline ? parent.hash : null,
+      parentCommit: parent.commit, commit: isBaseline ? parent.commit : null,
+      diff: '', outcome: null, reason: null, metrics: null, bestBefore: null,
+      hardware: null as Hardware | null, dataset: init.dataset, budgetSeconds: init.budget,
+      attempts: 0, startedAt: new Date().toISOString(), endedAt: null, logTail: [], logPath: null,
+    };
+  }
+}
