@@ -1,0 +1,117 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ExperimentRecord } from '../../src/core/index.js';
+import { CLI, PYTHON, STUB_TRAINER, TEST_CACHE } from '../helpers/paths.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function stateDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'swarm-cli-'));
+  dirs.push(d);
+  return d;
+}
+
+const env = { SWARM_TRAINER: STUB_TRAINER, SWARM_CACHE: TEST_CACHE, SWARM_PYTHON: PYTHON, STUB_SLEEP: '1.5' };
+const swarm = (args: string[], extraEnv: Record<string, string> = {}) =>
+  execa('node', [CLI, ...args], { env: { ...env, ...extraEnv }, reject: false, all: true });
+
+/** Resolves once the running command has printed a line matching `pattern`. */
+function waitFor(proc: ResultPromise, pattern: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (pattern.test(seen)) {
+        proc.all?.off('data', onData);
+        resolve();
+      }
+    };
+    proc.all?.on('data', onData);
+    proc.catch(() => {}).finally(() => reject(new Error(`exited before printing ${pattern}:\n${seen}`)));
+  });
+}
+
+async function records(state: string): Promise<ExperimentRecord[]> {
+  const { stdout } = await swarm(['log', '--json', '--state', state]);
+  return JSON.parse(stdout) as ExperimentRecord[];
+}
+
+describe('swarm join', () => {
+  it('killed with -9 mid-experiment, loses nothing finished and resumes the interrupted run', async () => {
+    const state = await stateDir();
+    const first = swarm(['join', '--state', state, '--max-experiments', '5', '--budget', '1']);
+    await waitFor(first, /#2 /);
+
+    // While it runs, read commands ask the node over its control socket.
+    const status = await swarm(['status', '--json', '--state', state]);
+    expect(JSON.parse(status.stdout)).toMatchObject({ running: true, best: { seq: 1 } });
+
+    first.kill('SIGKILL');
+    await first;
+    const killed = await records(state);
+    expect(killed[0]).toMatchObject({ seq: 1, status: 'keep' });
+    expect(killed[1]).toMatchObject({ seq: 2, status: 'running', attempts: 1 });
+
+    const second = await swarm(['join', '--state', state, '--max-experiments', '3', '--budget', '1']);
+    expect(second.exitCode, second.all).toBe(0);
+    expect(second.all).toMatch(/#2 was interrupted; running it again/);
+    const after = await records(state);
+    expect(after.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+    expect(after[0]).toEqual(killed[0]);
+    expect(after[1]).toMatchObject({ id: killed[1]!.id, attempts: 2 });
+    expect(after.every((r) => r.status !== 'running')).toBe(true);
+
+    // The store's last keep and the workspace's best branch agree.
+    const lastKeep = after.filter((r) => r.status === 'keep').at(-1)!;
+    const best = await execa('git', ['--git-dir', join(state, 'db', '..', 'workspace.git'), 'rev-parse', 'refs/heads/best']);
+    expect(best.stdout).toBe(lastKeep.commit);
+
+    const tsv = await swarm(['export', '--tsv', '--state', state]);
+    expect(tsv.stdout.split('\n')).toHaveLength(5);
+  });
+
+  it('stops cleanly on Ctrl-C and resumes the run it stopped without counting it as an attempt', async () => {
+    const state = await stateDir();
+    const first = swarm(['join', '--state', state, '--budget', '1']);
+    await waitFor(first, /#2 /);
+    first.kill('SIGINT');
+    const done = await first;
+    expect(done.exitCode, done.all).toBe(0);
+    expect(done.all).toMatch(/stopping/);
+    const stopped = await records(state);
+    expect(stopped.at(-1)).toMatchObject({ seq: 2, status: 'running', attempts: 0 });
+
+    await swarm(['join', '--state', state, '--max-experiments', '1', '--budget', '1']);
+    const after = await records(state);
+    expect(after[1]).toMatchObject({ seq: 2, attempts: 1 });
+    expect(['keep', 'discard']).toContain(after[1]!.status);
+  });
+
+  it('explains a broken config file and exits without touching state', async () => {
+    const state = await stateDir();
+    const config = join(state, 'broken.json');
+    await writeFile(config, '{ "budget": ');
+    const r = await swarm(['join', '--config', config]);
+    expect(r.exitCode).toBe(1);
+    expect(r.all).toContain(`the config file ${config} is not valid JSON`);
+  });
+
+  it('shows one experiment with its diff and metrics', async () => {
+    const state = await stateDir();
+    const r = await swarm(['join', '--state', state, '--max-experiments', '2', '--budget', '1'], { STUB_SLEEP: '0' });
+    expect(r.exitCode, r.all).toBe(0);
+    const show = await swarm(['show', '2', '--state', state]);
+    expect(show.stdout).toMatch(/experiment #2/);
+    expect(show.stdout).toMatch(/^[-+][A-Z_]+ = /m);
+    expect(show.stdout).toMatch(/val_bpb:\s+1\.\d+/);
+    const missing = await swarm(['show', '99', '--state', state]);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.all).toMatch(/no experiment matches "99"/);
+  });
+});

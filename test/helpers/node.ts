@@ -1,0 +1,39 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import { mutateProposer, type Proposer } from '../../src/agent/index.js';
+import type { Dataset } from '../../src/core/index.js';
+import { runLoop, type LoopEvent } from '../../src/loop/index.js';
+import { pythonTrainer } from '../../src/runner/index.js';
+import { openStore } from '../../src/store/index.js';
+import { openWorkspace } from '../../src/workspace/index.js';
+import { PYTHON, TEST_CACHE } from './paths.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Everything a loop needs, in a fresh state folder removed after the test, over the given trainer folder. */
+export async function node(opts: { trainerDir: string; budget: number; proposer?: Proposer; dataset?: Dataset }) {
+  const state = await mkdtemp(join(tmpdir(), 'swarm-loop-'));
+  cleanups.push(() => rm(state, { recursive: true, force: true }));
+  const baseline = await readFile(join(opts.trainerDir, 'train.py'), 'utf8');
+  const store = await openStore(join(state, 'db'));
+  cleanups.push(() => store.close());
+  const workspace = await openWorkspace({ dir: join(state, 'workspace.git'), baseline });
+  const trainer = pythonTrainer({
+    python: PYTHON, trainerDir: opts.trainerDir, cacheDir: TEST_CACHE, dataset: opts.dataset ?? 'sotu',
+    budgetSeconds: opts.budget, timeoutSeconds: 120,
+  });
+  const events: LoopEvent[] = [];
+  const run = (maxExperiments: number, proposer: Proposer = opts.proposer ?? mutateProposer({ seed: 3 })) =>
+    runLoop({
+      store, workspace, trainer, proposer, program: 'lower val_bpb', dataset: opts.dataset ?? 'sotu',
+      budget: opts.budget, threshold: 0, runsDir: join(state, 'runs'), maxExperiments,
+      onEvent: (e) => events.push(e),
+    });
+  return { state, store, workspace, trainer, events, run, baseline };
+}
+
