@@ -197,11 +197,12 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     let staged: Staged = await workspace.stage(id, c.source, c.hypothesis, c.parent);
     const best = await workspace.best();
     if (staged.parent.commit !== best.commit) {
+      // Drafted while the previous candidate trained and won: replay the change onto the new best.
       const rebased = await workspace.rebase(staged.commit, best);
       if (!rebased.ok) {
         return { ...newRecord(nextSeq++, c, c.parent, id), status: 'invalid', commit: staged.commit, diff: staged.diff, reason: `conflicts with the new best: ${rebased.conflict}`, endedAt: new Date().toISOString() };
       }
-      staged = await workspace.stage(id, rebased.staged.source, c.hypothesis, best);
+      staged = rebased.staged;
     }
     const seen = triedHashes(records).get(staged.hash);
     const record = { ...newRecord(nextSeq++, c, staged.parent, id), hash: staged.hash, commit: staged.commit, diff: staged.diff };
@@ -214,12 +215,17 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
   async function runCandidate(record: ExperimentRecord): Promise<RunResult | 'aborted'> {
     const runDir = join(init.runsDir, `${String(record.seq).padStart(5, '0')}-${record.id}`);
     const source = record.commit ? await workspace.source(record.commit) : (await workspace.best()).source;
-    const result = await trainer.run({
-      source, runDir,
-      onProgress: (p) => emit({ type: 'progress', seq: record.seq, step: p.step, loss: p.loss, elapsedSeconds: p.elapsedSeconds, budget: init.budget }),
-      ...(signal ? { signal } : {}),
-    });
-    return signal?.aborted ? 'aborted' : result;
+    try {
+      return await trainer.run({
+        source, runDir,
+        onProgress: (p) => emit({ type: 'progress', seq: record.seq, step: p.step, loss: p.loss, elapsedSeconds: p.elapsedSeconds, budget: init.budget }),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (err) {
+      // The runner rejects with the abort reason when the node is stopped; anything else is a real failure.
+      if (signal?.aborted) return 'aborted';
+      throw err;
+    }
   }
 
   /** One automatic repair of a run that died on a trivial error (a typo, a missing import). */
