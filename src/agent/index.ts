@@ -1,0 +1,25 @@
+/** The agent: proposes the next train.py, from an LLM (Claude, any OpenAI-compatible server) or the offline mutator. */
+import { claudeProposer } from './claude.js';
+import { mutateProposer } from './mutate.js';
+import { openaiProposer } from './openai.js';
+import type { Proposer, ProposerConfig } from './types.js';
+
+export type { ProposalContext, Proposal, RepairRequest, Proposer, ProposerConfig } from './types.js';
+export { mutateProposer, claudeProposer, openaiProposer };
+export { parseEdits, applyEdits } from './edits.js';
+
+/** Builds the configured proposer; throws ProposalError('api') when Claude has no API key. */
+export function createProposer(config: ProposerConfig): Proposer {
+  switch (config.kind) {
+    case 'mutate':
+      return mutateProposer(config.seed !== undefined ? { seed: config.seed } : {});
+    case 'claude': {
+      const { kind: _kind, ...opts } = config;
+      return claudeProposer(opts);
+    }
+    case 'openai': {
+      const { kind: _kind, ...opts } = config;
+      return openaiProposer(opts);
+    }
+  }
+}

@@ -1,0 +1,198 @@
+/** The messages an LLM proposer sends: rules and format (system), then program, history and train.py (user). */
+import type { HistoryEntry } from '../core/index.js';
+import { unifiedDiff } from './diff.js';
+
+export interface ChatMessage { role: 'user' | 'assistant'; content: string }
+export interface PromptMessages { system: string; messages: ChatMessage[] }
+
+export interface PromptInput {
+  program: string;
+  source: string;
+  history: readonly HistoryEntry[];
+}
+
+/** Size limits, in characters, for the parts of the prompt that grow with the history. */
+export interface PromptBudget {
+  /** The experiments table; oldest rows are dropped first. */
+  table: number;
+  /** How many of the most recent experiments get their diff shown, and how long each may be. */
+  diffs: number;
+  diffChars: number;
+  /** The "already tried and failed" list; oldest entries are dropped first. */
+  failed: number;
+}
+
+export const DEFAULT_BUDGET: PromptBudget = { table: 12_000, diffs: 6, diffChars: 1_500, failed: 6_000 };
+
+export const SYSTEM_PROMPT = `You are an autonomous ML researcher. You improve a small PyTorch training script, train.py, one experiment at a time.
+Each experiment trains train.py for a fixed time budget and measures val_bpb (validation bits per byte; lower is better).
+If val_bpb beats the current best the change is kept, otherwise it is thrown away.
+
+Rules:
+- Change only train.py. Data, tokenizer, evaluation and the time budget are fixed and out of reach.
+- One idea per experiment, so its effect can be measured. Prefer small, clear changes.
+- Do not change how val_bpb is computed or the summary the script prints at the end.
+- The script must still run: no new dependencies, stay within the time budget and GPU memory. A crash wastes an experiment.
+- Never repeat an experiment listed as already tried; learn from the history instead.
+
+Reply format, exactly:
+
+HYPOTHESIS: <one line: what you change and why it should lower val_bpb>
+
+<<<<<<< SEARCH
+<lines copied exactly from the current train.py, indentation included>
+=======
+<the lines that replace them>
+>>>>>>> REPLACE
+
+Use one or more SEARCH/REPLACE blocks. Each SEARCH must match exactly one place in the current train.py: copy it character for character and add a neighbouring line if it could match twice. Keep blocks short. Write nothing after the last block.`;
+
+/** The first request of an experiment: what to do, what was tried, and the train.py to edit. */
+export function proposalMessages(input: PromptInput, budget: PromptBudget = DEFAULT_BUDGET): PromptMessages {
+  return { system: SYSTEM_PROMPT, messages: [{ role: 'user', content: proposalText(input, budget) }] };
+}
+
+export function proposalText(input: PromptInput, budget: PromptBudget = DEFAULT_BUDGET): string {
+  const parts = [
+    section('Research program (program.md)', input.program.trim() || '(empty)'),
+    section('Experiments so far (oldest first)', historySection(input.history, budget)),
+  ];
+  const failed = failedList(input.history, budget.failed);
+  if (failed) parts.push(section('Already tried and failed — do not repeat these', failed));
+  const running = input.history.filter((h) => h.status === 'running').map((h) => `- #${h.seq} ${oneLine(h.hypothesis, 200)}`);
+  if (running.length > 0) parts.push(section('Training right now — do not duplicate', running.join('\n')));
+  parts.push(
+    section('Current train.py (the best version so far; copy SEARCH text from here)', fenced('python', input.source)),
+    section('Your task', 'Propose the next experiment: one HYPOTHESIS line, then SEARCH/REPLACE blocks against the current train.py above.'),
+  );
+  return parts.join('\n\n');
+}
+
+/** What went wrong with an earlier attempt, in the terms the repair request gives it. */
+export interface RepairInput {
+  /** The raw reply whose edit could not be used. */
+  reply?: string;
+  /** The proposal that was run and failed: its hypothesis and full train.py. */
+  failed?: { hypothesis: string; source: string } | null;
+  error: string;
+}
+
+/** A follow-up conversation asking for corrected blocks against the CURRENT train.py. */
+export function repairMessages(input: PromptInput, req: RepairInput, budget: PromptBudget = DEFAULT_BUDGET): PromptMessages {
+  const first = proposalText(input, budget);
+  if (req.reply !== undefined && req.reply.trim() !== '') {
+    return {
+      system: SYSTEM_PROMPT,
+      messages: [
+        { role: 'user', content: first },
+        { role: 'assistant', content: req.reply },
+        { role: 'user', content: fixFollowUp(req.error) },
+      ],
+    };
+  }
+  const lines = [section('Repair', 'Your previous experiment failed and needs fixing.')];
+  if (req.failed) {
+    const diff = unifiedDiff(input.source, req.failed.source);
+    lines.push(`Its hypothesis was: ${req.failed.hypothesis}`);
+    lines.push(diff ? `It changed the current train.py like this:\n${fenced('diff', clip(diff, 8_000))}` : 'Its train.py was identical to the current one.');
+  }
+  lines.push(`It failed with this error (the end of the log):\n${fenced('', req.error.trim() || '(no error text)')}`);
+  lines.push('Fix the error while keeping the idea. Reply with a HYPOTHESIS line and SEARCH/REPLACE blocks that turn the CURRENT train.py above into the corrected version: include the whole change, not only the fix.');
+  return { system: SYSTEM_PROMPT, messages: [{ role: 'user', content: `${first}\n\n${lines.join('\n\n')}` }] };
+}
+
+/** Said after a reply whose train.py was already tried. */
+export const REPEAT_FOLLOW_UP = 'That change produces a train.py that was already tried. Propose a different idea, in the same format, against the current train.py.';
+
+/** Said after a reply whose edit could not be used. */
+export function fixFollowUp(error: string): string {
+  return `Your reply could not be used:\n${fenced('', error.trim() || '(no error text)')}\nReply again in the same format (HYPOTHESIS line, then SEARCH/REPLACE blocks). Copy every SEARCH section exactly from the CURRENT train.py shown earlier — not from memory and not from your previous reply.`;
+}
+
+function historySection(history: readonly HistoryEntry[], budget: PromptBudget): string {
+  if (history.length === 0) return 'None yet: this is the first experiment.';
+  const best = bestKept(history);
+  const kept = history.filter((h) => h.status === 'keep').length;
+  const head = [
+    `${history.length} experiment(s), ${kept} kept.${best ? ` Best val_bpb so far: ${best.val_bpb!.toFixed(6)} (#${best.seq}).` : ''}`,
+    '',
+    '| seq | status | val_bpb | hypothesis | why it failed |',
+    '|---|---|---|---|---|',
+  ];
+  const rows: string[] = [];
+  let used = 0;
+  for (let i = history.length - 1; i >= 0; i--) {
+    const h = history[i]!;
+    const row = `| ${h.seq} | ${h.status} | ${h.val_bpb === null ? '-' : h.val_bpb.toFixed(6)} | ${cell(h.hypothesis, 160)} | ${h.status === 'keep' || !h.reason ? '' : cell(h.reason, 160)} |`;
+    if (used + row.length + 1 > budget.table && rows.length > 0) {
+      rows.push(`(${i + 1} older experiment(s) not shown)`);
+      break;
+    }
+    rows.push(row);
+    used += row.length + 1;
+  }
+  const out = [...head, ...rows.reverse()];
+  const recent = history.filter((h) => h.diff.trim() !== '').slice(-budget.diffs);
+  if (recent.length > 0) {
+    out.push('', 'Recent changes:');
+    for (const h of recent) {
+      out.push(`#${h.seq} ${h.status}${h.val_bpb === null ? '' : ` ${h.val_bpb.toFixed(6)}`}: ${oneLine(h.hypothesis, 160)}`);
+      out.push(fenced('diff', clip(trimDiff(h.diff), budget.diffChars)));
+    }
+  }
+  return out.join('\n');
+}
+
+/** Hypotheses that were run and did not win, newest first, deduplicated. */
+function failedList(history: readonly HistoryEntry[], maxChars: number): string {
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  let used = 0;
+  const failed = history.filter((h) => h.status === 'discard' || h.status === 'crash' || h.status === 'invalid');
+  for (let i = failed.length - 1; i >= 0; i--) {
+    const h = failed[i]!;
+    const key = h.hypothesis.trim().toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const line = `- #${h.seq} ${oneLine(h.hypothesis, 200)} (${h.status}${h.val_bpb === null ? '' : `, ${h.val_bpb.toFixed(6)}`})`;
+    if (used + line.length + 1 > maxChars) {
+      lines.push(`- …and ${failed.length - i} older`);
+      break;
+    }
+    lines.push(line);
+    used += line.length + 1;
+  }
+  return lines.join('\n');
+}
+
+function bestKept(history: readonly HistoryEntry[]): HistoryEntry | undefined {
+  let best: HistoryEntry | undefined;
+  for (const h of history) if (h.status === 'keep' && h.val_bpb !== null && (!best || h.val_bpb < best.val_bpb!)) best = h;
+  return best;
+}
+
+/** Drops git's file header lines; keeps hunks. */
+function trimDiff(diff: string): string {
+  return diff.split('\n').filter((l) => !/^(diff --git|index |--- |\+\+\+ )/.test(l)).join('\n').trim();
+}
+
+function section(title: string, body: string): string {
+  return `## ${title}\n\n${body}`;
+}
+
+function fenced(lang: string, body: string): string {
+  const fence = body.includes('```') ? '~~~~' : '```';
+  return `${fence}${lang}\n${body.replace(/\n$/, '')}\n${fence}`;
+}
+
+function oneLine(s: string, n: number): string {
+  return clip(s.replace(/\s+/g, ' ').trim(), n);
+}
+
+function cell(s: string, n: number): string {
+  return oneLine(s, n).replace(/\|/g, '\\|');
+}
+
+function clip(s: string, n: number): string {
+  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}

@@ -1,0 +1,53 @@
+/** The proposer interface: what the loop asks of an agent. */
+import type { HistoryEntry } from '../core/index.js';
+
+export interface ProposalContext {
+  /** node/program.md: the human's instructions. */
+  program: string;
+  /** The current best train.py. */
+  source: string;
+  /** Past experiments (this node's, later the swarm's), failures included, newest last. */
+  history: readonly HistoryEntry[];
+  /** sourceHash of every train.py already tried: never propose one of these. */
+  tried: ReadonlySet<string>;
+  signal?: AbortSignal;
+}
+
+export interface Proposal {
+  /** One short line. */
+  hypothesis: string;
+  /** The full new train.py. */
+  source: string;
+  /** e.g. "mutate", "claude:claude-sonnet-4-5", "openai:qwen2.5-coder". */
+  proposer: string;
+}
+
+/**
+ * What went wrong with an earlier attempt: an edit that did not apply (`reply` holds the raw LLM text, `failed` is null),
+ * or a run that died on a trivial error (`failed` is what ran, `error` holds the log tail).
+ */
+export interface RepairRequest {
+  failed: Proposal | null;
+  reply?: string;
+  error: string;
+}
+
+export interface Proposer {
+  readonly name: string;
+  /**
+   * Throws ProposalError with a message fit to show the user:
+   * - 'malformed': the reply has no usable SEARCH/REPLACE block (or is empty, or a block is unterminated);
+   * - 'no-apply': an edit's SEARCH text is missing or ambiguous in train.py, or the edits change nothing;
+   * - 'api': the LLM could not be reached or refused (status, key, timeout, abort);
+   * - 'exhausted': every proposal it could make was already tried (the mutator ran out of untried neighbours,
+   *   or the LLM reproduced a tried train.py even after being told so).
+   */
+  propose(ctx: ProposalContext): Promise<Proposal>;
+  /** One automatic repair attempt (LLM proposers only). */
+  repair?(ctx: ProposalContext, req: RepairRequest): Promise<Proposal>;
+}
+
+export type ProposerConfig =
+  | { kind: 'mutate'; seed?: number }
+  | { kind: 'claude'; model: string; apiKey?: string; baseURL?: string; maxTokens?: number; timeoutMs?: number }
+  | { kind: 'openai'; model: string; apiKey?: string; baseURL?: string; maxTokens?: number; timeoutMs?: number };
