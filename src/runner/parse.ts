@@ -1,0 +1,116 @@
+/** Pure parsing of trainer output: progress lines, the summary block, failure markers, Python exceptions. */
+import { METRIC_KEYS, type Metrics } from '../core/index.js';
+
+export interface Progress {
+  step: number;
+  loss: number;
+  elapsedSeconds: number;
+}
+
+const PROGRESS_RE = /^step (\d+) \| loss (\S+) \|.* elapsed ([\d.]+)s$/;
+const SUMMARY_LINE_RE = /^([A-Za-z_][\w.]*):\s+(\S+)\s*$/;
+
+/** Python prints non-finite floats as nan / inf / -inf; Number() does not read those. */
+export function parseNumber(text: string): number {
+  const t = text.trim().toLowerCase().replace(/,/g, '');
+  if (t === 'nan' || t === '+nan' || t === '-nan') return Number.NaN;
+  if (t === 'inf' || t === '+inf' || t === 'infinity') return Number.POSITIVE_INFINITY;
+  if (t === '-inf' || t === '-infinity') return Number.NEGATIVE_INFINITY;
+  if (t === '' || !/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(t)) return Number.NaN;
+  return Number(t);
+}
+
+export function parseProgress(line: string): Progress | null {
+  const m = PROGRESS_RE.exec(line);
+  if (!m) return null;
+  return { step: Number(m[1]), loss: parseNumber(m[2]!), elapsedSeconds: Number(m[3]) };
+}
+
+/** The `key: value` pairs after the last `---` line (unknown keys included; values as printed). */
+export function summaryFields(lines: readonly string[]): Map<string, string> | null {
+  let start = -1;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (lines[i]!.trim() === '---') { start = i; break; }
+  }
+  if (start < 0) return null;
+  const fields = new Map<string, string>();
+  for (const line of lines.slice(start + 1)) {
+    const m = SUMMARY_LINE_RE.exec(line.trim());
+    if (m) fields.set(m[1]!, m[2]!);
+  }
+  return fields;
+}
+
+/** Keys of the contract missing (or not a number) in a summary block. `val_bpb` may be nan/inf. */
+export function missingMetricKeys(fields: Map<string, string>): string[] {
+  return METRIC_KEYS.filter((k) => {
+    const v = fields.get(k);
+    if (v === undefined) return true;
+    const n = parseNumber(v);
+    return Number.isNaN(n) && !/^[+-]?nan$/i.test(v.trim());
+  });
+}
+
+function metricsFrom(fields: Map<string, string>): Metrics | null {
+  if (missingMetricKeys(fields).length > 0) return null;
+  const out = {} as Metrics;
+  for (const k of METRIC_KEYS) out[k] = parseNumber(fields.get(k)!);
+  return out;
+}
+
+/**
+ * The metrics in a run log: the `key: value` lines after the last `---` line.
+ * Null when there is no summary block or a contract key is missing / not a number.
+ * Unknown keys are ignored. A non-finite val_bpb (nan, inf) is returned as such: the caller decides.
+ */
+export function parseSummary(log: string): Metrics | null {
+  const fields = summaryFields(log.split(/\r?\n/));
+  return fields ? metricsFrom(fields) : null;
+}
+
+export function metricsFromLines(lines: readonly string[]): Metrics | null {
+  const fields = summaryFields(lines);
+  return fields ? metricsFrom(fields) : null;
+}
+
+/** `FAIL: <why>` — the trainer's own declared failure (e.g. `FAIL: loss diverged (nan) at step 12`). */
+export function parseFailLine(line: string): string | null {
+  const m = /^FAIL:\s*(.+?)\s*$/.exec(line);
+  return m ? m[1]! : null;
+}
+
+const OOM_RE = /(CUDA out of memory|OutOfMemoryError|\bMemoryError\b|MPS backend out of memory|CUBLAS_STATUS_ALLOC_FAILED|HIP out of memory|out of memory)/i;
+export function isOomLine(line: string): boolean {
+  return OOM_RE.test(line);
+}
+
+/** An unindented `SomeError: message` / `pkg.SomeError` line, as the last line of a Python traceback. */
+const EXCEPTION_RE = /^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Iteration|Warning|Failure))(?::\s.*|:)?\s*$/;
+
+export function isExceptionLine(line: string): boolean {
+  return EXCEPTION_RE.test(line);
+}
+
+/** The last Python exception line in the tail (null when none). */
+export function lastExceptionLine(lines: readonly string[]): string | null {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    if (EXCEPTION_RE.test(line)) return line.trim();
+  }
+  // A traceback whose final line does not look like `XxxError: ...` (custom exception name).
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (lines[i]!.startsWith('Traceback (most recent call last):')) {
+      for (let j = lines.length - 1; j > i; j--) {
+        const l = lines[j]!;
+        if (l.trim() !== '' && !/^\s/.test(l)) return l.trim();
+      }
+      break;
+    }
+  }
+  return null;
+}
+
+const TRIVIAL_RE = /^(?:[\w.]*\.)?(SyntaxError|IndentationError|TabError|NameError|ImportError|ModuleNotFoundError)\b/;
+export function isTrivialExceptionLine(line: string): boolean {
+  return TRIVIAL_RE.test(line);
+}

@@ -1,0 +1,84 @@
+/** A thin driver for git plumbing on one bare repository, isolated from the user's git config. */
+import { execa } from 'execa';
+import { WorkspaceError } from '../core/index.js';
+
+export interface GitResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+const IDENTITY = { name: 'swarm', email: 'swarm@localhost' };
+export const MIN_GIT = [2, 38] as const; // `merge-tree --write-tree`
+
+export class Git {
+  private readonly env: Record<string, string>;
+  constructor(readonly gitDir: string) {
+    this.env = {
+      GIT_DIR: gitDir,
+      GIT_AUTHOR_NAME: IDENTITY.name,
+      GIT_AUTHOR_EMAIL: IDENTITY.email,
+      GIT_COMMITTER_NAME: IDENTITY.name,
+      GIT_COMMITTER_EMAIL: IDENTITY.email,
+      // the user's / system config must not change diff output, hooks, prefixes, etc.
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_TERMINAL_PROMPT: '0',
+      LC_ALL: 'C',
+    };
+  }
+
+  /** Runs git; exit codes listed in `ok` are returned, anything else throws WorkspaceError. */
+  async run(args: string[], opts: { input?: string; ok?: number[] } = {}): Promise<GitResult> {
+    const ok = opts.ok ?? [0];
+    let res;
+    try {
+      res = await execa('git', args, {
+        env: this.env,
+        extendEnv: true,
+        input: opts.input ?? '',
+        reject: false,
+        stripFinalNewline: false,
+        maxBuffer: 256 * 1024 * 1024,
+      });
+    } catch (err) {
+      throw new WorkspaceError(`git ${args[0]} could not run`, { hint: 'install git (2.38 or newer)', cause: err });
+    }
+    if (res.exitCode === undefined) {
+      if (res.code === 'ENOENT') {
+        throw new WorkspaceError('git is not installed (or not on PATH)', { hint: 'install git (2.38 or newer)' });
+      }
+      throw new WorkspaceError(`git ${args[0]} failed to start: ${res.message ?? res.code}`, { hint: 'install git (2.38 or newer)' });
+    }
+    const out: GitResult = { exitCode: res.exitCode, stdout: String(res.stdout), stderr: String(res.stderr) };
+    if (!ok.includes(out.exitCode)) {
+      throw new WorkspaceError(
+        `git ${args.join(' ').slice(0, 200)} failed (exit ${out.exitCode}): ${out.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+        { hint: `the workspace at ${this.gitDir} may be damaged; move it aside to start a fresh one` },
+      );
+    }
+    return out;
+  }
+
+  async line(args: string[], opts: { input?: string } = {}): Promise<string> {
+    return (await this.run(args, opts)).stdout.trim();
+  }
+}
+
+let versionChecked: Promise<void> | null = null;
+/** Fails with a WorkspaceError when git is missing or older than MIN_GIT. Checked once per process. */
+export function checkGitVersion(): Promise<void> {
+  versionChecked ??= (async () => {
+    const out = await new Git('/nonexistent').line(['--version']);
+    const m = /(\d+)\.(\d+)/.exec(out);
+    const major = Number(m?.[1] ?? 0);
+    const minor = Number(m?.[2] ?? 0);
+    if (major < MIN_GIT[0] || (major === MIN_GIT[0] && minor < MIN_GIT[1])) {
+      throw new WorkspaceError(`git ${major}.${minor} is too old (need ${MIN_GIT.join('.')}+ for merge-tree --write-tree)`, {
+        hint: 'upgrade git',
+      });
+    }
+  })();
+  versionChecked.catch(() => { versionChecked = null; });
+  return versionChecked;
+}
