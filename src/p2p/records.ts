@@ -1,0 +1,377 @@
+/**
+ * Swarm records: the signed JSON statements peers exchange (see docs/protocol.md).
+ *
+ * Every record is self-verifying: it names its origin peer (an Ed25519 peer id, which embeds the
+ * public key) and carries that peer's signature over its canonical JSON. Any peer may therefore
+ * relay any record (during sync) and every receiver can still check it against its origin.
+ *
+ * Everything here is pure (no I/O) so tests and the fuzzer can drive it directly.
+ */
+import { createHash } from 'node:crypto';
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { PrivateKey } from '@libp2p/interface';
+import { DATASETS, METRIC_KEYS, type Dataset, type Hardware, type Metrics } from '../core/types.js';
+import { canonicalJson } from './canonical.js';
+
+// ---------------------------------------------------------------------------------------------
+// Limits
+
+export const LIMITS = {
+  /** Largest gossip message / single encoded record, bytes. */
+  messageBytes: 256 * 1024,
+  /** Largest inline unified diff, UTF-8 bytes. */
+  diffBytes: 64 * 1024,
+  /** Largest hypothesis, Unicode code points. */
+  hypothesisChars: 500,
+  /** Largest reason (why a run crashed or was discarded), code points. */
+  reasonChars: 2000,
+  /** Default bound for short strings (ids, names, versions), code points. */
+  shortChars: 256,
+  /** Largest program id, hex characters. */
+  programChars: 128,
+  /** Largest lineage array. */
+  lineageItems: 4096,
+  /** Longest a claim may last past its `time`. */
+  claimMaxMs: 7 * 24 * 3600 * 1000,
+  /** Largest training budget, seconds. */
+  budgetSeconds: 7 * 24 * 3600,
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Types
+
+export type ResultStatus = 'keep' | 'discard' | 'crash';
+export const RESULT_STATUSES: readonly ResultStatus[] = ['keep', 'discard', 'crash'];
+export type ResultOutcome = 'ok' | 'crash' | 'timeout';
+export const RESULT_OUTCOMES: readonly ResultOutcome[] = ['ok', 'crash', 'timeout'];
+
+/** One finished run (kept, discarded or crashed). Invalid proposals are never shared. */
+export interface ResultBody {
+  type: 'result';
+  /** The experiment's globally unique id (ExperimentRecord.id). */
+  experiment: string;
+  /** sha256 hex of the parent train.py. */
+  parentHash: string;
+  /** sha256 hex of the candidate train.py; null if it never existed as a file. */
+  hash: string | null;
+  /** sha256 hex of the unified diff's UTF-8 bytes (parent → candidate). */
+  diffHash: string;
+  /** The diff itself, inline, when the origin chooses to share it (≤ 64 KiB). Must hash to diffHash. */
+  diff: string | null;
+  /** Caller-computed identity of "the same idea" (dedup key across the swarm). */
+  fingerprint: string;
+  status: ResultStatus;
+  hypothesis: string;
+  /** e.g. "mutate", "claude:claude-sonnet-4-5". */
+  proposer: string;
+  outcome: ResultOutcome | null;
+  reason: string | null;
+  metrics: Metrics | null;
+  hardware: Hardware | null;
+  dataset: Dataset;
+  budgetSeconds: number;
+  startedAt: string;
+  endedAt: string;
+  /** Experiment ids / hashes this train.py descends from (may be empty). */
+  lineage: string[];
+}
+
+/** "I am running candidate <fingerprint>" until `expires`. */
+export interface ClaimBody {
+  type: 'claim';
+  experiment: string;
+  fingerprint: string;
+  parentHash: string;
+  hash: string | null;
+  hypothesis: string;
+  /** Accelerator name of the claiming box. */
+  hardware: string;
+  expires: string;
+}
+
+/** A node's new best train.py. */
+export interface BestBody {
+  type: 'best';
+  hash: string;
+  val_bpb: number;
+  experiment: string;
+  hardware: string;
+  lineage: string[];
+}
+
+export type RecordBody = ResultBody | ClaimBody | BestBody;
+export type RecordType = RecordBody['type'];
+export const RECORD_TYPES: readonly RecordType[] = ['result', 'claim', 'best'];
+
+/** What a caller hands to `publish`: the body; the node adds the envelope and signs. */
+export type UnsignedRecord = RecordBody;
+
+export interface Envelope {
+  v: 1;
+  program: string;
+  /** Origin peer id (base58btc, Ed25519). */
+  peer: string;
+  /** Origin's counter, 1, 2, 3, … over all its records. */
+  seq: number;
+  /** When the origin signed it (ISO 8601, UTC, `Z`). */
+  time: string;
+  /** base64 Ed25519 signature over canonicalJson(record without sig). */
+  sig: string;
+}
+
+type WithEnvelope<B> = B extends RecordBody ? B & Envelope : never;
+export type SignedRecord = WithEnvelope<RecordBody>;
+export type SignedResult = ResultBody & Envelope;
+export type SignedClaim = ClaimBody & Envelope;
+export type SignedBest = BestBody & Envelope;
+/** A record ready to be signed. */
+export type DraftRecord = SignedRecord extends infer R ? (R extends SignedRecord ? Omit<R, 'sig'> : never) : never;
+
+export type DropReason = 'invalid-json' | 'schema' | 'signature' | 'oversize' | 'foreign-program' | 'unsigned';
+export const DROP_REASONS: readonly DropReason[] = ['invalid-json', 'schema', 'signature', 'oversize', 'foreign-program', 'unsigned'];
+
+export type Validation =
+  | { ok: true; record: SignedRecord }
+  | { ok: false; reason: DropReason; error: string };
+
+// ---------------------------------------------------------------------------------------------
+// Schema
+
+type Check = (v: unknown) => string | null;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const PROGRAM = /^[0-9a-f]+$/;
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+const SIG = /^[A-Za-z0-9+/]{86}==$/; // 64 bytes, standard base64, padded
+const PEER = /^[1-9A-HJ-NP-Za-km-z]{1,128}$/; // base58btc alphabet
+
+function codePoints(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+const str = (max: number, min = 0): Check => (v) => {
+  if (typeof v !== 'string') return 'expected a string';
+  const n = codePoints(v);
+  if (n < min) return `shorter than ${min}`;
+  if (n > max) return `longer than ${max} characters`;
+  return null;
+};
+const pattern = (re: RegExp, what: string): Check => (v) =>
+  typeof v === 'string' && re.test(v) ? null : `expected ${what}`;
+const iso: Check = (v) => {
+  if (typeof v !== 'string' || !ISO.test(v)) return 'expected an ISO 8601 UTC time';
+  return Number.isFinite(Date.parse(v)) ? null : 'not a real date';
+};
+const hex64 = pattern(HEX64, 'a sha256 hex digest (64 lowercase hex)');
+const num = (min: number, max: number): Check => (v) =>
+  typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max ? null : `expected a finite number in [${min}, ${max}]`;
+const int = (min: number, max: number): Check => (v) =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max ? null : `expected an integer in [${min}, ${max}]`;
+const oneOf = (values: readonly unknown[]): Check => (v) =>
+  values.includes(v) ? null : `expected one of ${values.map((x) => JSON.stringify(x)).join(', ')}`;
+const nullable = (c: Check): Check => (v) => (v === null ? null : c(v));
+const literal = (x: unknown): Check => (v) => (v === x ? null : `expected ${JSON.stringify(x)}`);
+const array = (item: Check, maxItems: number): Check => (v) => {
+  if (!Array.isArray(v)) return 'expected an array';
+  if (v.length > maxItems) return `more than ${maxItems} items`;
+  for (let i = 0; i < v.length; i++) {
+    const e = item(v[i]);
+    if (e) return `[${i}]: ${e}`;
+  }
+  return null;
+};
+const object = (spec: Record<string, Check>): Check => (v) => checkObject(v, spec);
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+function checkObject(v: unknown, spec: Record<string, Check>): string | null {
+  if (!isPlainObject(v)) return 'expected an object';
+  for (const key of Object.keys(v)) {
+    if (!Object.hasOwn(spec, key)) return `unknown field ${JSON.stringify(key)}`;
+  }
+  for (const [key, check] of Object.entries(spec)) {
+    if (!Object.hasOwn(v, key)) return `missing field ${JSON.stringify(key)}`;
+    const e = check(v[key]);
+    if (e) return `${key}: ${e}`;
+  }
+  return null;
+}
+
+const metricsSpec: Record<string, Check> = Object.fromEntries(METRIC_KEYS.map((k) => [k, num(-1e15, 1e15)]));
+const hardwareSpec: Record<string, Check> = {
+  device: oneOf(['cuda', 'mps', 'cpu']),
+  name: str(LIMITS.shortChars),
+  count: int(0, 1_000_000),
+  memoryGb: num(0, 1e9),
+  torch: str(64),
+  cuda: nullable(str(64)),
+  python: str(64),
+};
+
+const ENVELOPE: Record<string, Check> = {
+  v: literal(1),
+  type: oneOf(RECORD_TYPES),
+  program: (v) => str(LIMITS.programChars, 1)(v) ?? pattern(PROGRAM, 'lowercase hex')(v),
+  peer: pattern(PEER, 'a base58btc peer id'),
+  seq: int(1, Number.MAX_SAFE_INTEGER),
+  time: iso,
+  sig: pattern(SIG, 'a base64 Ed25519 signature (88 chars)'),
+};
+const id = str(LIMITS.shortChars, 1);
+const lineage = array(str(LIMITS.shortChars, 1), LIMITS.lineageItems);
+
+const BODIES: Record<RecordType, Record<string, Check>> = {
+  result: {
+    experiment: id,
+    parentHash: hex64,
+    hash: nullable(hex64),
+    diffHash: hex64,
+    diff: nullable((v) => (typeof v === 'string' && Buffer.byteLength(v, 'utf8') <= LIMITS.diffBytes ? null : `expected a string of at most ${LIMITS.diffBytes} UTF-8 bytes`)),
+    fingerprint: id,
+    status: oneOf(RESULT_STATUSES),
+    hypothesis: str(LIMITS.hypothesisChars),
+    proposer: str(LIMITS.shortChars),
+    outcome: nullable(oneOf(RESULT_OUTCOMES)),
+    reason: nullable(str(LIMITS.reasonChars)),
+    metrics: nullable(object(metricsSpec)),
+    hardware: nullable(object(hardwareSpec)),
+    dataset: oneOf(DATASETS),
+    budgetSeconds: num(Number.MIN_VALUE, LIMITS.budgetSeconds),
+    startedAt: iso,
+    endedAt: iso,
+    lineage,
+  },
+  claim: {
+    experiment: id,
+    fingerprint: id,
+    parentHash: hex64,
+    hash: nullable(hex64),
+    hypothesis: str(LIMITS.hypothesisChars),
+    hardware: str(LIMITS.shortChars),
+    expires: iso,
+  },
+  best: {
+    hash: hex64,
+    val_bpb: num(Number.MIN_VALUE, 1e6),
+    experiment: id,
+    hardware: str(LIMITS.shortChars),
+    lineage,
+  },
+};
+
+/** Cross-field rules that a per-field schema cannot say. */
+function semantic(r: SignedRecord): string | null {
+  if (r.type === 'result') {
+    if (r.diff !== null) {
+      const h = sha256Hex(new TextEncoder().encode(r.diff));
+      if (h !== r.diffHash) return 'diff does not hash to diffHash';
+    }
+    if (r.status === 'keep' && r.metrics === null) return 'a kept result needs metrics';
+  }
+  if (r.type === 'claim') {
+    const t = Date.parse(r.time);
+    const e = Date.parse(r.expires);
+    if (e <= t) return 'expires must be after time';
+    if (e - t > LIMITS.claimMaxMs) return 'claim lasts too long';
+  }
+  return null;
+}
+
+/**
+ * Checks that `value` (a parsed JSON value) is a well-formed signed record of `program`
+ * (when given). Schema only: the signature is checked by verifyRecord.
+ */
+export function validateRecord(value: unknown, program?: string): Validation {
+  if (!isPlainObject(value)) return { ok: false, reason: 'schema', error: 'not a JSON object' };
+  if (!Object.hasOwn(value, 'sig')) return { ok: false, reason: 'unsigned', error: 'no sig field' };
+  if (program !== undefined && typeof value.program === 'string' && value.program !== program) {
+    return { ok: false, reason: 'foreign-program', error: `program ${value.program.slice(0, 80)} is not ${program}` };
+  }
+  const type = value.type;
+  if (typeof type !== 'string' || !(RECORD_TYPES as readonly string[]).includes(type)) {
+    return { ok: false, reason: 'schema', error: `unknown type ${JSON.stringify(type)?.slice(0, 80)}` };
+  }
+  const e = checkObject(value, { ...ENVELOPE, ...BODIES[type as RecordType] }) ?? semantic(value as unknown as SignedRecord);
+  if (e) return { ok: false, reason: 'schema', error: e };
+  return { ok: true, record: value as unknown as SignedRecord };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signing
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** The exact bytes a signature covers: canonical JSON of the record without `sig`, UTF-8. */
+export function signingBytes(record: DraftRecord | SignedRecord): Uint8Array {
+  const { sig: _sig, ...rest } = record as DraftRecord & { sig?: string };
+  return new TextEncoder().encode(canonicalJson(rest));
+}
+
+/** Signs a draft with the origin's Ed25519 key. `draft.peer` must be that key's peer id. */
+export async function signRecord(draft: DraftRecord, key: PrivateKey): Promise<SignedRecord> {
+  if (key.type !== 'Ed25519') throw new TypeError('records are signed with Ed25519 keys only');
+  const sig = await key.sign(signingBytes(draft));
+  return { ...draft, sig: Buffer.from(sig).toString('base64') } as SignedRecord;
+}
+
+/**
+ * True when `record.sig` is a valid Ed25519 signature by the key embedded in `record.peer`.
+ * Never throws: malformed peer ids and signatures are simply false.
+ */
+export async function verifyRecord(record: SignedRecord): Promise<boolean> {
+  try {
+    if (typeof record.sig !== 'string' || !SIG.test(record.sig)) return false;
+    const peerId = peerIdFromString(record.peer);
+    if (peerId.type !== 'Ed25519') return false;
+    const pub = peerId.publicKey;
+    const sig = new Uint8Array(Buffer.from(record.sig, 'base64'));
+    return await pub.verify(signingBytes(record), sig);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The full receive path for one encoded record: size, UTF-8 JSON, schema, program, signature.
+ * Never throws.
+ */
+export async function decodeRecord(bytes: Uint8Array, program: string): Promise<Validation> {
+  if (bytes.byteLength > LIMITS.messageBytes) {
+    return { ok: false, reason: 'oversize', error: `${bytes.byteLength} bytes > ${LIMITS.messageBytes}` };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (err) {
+    return { ok: false, reason: 'invalid-json', error: err instanceof Error ? err.message : String(err) };
+  }
+  return checkRecord(value, program);
+}
+
+/** validateRecord + verifyRecord on an already parsed value. Never throws. */
+export async function checkRecord(value: unknown, program: string): Promise<Validation> {
+  let v: Validation;
+  try {
+    v = validateRecord(value, program);
+  } catch (err) {
+    return { ok: false, reason: 'schema', error: err instanceof Error ? err.message : String(err) };
+  }
+  if (!v.ok) return v;
+  const size = Buffer.byteLength(JSON.stringify(v.record), 'utf8');
+  if (size > LIMITS.messageBytes) return { ok: false, reason: 'oversize', error: `${size} bytes > ${LIMITS.messageBytes}` };
+  if (!(await verifyRecord(v.record))) return { ok: false, reason: 'signature', error: `bad signature for origin ${v.record.peer}` };
+  return v;
+}
+
+/** UTF-8 JSON bytes of a record, as sent on the wire. */
+export function encodeRecord(record: SignedRecord): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(record));
+}
