@@ -36,4 +36,13 @@ if [ -n "$missing" ]; then
   say "installing Python packages: $missing"
   "$VPY" -m pip install --quiet --disable-pip-version-check $missing
 fi
+# bubblewrap fences every training run in (no network, read-only file system); peers' code needs it.
+if ! command -v bwrap >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing bubblewrap (the sandbox for training runs)"
+    (apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null || say "warning: could not install bubblewrap"
+  else
+    say "warning: bwrap not found; install bubblewrap (e.g. sudo apt-get install bubblewrap) so peers' patches can run sandboxed"
+  fi
+fi
 say "ready: $("$VPY" -c 'import torch, sys; print(f"python {sys.version.split()[0]}, torch {torch.__version__}, cuda {torch.cuda.is_available()}")')"

@@ -1,6 +1,7 @@
 import type { LiveStatus } from '../control/index.js';
 import type { ExperimentRecord } from '../core/index.js';
 import { latestKeep } from '../loop/index.js';
+import type { LeaderboardEntry, PeerEntry } from '../swarm/index.js';
 
 const bpb = (r: ExperimentRecord) => (r.metrics ? r.metrics.val_bpb.toFixed(6) : '-');
 
@@ -53,7 +54,31 @@ export function formatStatus(state: string, records: readonly ExperimentRecord[]
     lines.push(`best:        #${best.seq} val_bpb ${best.metrics.val_bpb.toFixed(6)}${gain} — ${best.hypothesis}`);
   }
   if (live?.current) lines.push(`now:         ${liveLine(live.current)}`);
+  if (live?.swarm) {
+    const connected = live.swarm.peers.filter((p) => p.connected).length;
+    const dropped = Object.values(live.swarm.dropped).reduce((a, b) => a + b, 0);
+    lines.push(
+      `swarm:       peer ${live.swarm.peerId}, program ${live.swarm.program}, ${connected} peer(s) connected${dropped ? `, ${dropped} bad message(s) dropped` : ''}`,
+      ...live.swarm.addresses.map((a) => `             ${a}`),
+    );
+  }
   return lines.join('\n');
+}
+
+/** `swarm leaderboard`: one row per hardware class. */
+export function formatLeaderboard(board: readonly LeaderboardEntry[]): string {
+  if (board.length === 0) return 'no kept results in the swarm yet';
+  return table(['hardware', 'val_bpb', 'peer', 'experiment', 'kept', 'when', 'hypothesis'], board.map((e) => [
+    e.hardware, e.val_bpb.toFixed(6), e.peer.slice(-12), e.experiment, String(e.kept), e.endedAt.slice(0, 19), truncate(e.hypothesis, 60),
+  ]));
+}
+
+/** `swarm peers`. */
+export function formatPeers(rows: readonly (PeerEntry & { self: boolean; connected: boolean })[]): string {
+  if (rows.length === 0) return 'no peer has shared results yet';
+  return table(['peer', 'state', 'experiments', 'kept', 'crashed', 'best'], rows.map((p) => [
+    p.peer, p.self ? 'this node' : p.connected ? 'connected' : 'seen', String(p.experiments), String(p.kept), String(p.crashed), p.best?.toFixed(6) ?? '-',
+  ]));
 }
 
 export function liveLine(c: NonNullable<LiveStatus['current']>): string {

@@ -1,29 +1,46 @@
 import { readFile } from 'node:fs/promises';
-import { join as joinPath } from 'node:path';
+import { dirname, join as joinPath } from 'node:path';
 import { createProposer, type ProposerConfig } from '../agent/index.js';
-import { loadConfig, type NodeConfig, type ConfigSources } from '../config/index.js';
+import { loadConfig, repoRoot, type NodeConfig, type ConfigSources } from '../config/index.js';
 import { serveControl } from '../control/index.js';
-import { ConfigError } from '../core/index.js';
+import { ConfigError, type Logger } from '../core/index.js';
 import { runLoop } from '../loop/index.js';
+import { createSwarmNet, type SwarmNet } from '../p2p/index.js';
+import { describeProgram } from '../program/index.js';
 import { pythonTrainer } from '../runner/index.js';
+import { detectSandbox, type Sandbox } from '../sandbox/index.js';
 import { openStore } from '../store/index.js';
+import { swarmLink } from '../swarm/index.js';
 import { openWorkspace } from '../workspace/index.js';
 import { stateLayout } from './layout.js';
 import { terminal } from './terminal.js';
 
-/** `swarm join`: runs the research loop until Ctrl-C or --max-experiments. */
+/** `swarm join`: runs the research loop with the swarm until Ctrl-C or --max-experiments. */
 export async function join(sources: ConfigSources): Promise<void> {
   const config = loadConfig(sources);
   const ui = terminal();
   const program = await readText(config.program, 'program.md (the instructions to the agent)');
   const baseline = await readText(joinPath(config.trainer, 'train.py'), 'the baseline train.py');
+  const bootstrap = [...(await readBootstrap(config.bootstrapFile)), ...config.bootstrap];
   const layout = stateLayout(config.state);
+  const research = await describeProgram({
+    trainerDir: config.trainer, programPath: config.program, dataset: config.dataset, budget: config.budget,
+    nodeModules: joinPath(repoRoot(), 'node_modules'),
+  });
 
   const store = await openStore(layout.db);
   const startedAt = new Date().toISOString();
+  let net: SwarmNet | null = null;
   const control = await serveControl(config.state, {
     records: () => store.list(),
-    status: () => ({ pid: process.pid, startedAt, current: ui.current() }),
+    shared: () => store.shared(),
+    status: () => ({
+      pid: process.pid, startedAt, current: ui.current(),
+      swarm: net && {
+        peerId: net.peerId, program: research.id, addresses: net.addresses(),
+        peers: net.peers().map((p) => ({ id: p.id, connected: p.connected })), dropped: net.stats().dropped,
+      },
+    }),
   });
   const stop = new AbortController();
   const onSignal = (name: string) => () => {
@@ -41,27 +58,66 @@ export async function join(sources: ConfigSources): Promise<void> {
 
   try {
     const workspace = await openWorkspace({ dir: layout.workspace, baseline });
+    const sandbox = await detectSandbox();
     const trainer = pythonTrainer({
       python: config.python, trainerDir: config.trainer, cacheDir: config.cache,
       dataset: config.dataset, budgetSeconds: config.budget, timeoutSeconds: config.timeout,
+      ...sandboxed(sandbox, config),
     });
+    const hardware = await trainer.hardware();
     const proposer = createProposer(proposerConfig(config));
-    ui.log.info(`swarm node: state ${config.state}, dataset ${config.dataset}, budget ${config.budget} s, proposer ${proposer.name}`);
+    const link = swarmLink({
+      store, workspace, log: ui.log, hardwareClass: hardware.name, claimSeconds: config.timeout, threshold: config.threshold,
+      refusePeerCode: peerCodePolicy(sandbox, config, ui.log),
+    });
+    net = await createSwarmNet({
+      identityFile: layout.identity, programId: research.id, listen: config.listen, announce: config.announce,
+      bootstrap, mdns: config.mdns, source: link.source, log: ui.log,
+    });
+    link.attach(net);
+    ui.log.info(`swarm node ${net.peerId}: program ${research.id} (${config.dataset}, ${config.budget} s), proposer ${proposer.name}, state ${config.state}`);
+    const dial = net.addresses().find((a) => !a.includes('/ip4/127.')) ?? net.addresses()[0];
+    if (dial) ui.log.info(`others join with: swarm join --bootstrap ${dial}`);
+
     const report = await runLoop({
       store, workspace, trainer, proposer, program,
       dataset: config.dataset, budget: config.budget, threshold: config.threshold,
       runsDir: layout.runs, maxExperiments: config.maxExperiments,
-      log: ui.log, onEvent: ui.onEvent, signal: stop.signal,
+      log: ui.log, onEvent: ui.onEvent, signal: stop.signal, swarm: link.hooks,
     });
+    await link.settled();
     const best = report.best?.metrics ? `best #${report.best.seq} val_bpb ${report.best.metrics.val_bpb.toFixed(6)}` : 'no best yet';
     ui.log.info(`stopped after ${report.created} experiment(s) in this session; ${best}`);
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
     ui.close();
+    await net?.stop();
     await control.close();
     await store.close();
   }
+}
+
+/** Runs every training under bubblewrap when it works here; the state folder (and its control socket) stays hidden. */
+function sandboxed(sandbox: Sandbox, config: NodeConfig) {
+  if (sandbox.kind === 'none') return {};
+  return {
+    wrap: (cmd: string[]) => sandbox.wrap(cmd, {
+      runDir: dirname(cmd[1]!), writable: [config.cache], readonly: [config.trainer], hide: [config.state], allowGpu: true,
+      env: { TORCHINDUCTOR_CACHE_DIR: joinPath(config.cache, 'inductor'), TRITON_CACHE_DIR: joinPath(config.cache, 'triton') },
+    }),
+  };
+}
+
+/** Peers' code runs only inside the sandbox, unless the user explicitly allows otherwise. */
+function peerCodePolicy(sandbox: Sandbox, config: NodeConfig, log: Logger): string | null {
+  if (sandbox.kind === 'bwrap') return null;
+  if (config.allowUnsandboxed) {
+    log.warn(`no sandbox (${sandbox.reason}); running peers' patches anyway because of --allow-unsandboxed`);
+    return null;
+  }
+  log.warn(`no sandbox (${sandbox.reason}); peers' patches will not run here. Install bubblewrap, or pass --allow-unsandboxed`);
+  return `not run: no sandbox on this box (${sandbox.reason}) and --allow-unsandboxed not given`;
 }
 
 function proposerConfig(config: NodeConfig): ProposerConfig {
@@ -76,10 +132,28 @@ function proposerConfig(config: NodeConfig): ProposerConfig {
   }
 }
 
-async function readText(path: string, what: string): Promise<string> {
+async function readBootstrap(path: string): Promise<string[]> {
+  const text = await readText(path, 'the bootstrap peers file', true);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`the bootstrap peers file ${path} is not valid JSON: ${(err as Error).message}`, {
+      hint: 'it must hold a JSON array of multiaddrs, e.g. ["/ip4/10.0.0.2/tcp/4001/p2p/12D3Koo..."], or []',
+    });
+  }
+  if (!Array.isArray(value) || !value.every((a) => typeof a === 'string' && a.startsWith('/'))) {
+    throw new ConfigError(`the bootstrap peers file ${path} must hold a JSON array of multiaddr strings`, {
+      hint: 'e.g. ["/ip4/10.0.0.2/tcp/4001/p2p/12D3Koo..."], or [] for none',
+    });
+  }
+  return value as string[];
+}
+
+async function readText(path: string, what: string, emptyOk = false): Promise<string> {
   try {
     const text = await readFile(path, 'utf8');
-    if (text.trim() === '') throw new ConfigError(`${what} at ${path} is empty`);
+    if (!emptyOk && text.trim() === '') throw new ConfigError(`${what} at ${path} is empty`);
     return text;
   } catch (err) {
     if (err instanceof ConfigError) throw err;

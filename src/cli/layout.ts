@@ -6,5 +6,6 @@ export function stateLayout(state: string) {
     db: join(state, 'db'),
     workspace: join(state, 'workspace.git'),
     runs: join(state, 'runs'),
+    identity: join(state, 'identity.key'),
   };
 }

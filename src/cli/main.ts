@@ -4,7 +4,8 @@ import { Command, Option } from 'commander';
 import { loadConfig, type ConfigSources } from '../config/index.js';
 import { SwarmError } from '../core/index.js';
 import { exportTsv } from '../store/index.js';
-import { formatLog, formatRecord, formatStatus } from './format.js';
+import { leaderboard, peerTable } from '../swarm/index.js';
+import { formatLeaderboard, formatLog, formatPeers, formatRecord, formatStatus } from './format.js';
 import { join } from './join.js';
 import { findRecord, readSnapshot } from './records.js';
 
@@ -38,11 +39,17 @@ common(program.command('join'))
   .option('--threshold <bpb>', 'keep only wins larger than this (default 0)')
   .option('--seed <n>', 'seed of the built-in mutator (default 1)')
   .option('--program <file>', 'instructions to the agent (default node/program.md)')
-  .action(async (o: CommonOptions & Record<string, string | undefined>) => {
-    await join(sources(o, {
+  .option('--listen <addrs>', 'libp2p listen multiaddrs, comma-separated (default /ip4/0.0.0.0/tcp/0)')
+  .option('--announce <addrs>', 'multiaddrs to advertise instead, comma-separated (NAT, containers)')
+  .option('--bootstrap <addrs>', 'peers to join, comma-separated multiaddrs with /p2p/<id> (added to bootstrap-peers.json)')
+  .option('--mdns', 'find peers on the local network')
+  .option('--allow-unsandboxed', "run peers' patches even where bubblewrap is missing")
+  .action(async (o: CommonOptions & Record<string, string | boolean | undefined>) => {
+    await join(sources(o as CommonOptions, {
       maxExperiments: o.maxExperiments, budget: o.budget, timeout: o.timeout, dataset: o.dataset,
       proposer: o.proposer, model: o.model, baseUrl: o.baseUrl, python: o.python, cache: o.cache,
-      threshold: o.threshold, seed: o.seed, program: o.program,
+      threshold: o.threshold, seed: o.seed, program: o.program, listen: o.listen, announce: o.announce,
+      bootstrap: o.bootstrap, mdns: o.mdns, allowUnsandboxed: o.allowUnsandboxed,
     }));
   });
 
@@ -73,6 +80,25 @@ common(program.command('show'))
     const record = findRecord(records, id);
     if (!record) throw new SwarmError(`no experiment matches "${id}"`, { hint: 'see `swarm log` for the numbers' });
     print(o.json ? JSON.stringify(record, null, 2) : formatRecord(record));
+  });
+
+common(program.command('leaderboard'))
+  .description("the swarm's best val_bpb per hardware class, from every peer's signed results")
+  .option('--json', 'machine-readable output')
+  .action(async (o: CommonOptions & { json?: boolean }) => {
+    const { shared } = await readSnapshot(loadConfig(sources(o)).state);
+    const board = leaderboard(shared);
+    print(o.json ? JSON.stringify(board, null, 2) : formatLeaderboard(board));
+  });
+
+common(program.command('peers'))
+  .description('peers seen in the swarm, with their experiment counts and bests')
+  .option('--json', 'machine-readable output')
+  .action(async (o: CommonOptions & { json?: boolean }) => {
+    const { shared, live } = await readSnapshot(loadConfig(sources(o)).state);
+    const connected = new Set(live?.swarm?.peers.filter((p) => p.connected).map((p) => p.id) ?? []);
+    const rows = peerTable(shared).map((p) => ({ ...p, self: p.peer === live?.swarm?.peerId, connected: connected.has(p.peer) }));
+    print(o.json ? JSON.stringify(rows, null, 2) : formatPeers(rows));
   });
 
 common(program.command('export'))

@@ -1,11 +1,14 @@
 import { existsSync } from 'node:fs';
 import { queryControl, type LiveStatus } from '../control/index.js';
 import { StoreError, type ExperimentRecord } from '../core/index.js';
+import type { SignedRecord } from '../p2p/index.js';
 import { isLocked, openStore } from '../store/index.js';
 import { stateLayout } from './layout.js';
 
 export interface Snapshot {
   records: ExperimentRecord[];
+  /** Signed swarm records (results, claims, bests from every peer, this node's included). */
+  shared: SignedRecord[];
   /** Set when a node is running on this state folder. */
   live: LiveStatus | null;
 }
@@ -19,17 +22,18 @@ export async function readSnapshot(state: string): Promise<Snapshot> {
   try {
     const store = await openStore(db);
     try {
-      return { records: await store.list(), live: null };
+      return { records: await store.list(), shared: (await store.shared()) as unknown as SignedRecord[], live: null };
     } finally {
       await store.close();
     }
   } catch (err) {
     if (!isLocked(err)) throw err;
-    const [records, live] = await Promise.all([
+    const [records, shared, live] = await Promise.all([
       queryControl<ExperimentRecord[]>(state, '/records'),
+      queryControl<SignedRecord[]>(state, '/shared'),
       queryControl<LiveStatus>(state, '/status'),
     ]);
-    return { records, live };
+    return { records, shared, live };
   }
 }
 

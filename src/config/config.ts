@@ -33,14 +33,27 @@ export interface NodeConfig {
   program: string;
   /** The folder holding prepare.py and the baseline train.py. */
   trainer: string;
+  /** libp2p listen addresses. */
+  listen: string[];
+  /** Addresses to advertise instead (NAT, containers). */
+  announce: string[];
+  /** Peers to dial, besides those in bootstrap-peers.json. */
+  bootstrap: string[];
+  /** The file listing bootstrap peers (a JSON array of multiaddrs). */
+  bootstrapFile: string;
+  /** Find peers on the LAN with mDNS. */
+  mdns: boolean;
+  /** Run peers' patches even without the bubblewrap sandbox. */
+  allowUnsandboxed: boolean;
 }
 
 export type ConfigKey = keyof NodeConfig;
 export const CONFIG_KEYS: readonly ConfigKey[] = [
   'state', 'maxExperiments', 'budget', 'timeout', 'dataset', 'proposer', 'model', 'baseUrl',
   'python', 'cache', 'threshold', 'seed', 'program', 'trainer',
+  'listen', 'announce', 'bootstrap', 'bootstrapFile', 'mdns', 'allowUnsandboxed',
 ];
-const PATH_KEYS = new Set<ConfigKey>(['state', 'python', 'cache', 'program', 'trainer']);
+const PATH_KEYS = new Set<ConfigKey>(['state', 'python', 'cache', 'program', 'trainer', 'bootstrapFile']);
 
 export interface ConfigSources {
   /** Command-line flags, already named like the keys; undefined means "not given". */
@@ -109,6 +122,12 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
     seed: get('seed', integer, 1),
     program: get('program', text, join(root, 'node', 'program.md')),
     trainer: get('trainer', text, join(root, 'trainer')),
+    listen: get('listen', list, ['/ip4/0.0.0.0/tcp/0']),
+    announce: get('announce', list, []),
+    bootstrap: get('bootstrap', list, []),
+    bootstrapFile: get('bootstrapFile', text, join(root, 'bootstrap-peers.json')),
+    mdns: get('mdns', bool, false),
+    allowUnsandboxed: get('allowUnsandboxed', bool, false),
   };
   if (config.proposer === 'openai' && config.model === null) {
     throw new ConfigError('the openai proposer needs a model name', {
@@ -184,6 +203,18 @@ function positiveInteger(v: unknown, origin: string): number {
   const n = integer(v, origin);
   if (n < 1) throw fail(origin, 'a positive integer', v);
   return n;
+}
+/** A list: an array in the config file, comma-separated in flags and the environment. */
+function list(v: unknown, origin: string): string[] {
+  const items = typeof v === 'string' ? v.split(',') : v;
+  if (!Array.isArray(items) || !items.every((i) => typeof i === 'string')) throw fail(origin, 'a list of strings', v);
+  return items.map((i) => i.trim()).filter((i) => i !== '');
+}
+function bool(v: unknown, origin: string): boolean {
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw fail(origin, 'true or false', v);
 }
 function oneOf<T extends string>(choices: readonly T[]) {
   return (v: unknown, origin: string): T => {

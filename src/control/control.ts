@@ -17,6 +17,8 @@ export interface LiveStatus {
   startedAt: string;
   /** The experiment in flight, if any. */
   current: { seq: number; hypothesis: string; step: number | null; loss: number | null; elapsedSeconds: number; budget: number } | null;
+  /** The swarm side: this node's peer id, addresses others can dial, and its peers. */
+  swarm: { peerId: string; program: string; addresses: string[]; peers: { id: string; connected: boolean }[]; dropped: Record<string, number> } | null;
 }
 
 export interface ControlServer {
@@ -25,6 +27,8 @@ export interface ControlServer {
 
 export interface ControlHandlers {
   records(): Promise<ExperimentRecord[]>;
+  /** Signed swarm records held by the node. */
+  shared(): Promise<unknown[]>;
   status(): LiveStatus;
 }
 
@@ -37,10 +41,13 @@ export async function serveControl(stateDir: string, handlers: ControlHandlers):
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
+    const fail = (err: Error) => {
+      res.writeHead(500).end(err.message);
+    };
     if (req.method === 'GET' && req.url === '/records') {
-      handlers.records().then(reply, (err: Error) => {
-        res.writeHead(500).end(err.message);
-      });
+      handlers.records().then(reply, fail);
+    } else if (req.method === 'GET' && req.url === '/shared') {
+      handlers.shared().then(reply, fail);
     } else if (req.method === 'GET' && req.url === '/status') {
       reply(handlers.status());
     } else {
@@ -59,7 +66,7 @@ export async function serveControl(stateDir: string, handlers: ControlHandlers):
   };
 }
 
-export function queryControl<T>(stateDir: string, route: '/records' | '/status', timeoutMs = 5000): Promise<T> {
+export function queryControl<T>(stateDir: string, route: '/records' | '/shared' | '/status', timeoutMs = 5000): Promise<T> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath: controlSocketPath(stateDir), path: route, method: 'GET', timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];

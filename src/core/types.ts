@@ -45,7 +45,8 @@ export type ExperimentStatus = 'running' | 'keep' | 'discard' | 'crash' | 'inval
 
 /** Where a candidate came from. Peers are a later source; the loop does not care which. */
 export interface Origin {
-  kind: 'baseline' | 'proposer' | 'repair';
+  /** `peer`: a peer's kept change rebased onto our best; `adopt`: a peer's whole better train.py. */
+  kind: 'baseline' | 'proposer' | 'repair' | 'peer' | 'adopt';
   /** e.g. "mutate", "claude:claude-sonnet-4-5", "openai:llama3". */
   proposer: string;
 }
@@ -82,6 +83,8 @@ export interface ExperimentRecord {
   /** The last lines of a failed run's log. */
   logTail: string[];
   logPath: string | null;
+  /** Experiment ids (ours and peers') whose changes this train.py contains, oldest first. */
+  lineage?: string[];
 }
 
 /** A finished run's headline numbers, for the proposers' context. */

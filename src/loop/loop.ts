@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Proposer } from '../agent/index.js';
 import {
   ProposalError, TrainerError, silentLogger,
-  type Dataset, type ExperimentRecord, type Hardware, type Logger, type Origin,
+  type Dataset, type ExperimentRecord, type Hardware, type HistoryEntry, type Logger, type Origin,
 } from '../core/index.js';
 import { judge } from '../judge/index.js';
 import { isTrivialError, type RunResult, type Trainer } from '../runner/index.js';
@@ -30,6 +30,28 @@ export interface LoopInit {
   onEvent?: (event: LoopEvent) => void;
   /** Aborting stops the loop: the run in flight is killed and resumed on the next start. */
   signal?: AbortSignal;
+  /** The swarm, when the node has joined one: peers' candidates in, vetoes, results out. */
+  swarm?: SwarmHooks;
+}
+
+/** A peer's change, brought over and ready to be rebased onto this node's best. */
+export interface PeerCandidate extends Candidate {
+  lineage: string[];
+  /** Set when the change must not run here (refused by the screen or the trust policy). */
+  refused: string | null;
+}
+
+/** What the loop asks of the swarm; the loop works the same without one. */
+export interface SwarmHooks {
+  /** The next candidate from peers, taken before a fresh proposal. */
+  next(): Promise<PeerCandidate | undefined>;
+  /** Why a staged candidate must not run (already tried or being run elsewhere), or null after claiming it. */
+  admit(record: ExperimentRecord): Promise<string | null>;
+  /** Shares a finished experiment. */
+  recorded(record: ExperimentRecord): Promise<void>;
+  /** Hashes of every train.py peers have run, and their results, for the proposers. */
+  tried(): Promise<Set<string>>;
+  history(): Promise<HistoryEntry[]>;
 }
 
 export type LoopEvent =
@@ -49,6 +71,9 @@ interface Candidate {
   source: string;
   origin: Origin;
   parent: Version;
+  /** Experiments whose changes it brings besides its own (a peer's lineage). */
+  lineage?: string[];
+  refused?: string | null;
 }
 
 /** A candidate already committed in the workspace (resumed after a restart, or the baseline). */
@@ -64,7 +89,7 @@ const MAX_ATTEMPTS = 2;
  * does not leave the accelerator idle.
  */
 export async function runLoop(init: LoopInit): Promise<LoopReport> {
-  const { store, workspace, trainer, proposer, log = silentLogger, signal } = init;
+  const { store, workspace, trainer, proposer, log = silentLogger, signal, swarm } = init;
   const emit = init.onEvent ?? (() => {});
   const max = init.maxExperiments ?? Infinity;
   await mkdir(init.runsDir, { recursive: true });
@@ -95,8 +120,9 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     if (resumed) {
       staged = resumed.record;
     } else {
-      const next: Candidate | ExperimentRecord = queue.shift() ?? (await (drafting ??= draft()));
-      drafting = null;
+      const fromQueue = queue.shift() ?? (await swarm?.next());
+      const next: Candidate | ExperimentRecord = fromQueue ?? (await (drafting ??= draft()));
+      if (!fromQueue) drafting = null;
       if (signal?.aborted) break;
       if ('v' in next) {
         await finish(next);
@@ -179,12 +205,19 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     return resume;
   }
 
+  /** What the proposers are told: this node's and the swarm's experiments, and every train.py already run. */
+  async function context(source: string) {
+    const tried = new Set(triedHashes(records).keys());
+    for (const hash of (await swarm?.tried()) ?? []) tried.add(hash);
+    const history = [...((await swarm?.history()) ?? []), ...toHistory(records)];
+    return { program: init.program, source, history, tried, ...(signal ? { signal } : {}) };
+  }
+
   /** Asks the proposer for the next candidate against the current best; a failure becomes an invalid record. */
   async function draft(): Promise<Candidate | ExperimentRecord> {
     const parent = await workspace.best();
-    const tried = new Set(triedHashes(records).keys());
     try {
-      const p = await proposer.propose({ program: init.program, source: parent.source, history: toHistory(records), tried, ...(signal ? { signal } : {}) });
+      const p = await proposer.propose(await context(parent.source));
       return { hypothesis: p.hypothesis, source: p.source, origin: { kind: 'proposer', proposer: p.proposer }, parent };
     } catch (err) {
       return invalid(err, parent, { kind: 'proposer', proposer: proposer.name });
@@ -194,6 +227,9 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
   /** Commits a candidate onto the current best (rebasing it if the best moved while it was drafted). */
   async function stage(c: Candidate): Promise<ExperimentRecord> {
     const id = newId();
+    if (c.refused) {
+      return { ...newRecord(nextSeq++, c, c.parent, id), status: 'invalid', reason: c.refused, endedAt: new Date().toISOString() };
+    }
     let staged: Staged = await workspace.stage(id, c.source, c.hypothesis, c.parent);
     const best = await workspace.best();
     if (staged.parent.commit !== best.commit) {
@@ -209,6 +245,8 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     if (seen !== undefined) {
       return { ...record, status: 'invalid', reason: `identical to #${seen}, already tried`, endedAt: new Date().toISOString() };
     }
+    const veto = await swarm?.admit(record);
+    if (veto) return { ...record, status: 'invalid', reason: veto, endedAt: new Date().toISOString() };
     return record;
   }
 
@@ -234,7 +272,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     const failedSource = failed.commit ? await workspace.source(failed.commit) : parent.source;
     try {
       const p = await proposer.repair!(
-        { program: init.program, source: parent.source, history: toHistory(records), tried: new Set(triedHashes(records).keys()), ...(signal ? { signal } : {}) },
+        await context(parent.source),
         { failed: { hypothesis: failed.hypothesis, source: failedSource, proposer: failed.origin.proposer }, error: failed.logTail.join('\n') },
       );
       log.info(`#${failed.seq} died on a trivial error; trying the repaired version next`);
@@ -255,14 +293,18 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     records = await store.list();
     if (record.status === 'invalid') {
       created += 1;
-      log.warn(`#${record.seq} invalid proposal: ${record.reason}`);
+      log.warn(`#${record.seq} not run: ${record.reason}`);
     }
     emit({ type: 'finish', record });
+    // Sharing must never cost a result: the record is already stored, and sync retries later.
+    await swarm?.recorded(record).catch((err: unknown) => log.warn(`#${record.seq} not shared: ${(err as Error).message}`));
   }
 
   function newRecord(seq: number, c: Candidate, parent: Version, id = newId()): ExperimentRecord {
     const isBaseline = c.origin.kind === 'baseline';
+    const lineage = [...new Set([...(latestKeep(records)?.lineage ?? []), ...(c.lineage ?? []), id])];
     return {
+      lineage,
       v: 1, id, seq, status: 'running', hypothesis: c.hypothesis, origin: c.origin,
       parentHash: parent.hash, hash: isBaseline ? parent.hash : null,
       parentCommit: parent.commit, commit: isBaseline ? parent.commit : null,

@@ -1,2 +1,2 @@
-export { openStore, isLocked, type Store } from './store.js';
+export { openStore, isLocked, type Store, type SharedRecord } from './store.js';
 export { exportTsv, TSV_HEADER } from './tsv.js';

@@ -11,12 +11,29 @@ export interface Store {
   get(id: string): Promise<ExperimentRecord | undefined>;
   /** Every record, oldest first (by this node's sequence number). */
   list(): Promise<ExperimentRecord[]>;
+  /** Keeps a signed swarm record (already verified by the caller); false when it was already here. */
+  putShared(record: SharedRecord): Promise<boolean>;
+  /** Swarm records, per origin peer in seq order; only those after `after[peer]` when given. */
+  shared(after?: Record<string, number>, limit?: number): Promise<SharedRecord[]>;
+  /** Content-addressed bytes (train.py versions, diffs), keyed by their sha256 hex. */
+  putObject(hash: string, bytes: Uint8Array): Promise<void>;
+  getObject(hash: string): Promise<Uint8Array | undefined>;
   close(): Promise<void>;
 }
 
-// Keys: `exp!<id>` holds the record as JSON; `seq!<12-digit seq>` maps the sequence number to the id.
+/** A swarm record as the store sees it: opaque JSON, addressed by its origin peer and that peer's counter. */
+export interface SharedRecord {
+  peer: string;
+  seq: number;
+  [field: string]: unknown;
+}
+
+// Keys: `exp!<id>` holds the record as JSON; `seq!<12-digit seq>` maps the sequence number to the id;
+// `shr!<peer>!<12-digit seq>` holds a signed swarm record; `obj!<sha256>` holds content-addressed bytes (base64).
 const EXP = 'exp!';
 const SEQ = 'seq!';
+const SHR = 'shr!';
+const OBJ = 'obj!';
 const seqKey = (seq: number) => `${SEQ}${String(seq).padStart(12, '0')}`;
 
 export async function openStore(dir: string): Promise<Store> {
@@ -36,16 +53,10 @@ export async function openStore(dir: string): Promise<Store> {
   return {
     dir,
     async put(record) {
-      try {
-        await db.batch([
-          { type: 'put', key: EXP + record.id, value: JSON.stringify(record) },
-          { type: 'put', key: seqKey(record.seq), value: record.id },
-        ], { sync: true });
-      } catch (err) {
-        throw new StoreError(`cannot write experiment ${record.seq} to ${dir}: ${(err as Error).message}`, {
-          hint: 'is the disk full or the folder read-only? Nothing already stored was changed.', cause: err,
-        });
-      }
+      await write(() => db.batch([
+        { type: 'put', key: EXP + record.id, value: JSON.stringify(record) },
+        { type: 'put', key: seqKey(record.seq), value: record.id },
+      ], { sync: true }), `experiment ${record.seq}`);
     },
     async get(id) {
       const raw = await db.get(EXP + id);
@@ -56,10 +67,42 @@ export async function openStore(dir: string): Promise<Store> {
       const raws = await db.getMany(ids.map((id) => EXP + id));
       return raws.flatMap((raw, i) => (raw === undefined ? [] : [parseRecord(raw, `${dir} ${ids[i]}`)]));
     },
+    async putShared(record) {
+      const key = `${SHR}${record.peer}!${String(record.seq).padStart(12, '0')}`;
+      if ((await db.get(key)) !== undefined) return false;
+      await write(() => db.put(key, JSON.stringify(record), { sync: true }), `a swarm record from ${record.peer}`);
+      return true;
+    },
+    async shared(after = {}, limit = Infinity) {
+      const out: SharedRecord[] = [];
+      for await (const value of db.values({ gte: SHR, lt: SHR + '~' })) {
+        const record = JSON.parse(value) as SharedRecord;
+        if (record.seq > (after[record.peer] ?? 0)) out.push(record);
+        if (out.length >= limit) break;
+      }
+      return out;
+    },
+    async putObject(hash, bytes) {
+      await write(() => db.put(OBJ + hash, Buffer.from(bytes).toString('base64'), { sync: true }), `object ${hash.slice(0, 12)}`);
+    },
+    async getObject(hash) {
+      const raw = await db.get(OBJ + hash);
+      return raw === undefined ? undefined : new Uint8Array(Buffer.from(raw, 'base64'));
+    },
     async close() {
       await db.close();
     },
   };
+
+  async function write(op: () => Promise<void>, what: string): Promise<void> {
+    try {
+      await op();
+    } catch (err) {
+      throw new StoreError(`cannot write ${what} to ${dir}: ${(err as Error).message}`, {
+        hint: 'is the disk full or the folder read-only? Nothing already stored was changed.', cause: err,
+      });
+    }
+  }
 }
 
 function openError(dir: string, err: unknown): StoreError {

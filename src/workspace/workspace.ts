@@ -42,12 +42,18 @@ export interface Workspace {
   source(commit: string): Promise<string>;
   /** Experiment id → commit. */
   experiments(): Promise<Map<string, string>>;
+  /**
+   * Brings in a train.py written elsewhere (a peer's parent version) as a root commit under
+   * refs/imported/<sha256>, so a peer's change can be staged on it and rebased onto our best.
+   */
+  import(source: string): Promise<Version>;
 }
 
 export const FILE = 'train.py';
 const BEST = 'refs/heads/best';
 const EXPERIMENTS = 'refs/experiments/';
 const REBASED = 'refs/rebased/';
+const IMPORTED = 'refs/imported/';
 const ZERO = '0000000000000000000000000000000000000000';
 export const EXPERIMENT_TRAILER = 'Swarm-Experiment';
 export const REBASED_TRAILER = 'Swarm-Rebased-From';
@@ -128,6 +134,16 @@ class GitWorkspace implements Workspace {
 
   async best(): Promise<Version> {
     return this.version(await this.bestCommit());
+  }
+
+  async import(source: string): Promise<Version> {
+    const hash = sourceHash(source);
+    const ref = `${IMPORTED}${hash}`;
+    const existing = await this.git.run(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { ok: [0, 1, 128] });
+    if (existing.exitCode === 0 && existing.stdout.trim()) return this.version(existing.stdout.trim());
+    const { commit } = await this.writeCommit(source, null, `Imported train.py ${hash.slice(0, 12)}\n`);
+    await this.git.run(['update-ref', ref, commit]);
+    return { commit, hash, source };
   }
 
   async stage(id: string, source: string, message: string, parent?: Version): Promise<Staged> {

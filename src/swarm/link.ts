@@ -1,0 +1,191 @@
+import { sourceHash, type ExperimentRecord, type HistoryEntry, type Logger } from '../core/index.js';
+import type { PeerCandidate, SwarmHooks } from '../loop/index.js';
+import type { RecordSource, SignedBest, SignedClaim, SignedRecord, SignedResult, SwarmNet } from '../p2p/index.js';
+import { screenPatch } from '../screen/index.js';
+import type { SharedRecord, Store } from '../store/index.js';
+import type { Workspace } from '../workspace/index.js';
+import { diffFiles, fingerprint } from './fingerprint.js';
+
+export interface LinkInit {
+  store: Store;
+  workspace: Workspace;
+  log: Logger;
+  /** This box's hardware class (accelerator model): claims and adoption compare within it. */
+  hardwareClass: string;
+  /** How long a claim lasts, in seconds (a run's hard timeout). */
+  claimSeconds: number;
+  /** Keep threshold: a peer's best must beat ours by more than this to be adopted. */
+  threshold: number;
+  /** Why peers' patches must not run here (no sandbox and no explicit permission), or null. */
+  refusePeerCode: string | null;
+}
+
+/**
+ * Joins a node's loop to the swarm: shares every finished result (with its train.py and diff by
+ * hash), answers peers from the store, vetoes candidates the swarm already tried or is running,
+ * and turns peers' kept changes into candidates rebased onto this node's best.
+ */
+export function swarmLink(init: LinkInit) {
+  const { store, workspace, log } = init;
+  let net: SwarmNet | null = null;
+  const inbox: PeerCandidate[] = [];
+  const seen = new Set<string>();
+  let intake = Promise.resolve();
+
+  const source: RecordSource = {
+    records: async (after, limit) => (await store.shared(after, limit)) as unknown as SignedRecord[],
+    object: (hash) => store.getObject(hash),
+    known: async () => contiguous(await store.shared()),
+  };
+
+  const all = async () => (await store.shared()) as unknown as SignedRecord[];
+  const mine = (r: SignedRecord) => net !== null && r.peer === net.peerId;
+
+  async function publish(body: Parameters<SwarmNet['publish']>[0]): Promise<void> {
+    if (!net) return;
+    const signed = await net.publish(body);
+    await store.putShared(signed as unknown as SharedRecord);
+  }
+
+  async function putText(text: string): Promise<string> {
+    const hash = sourceHash(text);
+    await store.putObject(hash, Buffer.from(text, 'utf8'));
+    return hash;
+  }
+
+  async function fetchText(hash: string, from: string): Promise<string | undefined> {
+    const local = await store.getObject(hash);
+    if (local) return Buffer.from(local).toString('utf8');
+    const bytes = await net?.fetchObject(hash, [from]) ?? await net?.fetchObject(hash);
+    if (!bytes) return undefined;
+    await store.putObject(hash, bytes);
+    return Buffer.from(bytes).toString('utf8');
+  }
+
+  /** A peer kept a change: bring its versions over, screen it, and queue it rebased onto our best. */
+  async function take(r: SignedResult): Promise<void> {
+    if (r.hash === null || seen.has(r.experiment)) return;
+    seen.add(r.experiment);
+    const [parent, candidate] = await Promise.all([fetchText(r.parentHash, r.peer), fetchText(r.hash, r.peer)]);
+    if (parent === undefined || candidate === undefined || sourceHash(parent) !== r.parentHash || sourceHash(candidate) !== r.hash) {
+      log.warn(`peer ${short(r.peer)}: could not fetch the train.py of its kept experiment ${r.experiment}`);
+      return;
+    }
+    const diff = r.diff ?? '';
+    const screen = screenPatch({ files: diffFiles(diff).length > 0 ? diffFiles(diff) : ['train.py'], diff, before: parent, after: candidate });
+    const refused = init.refusePeerCode ?? (screen.ok ? null : `refused peer patch: ${screen.reasons.join('; ')}`);
+    const best = await workspace.best();
+    const base = r.parentHash === best.hash ? best : await workspace.import(parent);
+    inbox.push({
+      hypothesis: r.hypothesis, source: candidate, parent: base,
+      origin: { kind: 'peer', proposer: `${r.proposer} @${short(r.peer)}` },
+      lineage: [...r.lineage, r.experiment], refused,
+    });
+    log.info(`peer ${short(r.peer)} kept "${r.hypothesis}" (val_bpb ${r.metrics?.val_bpb.toFixed(6)}); queued to rebase onto our best`);
+  }
+
+  function onRecord(r: SignedRecord): void {
+    intake = intake.then(async () => {
+      await store.putShared(r as unknown as SharedRecord);
+      if (r.type === 'result' && r.status === 'keep' && !mine(r)) await take(r);
+    }).catch((err: unknown) => log.warn(`swarm record from ${short(r.peer)} not handled: ${(err as Error).message}`));
+  }
+
+  const hooks: SwarmHooks = {
+    async next() {
+      await intake;
+      return inbox.shift();
+    },
+
+    async admit(record) {
+      const fp = fingerprint(record.parentHash, record.diff);
+      const now = Date.now();
+      for (const r of await all()) {
+        if (mine(r)) continue;
+        if (r.type === 'result' && (r.fingerprint === fp || (record.hash !== null && r.hash === record.hash && r.parentHash === record.parentHash))) {
+          return `already tried by peer ${short(r.peer)} (${r.status}${r.metrics ? `, val_bpb ${r.metrics.val_bpb.toFixed(6)}` : ''})`;
+        }
+        if (r.type === 'claim' && r.fingerprint === fp && Date.parse(r.expires) > now) {
+          return `being run by peer ${short(r.peer)} (claimed until ${r.expires})`;
+        }
+      }
+      await publish({
+        type: 'claim', experiment: record.id, fingerprint: fp, parentHash: record.parentHash, hash: record.hash,
+        hypothesis: record.hypothesis.slice(0, 500), hardware: init.hardwareClass,
+        expires: new Date(now + init.claimSeconds * 1000).toISOString(),
+      });
+      return null;
+    },
+
+    async recorded(record) {
+      if (record.status !== 'keep' && record.status !== 'discard' && record.status !== 'crash') return;
+      if (record.commit === null || record.hash === null) return;
+      await putText(await workspace.source(record.commit));
+      const parentSource = await fetchText(record.parentHash, '');
+      if (parentSource === undefined) await putText(await workspace.source(record.parentCommit));
+      const diffHash = await putText(record.diff);
+      const lineage = record.lineage ?? [];
+      await publish({
+        type: 'result', experiment: record.id, parentHash: record.parentHash, hash: record.hash, diffHash,
+        diff: Buffer.byteLength(record.diff) <= 64 * 1024 ? record.diff : null,
+        fingerprint: fingerprint(record.parentHash, record.diff), status: record.status,
+        hypothesis: record.hypothesis.slice(0, 500), proposer: record.origin.proposer.slice(0, 256),
+        outcome: record.outcome, reason: record.reason?.slice(0, 2000) ?? null, metrics: record.metrics,
+        hardware: record.hardware, dataset: record.dataset, budgetSeconds: record.budgetSeconds,
+        startedAt: record.startedAt, endedAt: record.endedAt ?? new Date().toISOString(), lineage,
+      });
+      if (record.status === 'keep' && record.metrics) {
+        await publish({ type: 'best', hash: record.hash, val_bpb: record.metrics.val_bpb, experiment: record.id, hardware: init.hardwareClass, lineage });
+      }
+    },
+
+    async tried() {
+      return new Set((await all()).flatMap((r) => (r.type === 'result' && r.hash !== null ? [r.hash] : [])));
+    },
+
+    async history() {
+      return (await all()).filter((r): r is SignedResult => r.type === 'result' && !mine(r)).map((r): HistoryEntry => ({
+        seq: 0, status: r.status, hypothesis: `[peer ${short(r.peer)}] ${r.hypothesis}`, diff: r.diff ?? '',
+        val_bpb: r.metrics?.val_bpb ?? null, reason: r.reason,
+      }));
+    },
+  };
+
+  return {
+    source,
+    hooks,
+    /** Connects the link to a started net: from now on peers' records flow in. */
+    attach(n: SwarmNet) {
+      net = n;
+      n.on('record', onRecord);
+    },
+    records: all,
+    /** Claims by others still in force. */
+    async claims(): Promise<SignedClaim[]> {
+      const now = Date.now();
+      return (await all()).filter((r): r is SignedClaim => r.type === 'claim' && Date.parse(r.expires) > now);
+    },
+    async bests(): Promise<SignedBest[]> {
+      return (await all()).filter((r): r is SignedBest => r.type === 'best');
+    },
+    /** Waits until every received record has been handled (tests, shutdown). */
+    settled: () => intake,
+  };
+}
+
+export type SwarmLink = ReturnType<typeof swarmLink>;
+
+const short = (peer: string) => peer.slice(-8);
+
+/** Per origin, the highest seq s with every record 1..s held: where the next sync must resume. */
+function contiguous(records: readonly SharedRecord[]): Record<string, number> {
+  const seqs = new Map<string, Set<number>>();
+  for (const r of records) seqs.set(r.peer, (seqs.get(r.peer) ?? new Set()).add(r.seq));
+  const known: Record<string, number> = {};
+  for (const [peer, set] of seqs) {
+    let s = 0;
+    while (set.has(s + 1)) s += 1;
+    if (s > 0) known[peer] = s;
+  }
+  return known;
+}
