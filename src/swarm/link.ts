@@ -64,7 +64,8 @@ export function swarmLink(init: LinkInit) {
 
   /** A peer kept a change: bring its versions over, screen it, and queue it rebased onto our best. */
   async function take(r: SignedResult): Promise<void> {
-    if (r.hash === null || seen.has(r.experiment)) return;
+    // A baseline (or any result equal to its parent) carries no change to combine.
+    if (r.hash === null || r.hash === r.parentHash || seen.has(r.experiment)) return;
     seen.add(r.experiment);
     const [parent, candidate] = await Promise.all([fetchText(r.parentHash, r.peer), fetchText(r.hash, r.peer)]);
     if (parent === undefined || candidate === undefined || sourceHash(parent) !== r.parentHash || sourceHash(candidate) !== r.hash) {
@@ -100,11 +101,14 @@ export function swarmLink(init: LinkInit) {
     async admit(record) {
       const fp = fingerprint(record.parentHash, record.diff);
       const now = Date.now();
-      for (const r of await all()) {
-        if (mine(r)) continue;
+      const others = (await all()).filter((r) => !mine(r));
+      // A finished result outranks the claim that preceded it.
+      for (const r of others) {
         if (r.type === 'result' && (r.fingerprint === fp || (record.hash !== null && r.hash === record.hash && r.parentHash === record.parentHash))) {
           return `already tried by peer ${short(r.peer)} (${r.status}${r.metrics ? `, val_bpb ${r.metrics.val_bpb.toFixed(6)}` : ''})`;
         }
+      }
+      for (const r of others) {
         if (r.type === 'claim' && r.fingerprint === fp && Date.parse(r.expires) > now) {
           return `being run by peer ${short(r.peer)} (claimed until ${r.expires})`;
         }

@@ -211,10 +211,15 @@ class GitWorkspace implements Workspace {
     const side = await this.git.line(['commit-tree', ontoTree, '-p', base, '-m', 'swarm: rebase base'], {});
     const merged = await this.git.run(['merge-tree', '--write-tree', '--messages', side, c], { ok: [0, 1] });
     const lines = merged.stdout.split('\n');
-    const tree = (lines[0] ?? '').trim();
+    let tree = (lines[0] ?? '').trim();
     if (!/^[0-9a-f]{40,64}$/.test(tree)) throw new WorkspaceError(`git merge-tree gave no tree: ${merged.stdout.slice(0, 200)}`);
     if (merged.exitCode === 1) {
-      return { ok: false, conflict: await this.conflictSummary(tree, merged.stdout, o, c) };
+      // git calls edits of adjacent lines a conflict; one-constant-per-line tweaks often are. When no
+      // line moved, a line-by-line merge is exact: each line takes whichever side changed it.
+      const [baseSource, cSource] = await Promise.all([this.source(base), this.source(c)]);
+      const aligned = mergeAlignedLines(baseSource, ontoVersion.source, cSource);
+      if (aligned === null) return { ok: false, conflict: await this.conflictSummary(tree, merged.stdout, o, c) };
+      tree = (await this.writeCommit(aligned, null, 'swarm: aligned merge\n')).tree;
     }
     const original = await this.git.line(['log', '-1', '--format=%B', c]);
     const message = await this.git.run(
@@ -351,4 +356,21 @@ export async function openWorkspace(init: { dir: string; baseline: string }): Pr
     throw new WorkspaceError(`workspace ${dir} is damaged: best has no readable ${FILE}`, { hint: DAMAGED_HINT, cause: err });
   }
   return ws;
+}
+
+/**
+ * A 3-way merge for versions whose lines correspond one to one (same line count in all three):
+ * each line takes the side that changed it. Null when a line changed differently on both sides,
+ * or when lines were added or removed (then only git's merge knows how lines correspond).
+ */
+export function mergeAlignedLines(base: string, ours: string, theirs: string): string | null {
+  const [b, o, t] = [base.split('\n'), ours.split('\n'), theirs.split('\n')];
+  if (b.length !== o.length || b.length !== t.length) return null;
+  const out: string[] = [];
+  for (let i = 0; i < b.length; i++) {
+    if (o[i] === t[i] || t[i] === b[i]) out.push(o[i]!);
+    else if (o[i] === b[i]) out.push(t[i]!);
+    else return null;
+  }
+  return out.join('\n');
 }

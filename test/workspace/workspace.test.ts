@@ -241,3 +241,13 @@ describe('workspace', () => {
     expect((await ws3.best()).commit).toBe(s.commit);
   });
 });
+
+describe('aligned line merge', () => {
+  it('combines edits of adjacent lines that git alone calls a conflict, and still refuses real ones', async () => {
+    const { mergeAlignedLines } = await import('../../src/workspace/workspace.js');
+    const base = 'A = 1\nB = 2\nC = 3\n';
+    expect(mergeAlignedLines(base, 'A = 1\nB = 5\nC = 3\n', 'A = 9\nB = 2\nC = 3\n')).toBe('A = 9\nB = 5\nC = 3\n');
+    expect(mergeAlignedLines(base, 'A = 1\nB = 5\nC = 3\n', 'A = 1\nB = 6\nC = 3\n')).toBeNull();
+    expect(mergeAlignedLines(base, 'A = 1\nB = 5\nC = 3\n', 'A = 1\nB = 2\nC = 3\nD = 4\n')).toBeNull();
+  });
+});

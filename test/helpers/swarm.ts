@@ -1,0 +1,76 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import type { Proposal, Proposer } from '../../src/agent/index.js';
+import { runLoop } from '../../src/loop/index.js';
+import { createSwarmNet, type SignedRecord, type SwarmNet } from '../../src/p2p/index.js';
+import { pythonTrainer } from '../../src/runner/index.js';
+import { openStore } from '../../src/store/index.js';
+import { swarmLink } from '../../src/swarm/index.js';
+import { openWorkspace } from '../../src/workspace/index.js';
+import { PYTHON, STUB_TRAINER, TEST_CACHE } from './paths.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+});
+
+export const PROGRAM = 'aa11bb22cc33dd44';
+
+/** A proposer that plays back edits: each a hypothesis and a function of the current train.py. */
+export function scripted(edits: { hypothesis: string; edit: (source: string) => string }[]): Proposer {
+  const queue = [...edits];
+  return {
+    name: 'script',
+    async propose(ctx): Promise<Proposal> {
+      const next = queue.shift();
+      if (!next) throw new Error('script exhausted');
+      return { hypothesis: next.hypothesis, source: next.edit(ctx.source), proposer: 'script' };
+    },
+  };
+}
+
+export const setConst = (name: string, value: string) => (source: string) =>
+  source.replace(new RegExp(`^${name} = [^ ]+`, 'm'), `${name} = ${value}`);
+
+/** A full swarm node in-process: store, workspace, libp2p on 127.0.0.1, the link, and a loop to drive. */
+export async function swarmNode(opts: { name: string; bootstrap?: SwarmNode[]; trainerDir?: string; budget?: number; refusePeerCode?: string | null }) {
+  const state = await mkdtemp(join(tmpdir(), `swarm-${opts.name}-`));
+  cleanups.push(() => rm(state, { recursive: true, force: true }));
+  const trainerDir = opts.trainerDir ?? STUB_TRAINER;
+  const budget = opts.budget ?? 1;
+  const store = await openStore(join(state, 'db'));
+  cleanups.push(() => store.close());
+  const workspace = await openWorkspace({ dir: join(state, 'ws.git'), baseline: await readFile(join(trainerDir, 'train.py'), 'utf8') });
+  const trainer = pythonTrainer({ python: PYTHON, trainerDir, cacheDir: TEST_CACHE, dataset: 'sotu', budgetSeconds: budget, timeoutSeconds: 120 });
+  const logs: string[] = [];
+  const log = { info: (m: string) => logs.push(m), warn: (m: string) => logs.push(`warn: ${m}`), error: (m: string) => logs.push(`error: ${m}`) };
+  const link = swarmLink({ store, workspace, log, hardwareClass: 'stub cpu', claimSeconds: 60, threshold: 0, refusePeerCode: opts.refusePeerCode ?? null });
+  const net: SwarmNet = await createSwarmNet({
+    identityFile: join(state, 'identity.key'), programId: PROGRAM, listen: ['/ip4/127.0.0.1/tcp/0'],
+    bootstrap: (opts.bootstrap ?? []).map((b) => b.net.addresses()[0]!), source: link.source, redialMs: 500,
+  });
+  cleanups.push(() => net.stop());
+  link.attach(net);
+  const run = (maxExperiments: number, proposer: Proposer) => runLoop({
+    store, workspace, trainer, proposer, program: 'lower val_bpb', dataset: 'sotu', budget, threshold: 0,
+    runsDir: join(state, 'runs'), maxExperiments, log, swarm: link.hooks,
+  });
+  return { name: opts.name, state, store, workspace, net, link, logs, run, shared: async () => (await store.shared()) as unknown as SignedRecord[] };
+}
+export type SwarmNode = Awaited<ReturnType<typeof swarmNode>>;
+
+/** Polls until `check` holds, failing with `what` after `ms`. */
+export async function until(what: string, check: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Ids of every swarm record a node holds, for comparing what nodes know. */
+export async function recordIds(node: SwarmNode): Promise<string[]> {
+  return (await node.shared()).map((r) => `${r.peer}/${r.seq}`).sort();
+}
