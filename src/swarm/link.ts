@@ -1,5 +1,5 @@
-import { sourceHash, type ExperimentRecord, type HistoryEntry, type Logger } from '../core/index.js';
-import type { PeerCandidate, SwarmHooks } from '../loop/index.js';
+import { sourceHash, type HistoryEntry, type Logger } from '../core/index.js';
+import { latestKeep, type PeerCandidate, type SwarmHooks } from '../loop/index.js';
 import type { RecordSource, SignedBest, SignedClaim, SignedRecord, SignedResult, SwarmNet } from '../p2p/index.js';
 import { screenPatch } from '../screen/index.js';
 import type { SharedRecord, Store } from '../store/index.js';
@@ -30,6 +30,7 @@ export function swarmLink(init: LinkInit) {
   let net: SwarmNet | null = null;
   const inbox: PeerCandidate[] = [];
   const seen = new Set<string>();
+  const considered = new Set<string>();
   let intake = Promise.resolve();
 
   const source: RecordSource = {
@@ -92,10 +93,35 @@ export function swarmLink(init: LinkInit) {
     }).catch((err: unknown) => log.warn(`swarm record from ${short(r.peer)} not handled: ${(err as Error).message}`));
   }
 
+  /**
+   * When rebasing could not bring a peer's better train.py over (conflicts), run the peer's whole
+   * file on this box: a clearly better best of the same hardware class becomes our base if it wins here too.
+   */
+  async function adoption(): Promise<PeerCandidate | undefined> {
+    const ours = latestKeep(await store.list())?.metrics;
+    if (!ours) return undefined;
+    const better = (await all())
+      .filter((r): r is SignedBest => r.type === 'best' && !mine(r) && r.hardware === init.hardwareClass && !considered.has(r.hash))
+      .filter((r) => r.val_bpb < ours.val_bpb - init.threshold)
+      .sort((a, b) => a.val_bpb - b.val_bpb)[0];
+    if (!better) return undefined;
+    considered.add(better.hash);
+    const source = await fetchText(better.hash, better.peer);
+    if (source === undefined || sourceHash(source) !== better.hash) return undefined;
+    const best = await workspace.best();
+    const screen = screenPatch({ files: ['train.py'], diff: '', before: best.source, after: source });
+    log.info(`peer ${short(better.peer)} has a better best (${better.val_bpb.toFixed(6)} < ${ours.val_bpb.toFixed(6)}); trying its train.py as our base`);
+    return {
+      hypothesis: `adopt the best of peer ${short(better.peer)} (val_bpb ${better.val_bpb.toFixed(6)})`, source, parent: best,
+      origin: { kind: 'adopt', proposer: `adopt @${short(better.peer)}` }, lineage: [...better.lineage, better.experiment],
+      refused: init.refusePeerCode ?? (screen.ok ? null : `refused peer train.py: ${screen.reasons.join('; ')}`),
+    };
+  }
+
   const hooks: SwarmHooks = {
     async next() {
       await intake;
-      return inbox.shift();
+      return inbox.shift() ?? (await adoption());
     },
 
     async admit(record) {

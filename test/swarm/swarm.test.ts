@@ -72,7 +72,7 @@ describe('a swarm of real libp2p nodes on 127.0.0.1', () => {
     await b.run(2, scripted([{ hypothesis: 'embedding LR up', edit: setConst('EMBEDDING_LR', '0.5') }]));
     expect((await b.store.list())[1]).toMatchObject({ status: 'keep' });
     await until("B's keep to reach A", async () => (await a.shared()).some((r) => r.type === 'result' && r.status === 'keep' && r.peer === b.net.peerId && r.hash !== r.parentHash));
-    await a.run(3, scripted([{ hypothesis: 'Muon LR up', edit: setConst('MATRIX_LR', '0.04') }]));
+    await a.run(4, scripted([{ hypothesis: 'Muon LR up', edit: setConst('MATRIX_LR', '0.04') }]));
     const aRecords = await a.store.list();
     expect(aRecords.find((r) => r.origin.kind === 'peer')).toMatchObject({ status: 'invalid', reason: 'not run: no sandbox' });
     const aKept = aRecords.find((r) => r.hypothesis === 'Muon LR up')!;
@@ -92,8 +92,8 @@ describe('a swarm of real libp2p nodes on 127.0.0.1', () => {
     // B moves WARMDOWN_RATIO one way and A keeps another value on the same line: a conflict.
     await b.run(1, scripted([{ hypothesis: 'warmdown 0.6', edit: setConst('WARMDOWN_RATIO', '0.6') }]));
     await until("B's warmdown to reach A", async () => (await a.shared()).some((r) => r.type === 'result' && r.hypothesis === 'warmdown 0.6'));
-    // A first records the two changes B shared since (refused: no sandbox), then runs its own.
-    await a.run(3, scripted([{ hypothesis: 'warmdown 0.7', edit: setConst('WARMDOWN_RATIO', '0.7') }]));
+    // A first records what B shared since (refused: no sandbox), then runs its own.
+    await a.run(5, scripted([{ hypothesis: 'warmdown 0.7', edit: setConst('WARMDOWN_RATIO', '0.7') }]));
     expect((await a.store.list()).find((r) => r.hypothesis === 'warmdown 0.7')).toMatchObject({ status: 'keep' });
     await until("A's warmdown to reach B", async () => (await b.shared()).some((r) => r.type === 'result' && r.hypothesis === 'warmdown 0.7'));
     const before = (await b.store.list()).length;
@@ -101,6 +101,23 @@ describe('a swarm of real libp2p nodes on 127.0.0.1', () => {
     const conflict = (await b.store.list())[before]!;
     expect(conflict).toMatchObject({ status: 'invalid', outcome: null, metrics: null, hypothesis: 'warmdown 0.7' });
     expect(conflict.reason).toMatch(/conflict/i);
+  });
+
+  it("adopts a clearly better peer train.py of its hardware class when the change cannot be rebased", async () => {
+    const a = await swarmNode({ name: 'a', refusePeerCode: 'not run: no sandbox' });
+    const b = await swarmNode({ name: 'b', bootstrap: [a] });
+    await b.run(2, scripted([{ hypothesis: 'warmdown 0.6', edit: setConst('WARMDOWN_RATIO', '0.6') }]));
+    await a.run(4, scripted([{ hypothesis: 'warmdown 0.7', edit: setConst('WARMDOWN_RATIO', '0.7') }]));
+    const aBest = (await a.store.list()).find((r) => r.hypothesis === 'warmdown 0.7')!;
+    expect(aBest.status).toBe('keep');
+    await until("A's best to reach B", async () => (await b.shared()).some((r) => r.type === 'best' && r.peer === a.net.peerId && r.hash === aBest.hash));
+
+    await b.run(2, scripted([]));
+    const [conflict, adopted] = (await b.store.list()).slice(2);
+    expect(conflict).toMatchObject({ status: 'invalid', hypothesis: 'warmdown 0.7' });
+    expect(adopted).toMatchObject({ status: 'keep', hash: aBest.hash, origin: { kind: 'adopt' } });
+    expect(adopted!.lineage).toContain(aBest.id);
+    expect((await b.workspace.best()).hash).toBe(aBest.hash);
   });
 
   it("refuses a peer's patch that imports socket, recording why", async () => {
