@@ -131,3 +131,31 @@ describe('a node killed with -9', () => {
     for (const pid of children) expect(() => process.kill(Number(pid), 0)).toThrow();
   });
 });
+
+describe('swarm join with peers', () => {
+  it('prints the address to join; two CLI nodes see each other and the shared leaderboard', async () => {
+    const [sa, sb] = [await stateDir(), await stateDir()];
+    const a = swarm(['join', '--state', sa, '--budget', '1'], { STUB_SLEEP: '0' });
+    let out = '';
+    a.all?.on('data', (c: Buffer) => { out += c.toString(); });
+    await waitFor(a, /others join with: swarm join --bootstrap \S+/);
+    const address = /others join with: swarm join --bootstrap (\S+)/.exec(out)![1]!;
+    expect(address).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/12D3Koo/);
+
+    const b = await swarm(['join', '--state', sb, '--budget', '1', '--max-experiments', '3', '--bootstrap', address], { STUB_SLEEP: '0' });
+    expect(b.exitCode, b.all).toBe(0);
+    // A is still running: its status names its peer and B's results reached it through the socket-backed commands.
+    const status = JSON.parse((await swarm(['status', '--json', '--state', sa])).stdout) as { live: { swarm: { peerId: string } } };
+    expect(status.live.swarm.peerId).toBe(address.split('/p2p/')[1]);
+    a.kill('SIGINT');
+    expect((await a).exitCode).toBe(0);
+
+    for (const state of [sa, sb]) {
+      const peers = JSON.parse((await swarm(['peers', '--json', '--state', state])).stdout) as { peer: string; experiments: number }[];
+      expect(peers.map((p) => p.experiments >= 1)).toEqual([true, true]);
+      const board = JSON.parse((await swarm(['leaderboard', '--json', '--state', state])).stdout) as { hardware: string; val_bpb: number }[];
+      expect(board).toHaveLength(1);
+      expect(board[0]!.hardware).toBe('stub cpu');
+    }
+  });
+});
