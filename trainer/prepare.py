@@ -118,12 +118,14 @@ class DownloadError(RuntimeError):
 # Small file utilities: atomic writes and a cross-process lock
 # ---------------------------------------------------------------------------
 
-def _atomic_write_bytes(path, data):
+@contextmanager
+def _atomic_file(path):
+    """Yields a file whose contents replace `path` only once fully written and fsync'd."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=os.path.dirname(path))
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -131,26 +133,21 @@ def _atomic_write_bytes(path, data):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def _atomic_write_bytes(path, data):
+    with _atomic_file(path) as f:
+        f.write(data)
 
 
 def _write_tokens(path, chunks):
     """Write an iterable of token-id lists as one uint16 file, atomically."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=os.path.dirname(path))
     n = 0
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for ids in chunks:
-                arr = np.asarray(ids, dtype=np.uint16)
-                f.write(arr.tobytes())
-                n += len(arr)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with _atomic_file(path) as f:
+        for ids in chunks:
+            arr = np.asarray(ids, dtype=np.uint16)
+            f.write(arr.tobytes())
+            n += len(arr)
     return n
 
 

@@ -2,24 +2,14 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { ProposalError } from '../core/index.js';
 import { apiError, causeMessage, type ApiFailure } from './api-error.js';
-import { llmProposer, type Complete } from './llm.js';
+import { llmProposer, type Complete, type EndpointOptions } from './llm.js';
 import type { Proposer } from './types.js';
 
-export interface ClaudeOptions {
-  model: string;
-  /** Defaults to env ANTHROPIC_API_KEY. */
-  apiKey?: string;
-  /** Without `/v1` (a trailing `/v1` is dropped); defaults to the SDK's (env ANTHROPIC_BASE_URL or api.anthropic.com). */
-  baseURL?: string;
-  /** Default 8192. */
-  maxTokens?: number;
-  /** Per request, default 10 minutes. */
-  timeoutMs?: number;
-  /** SDK retries on 408/409/429/5xx and connection errors; default 2. */
-  maxRetries?: number;
-  /** See LlmProposerOptions.askAgain; default true. */
-  askAgain?: boolean;
-}
+/**
+ * apiKey defaults to env ANTHROPIC_API_KEY; baseURL is without `/v1` (a trailing `/v1` is dropped) and
+ * defaults to the SDK's (env ANTHROPIC_BASE_URL or api.anthropic.com); maxTokens defaults to 8192.
+ */
+export type ClaudeOptions = EndpointOptions;
 
 const KEY_ENV = 'ANTHROPIC_API_KEY';
 

@@ -19,6 +19,21 @@ export interface Completion {
 /** One chat round trip; throws ProposalError('api') on any transport or API failure. */
 export type Complete = (req: CompletionRequest) => Promise<Completion>;
 
+/** How a provider's proposer reaches its endpoint; each provider documents its own defaults. */
+export interface EndpointOptions {
+  model: string;
+  /** Defaults to the provider's environment variable. */
+  apiKey?: string;
+  baseURL?: string;
+  maxTokens?: number;
+  /** Per request, default 10 minutes. */
+  timeoutMs?: number;
+  /** SDK retries on 408/409/429/5xx and connection errors; default 2. */
+  maxRetries?: number;
+  /** See LlmProposerOptions.askAgain; default true. */
+  askAgain?: boolean;
+}
+
 export interface LlmProposerOptions {
   name: string;
   complete: Complete;

@@ -1,24 +1,15 @@
 /** Any OpenAI-compatible chat completions endpoint (OpenAI, vLLM, llama.cpp, Ollama) through the openai SDK. */
 import OpenAI from 'openai';
 import { apiError, causeMessage, type ApiFailure } from './api-error.js';
-import { llmProposer, type Complete } from './llm.js';
+import { llmProposer, type Complete, type EndpointOptions } from './llm.js';
 import type { Proposer } from './types.js';
 
-export interface OpenAIOptions {
-  model: string;
-  /** Defaults to env OPENAI_API_KEY, else "none" (local servers ignore it). */
-  apiKey?: string;
-  /** With `/v1`, e.g. http://127.0.0.1:11434/v1 for Ollama; a bare host:port gets `/v1` added. Defaults to the SDK's. */
-  baseURL?: string;
-  /** Sent as max_tokens only when set; otherwise the server's default applies. */
-  maxTokens?: number;
-  /** Per request, default 10 minutes (local models can be slow). */
-  timeoutMs?: number;
-  /** SDK retries on 408/409/429/5xx and connection errors; default 2. */
-  maxRetries?: number;
-  /** See LlmProposerOptions.askAgain; default true. */
-  askAgain?: boolean;
-}
+/**
+ * apiKey defaults to env OPENAI_API_KEY, else "none" (local servers ignore it); baseURL is with `/v1`,
+ * e.g. http://127.0.0.1:11434/v1 for Ollama (a bare host:port gets `/v1` added); max_tokens is sent
+ * only when maxTokens is set.
+ */
+export type OpenAIOptions = EndpointOptions;
 
 const KEY_ENV = 'OPENAI_API_KEY';
 
