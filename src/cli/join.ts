@@ -103,7 +103,7 @@ function sandboxed(sandbox: Sandbox, config: NodeConfig) {
   if (sandbox.kind === 'none') return {};
   return {
     wrap: (cmd: string[]) => sandbox.wrap(cmd, {
-      runDir: dirname(cmd[1]!), writable: [config.cache], readonly: [config.trainer], hide: [config.state], allowGpu: true,
+      runDir: dirname(cmd[1]!), writable: [config.cache], readonly: [config.trainer, repoRoot()], hide: [config.state], allowGpu: true,
       env: { TORCHINDUCTOR_CACHE_DIR: joinPath(config.cache, 'inductor'), TRITON_CACHE_DIR: joinPath(config.cache, 'triton') },
     }),
   };

@@ -23,7 +23,7 @@
  */
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { SwarmError } from '../core/errors.js';
 
@@ -199,7 +199,10 @@ export function bwrapSandbox(bin = 'bwrap', disableUserns = false): Sandbox {
     reason: null,
     wrap(cmd: string[], init: SandboxInit): string[] {
       if (cmd.length === 0) throw new SandboxError('cannot sandbox an empty command');
-      const { init: real, host } = hostFacts(init, disableUserns);
+      // The program's own installation (a virtual environment's bin/.., say) must stay visible even
+      // where it lives under a folder the sandbox replaces, such as a checkout under /tmp.
+      const own = isAbsolute(cmd[0]!) ? [dirname(dirname(cmd[0]!))] : [];
+      const { init: real, host } = hostFacts({ ...init, readonly: [...own, ...(init.readonly ?? [])] }, disableUserns);
       return [bin, ...bwrapArgs(real, host), '--', ...cmd];
     },
   };
