@@ -113,6 +113,12 @@ export function bwrapArgs(init: SandboxInit, host: HostFacts = {}): string[] {
   if (init.allowGpu) for (const d of host.gpuDevices ?? DEFAULT_GPU_DEVICES) a.push('--dev-bind-try', d, d);
   a.push('--proc', '/proc', '--tmpfs', '/tmp', '--tmpfs', '/run');
 
+  // Later mounts cover earlier ones, so they go from broad to specific: read-only folders (which may
+  // hold the state folder), then what is hidden, then what is writable (the run folder inside the state).
+  for (const r of unique(init.readonly ?? [])) {
+    const p = absolute(r, 'readonly');
+    a.push('--ro-bind', p, p);
+  }
   const files = new Set(host.hiddenFiles ?? []);
   for (const h of unique(init.hide ?? [])) {
     const p = absolute(h, 'hide');
@@ -120,10 +126,6 @@ export function bwrapArgs(init: SandboxInit, host: HostFacts = {}): string[] {
     else a.push('--tmpfs', p);
   }
   for (const w of unique([runDir, ...init.writable.map((w) => absolute(w, 'writable'))])) a.push('--bind', w, w);
-  for (const r of unique(init.readonly ?? [])) {
-    const p = absolute(r, 'readonly');
-    a.push('--ro-bind', p, p);
-  }
 
   for (const name of unique(host.unsetEnv ?? SECRET_ENV_NAMES)) a.push('--unsetenv', name);
   a.push('--setenv', 'HOME', runDir, '--setenv', 'TMPDIR', '/tmp');

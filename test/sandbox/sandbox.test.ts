@@ -30,11 +30,18 @@ describe('bwrapArgs (pure)', () => {
     expect(seq).toContain('--unsetenv ANTHROPIC_API_KEY');
     expect(seq).not.toContain('--share-net');
     expect(seq).not.toContain('--dev-bind');
-    // later mounts go on top: root first, then /tmp, then the run folder inside it, then read-only binds
+    // later mounts go on top: root first, then /tmp, then read-only binds, then the run folder
     const at = (s: string) => seq.indexOf(s);
     expect(at('--ro-bind / /')).toBeLessThan(at('--tmpfs /tmp'));
-    expect(at('--tmpfs /tmp')).toBeLessThan(at('--bind /tmp/runs/r1'));
-    expect(at('--bind /tmp/runs/r1')).toBeLessThan(at('--ro-bind /tmp/trainer'));
+    expect(at('--tmpfs /tmp')).toBeLessThan(at('--ro-bind /tmp/trainer'));
+    expect(at('--ro-bind /tmp/trainer')).toBeLessThan(at('--bind /tmp/runs/r1'));
+  });
+
+  it('keeps the run folder writable and the state folder hidden inside a read-only checkout', () => {
+    const seq = bwrapArgs({ runDir: '/repo/node/state/runs/r1', writable: [], readonly: ['/repo'], hide: ['/repo/node/state'] }).join(' ');
+    const at = (s: string) => seq.indexOf(s);
+    expect(at('--ro-bind /repo /repo')).toBeLessThan(at('--tmpfs /repo/node/state'));
+    expect(at('--tmpfs /repo/node/state')).toBeLessThan(at('--bind /repo/node/state/runs/r1 /repo/node/state/runs/r1'));
   });
 
   it('binds GPU device nodes only with allowGpu', () => {
