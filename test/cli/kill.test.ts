@@ -35,7 +35,18 @@ describe('kill -9 at random moments', () => {
     let finished: ExperimentRecord[] = [];
     for (let round = 0; round < 8; round++) {
       const node = swarm(['join', '--state', state, '--budget', '1']);
-      await new Promise((r) => setTimeout(r, 700 + random() * 2500));
+      // Kill at a random moment once this round has started an experiment of its own (slow machines too).
+      await new Promise<void>((resolve) => {
+        const onData = (chunk: Buffer) => {
+          if (/#\d+ /.test(chunk.toString())) {
+            node.all?.off('data', onData);
+            resolve();
+          }
+        };
+        node.all?.on('data', onData);
+        node.finally(() => resolve());
+      });
+      await new Promise((r) => setTimeout(r, random() * 2000));
       node.kill('SIGKILL');
       await node;
       const now = await records(state);

@@ -105,7 +105,8 @@ describe.skipIf(!bwrapInstalled)('real bwrap sandbox', () => {
     expect(sb.reason).toBeNull();
     expect(sb.kind).toBe('bwrap');
     root = mkdtempSync(join(tmpdir(), 'swarm-sbx-'));
-    init = { runDir: join(root, 'runs', 'r1'), writable: [join(root, 'cache')] };
+    // As `swarm join` does: the checkout is bound read-only, so it stays visible (and unwritable) even under /tmp.
+    init = { runDir: join(root, 'runs', 'r1'), writable: [join(root, 'cache')], readonly: [REPO] };
     server = createServer((sock) => sock.end('hello\n'));
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     port = (server.address() as { port: number }).port;
@@ -143,16 +144,12 @@ except OSError as e:
     expect(String(inside.error)).toMatch(/Connection refused|Network is unreachable/);
   });
 
-  it('cannot resolve or reach anything else either (no interfaces but loopback)', async () => {
+  it('has no network interface but loopback', async () => {
+    // No packet to any other address is tried from here: the check is the interface list itself.
     const r = await py(`
 import json, socket
-out = {"ifaces": [n for _, n in socket.if_nameindex()]}
-try:
-    socket.create_connection(("10.255.255.1", 80), timeout=2); out["external"] = True
-except OSError as e:
-    out["external"] = False
-print(json.dumps(out))`);
-    expect(r).toEqual({ ifaces: ['lo'], external: false });
+print(json.dumps({"ifaces": [n for _, n in socket.if_nameindex()]}))`);
+    expect(r).toEqual({ ifaces: ['lo'] });
   });
 
   it('cannot write to the real HOME, the repo or the host /tmp; can write the run folder, the cache and /dev/shm', async () => {
