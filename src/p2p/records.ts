@@ -142,7 +142,9 @@ type Check = (v: unknown) => string | null;
 const HEX64 = /^[0-9a-f]{64}$/;
 const PROGRAM = /^[0-9a-f]+$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
-const SIG = /^[A-Za-z0-9+/]{86}==$/; // 64 bytes, standard base64, padded
+// 64 bytes, standard base64, padded; the last character carries 2 bits, so only A, Q, g, w are canonical
+// (other letters decode to the same bytes, and one record must have exactly one signature text).
+const SIG = /^[A-Za-z0-9+/]{85}[AQgw]==$/;
 const PEER = /^[1-9A-HJ-NP-Za-km-z]{1,128}$/; // base58btc alphabet
 
 function codePoints(s: string): number {
