@@ -5,7 +5,7 @@ import { loadConfig, repoRoot, type NodeConfig, type ConfigSources } from '../co
 import { serveControl } from '../control/index.js';
 import { ConfigError, type Logger } from '../core/index.js';
 import { runLoop } from '../loop/index.js';
-import { createSwarmNet, type SwarmNet } from '../p2p/index.js';
+import { createSwarmNet, parseSwarmKey, type SwarmNet } from '../p2p/index.js';
 import { describeProgram } from '../program/index.js';
 import { pythonTrainer } from '../runner/index.js';
 import { detectSandbox, type Sandbox } from '../sandbox/index.js';
@@ -22,6 +22,7 @@ export async function join(sources: ConfigSources): Promise<void> {
   const program = await readText(config.program, 'program.md (the instructions to the agent)');
   const baseline = await readText(joinPath(config.trainer, 'train.py'), 'the baseline train.py');
   const bootstrap = [...(await readBootstrap(config.bootstrapFile)), ...config.bootstrap];
+  const swarmKey = config.swarmKey === null ? undefined : parseSwarmKey(await readBytes(config.swarmKey, 'the swarm key'), config.swarmKey);
   const layout = stateLayout(config.state);
   const research = await describeProgram({
     trainerDir: config.trainer, programPath: config.program, dataset: config.dataset, budget: config.budget,
@@ -72,7 +73,7 @@ export async function join(sources: ConfigSources): Promise<void> {
     });
     net = await createSwarmNet({
       identityFile: layout.identity, programId: research.id, listen: config.listen, announce: config.announce,
-      bootstrap, mdns: config.mdns, source: link.source, log: ui.log,
+      bootstrap, mdns: config.mdns, source: link.source, log: ui.log, ...(swarmKey ? { swarmKey } : {}),
     });
     link.attach(net);
     ui.log.info(`swarm node ${net.peerId}: program ${research.id} (${config.dataset}, ${config.budget} s), proposer ${proposer.name}, state ${config.state}`);
@@ -148,6 +149,16 @@ async function readBootstrap(path: string): Promise<string[]> {
     });
   }
   return value as string[];
+}
+
+async function readBytes(path: string, what: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new ConfigError(`cannot read ${what} at ${path}: ${(err as Error).message}`, {
+      hint: 'create one with `swarm key generate --out FILE` and give every invited box a copy', cause: err,
+    });
+  }
 }
 
 async function readText(path: string, what: string, emptyOk = false): Promise<string> {

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { loadConfig, type ConfigSources } from '../config/index.js';
 import { SwarmError } from '../core/index.js';
+import { generateSwarmKey } from '../p2p/index.js';
 import { exportTsv } from '../store/index.js';
 import { leaderboard, peerTable } from '../swarm/index.js';
 import { formatLeaderboard, formatLog, formatPeers, formatRecord, formatStatus } from './format.js';
@@ -44,12 +45,13 @@ common(program.command('join'))
   .option('--bootstrap <addrs>', 'peers to join, comma-separated multiaddrs with /p2p/<id> (added to bootstrap-peers.json)')
   .option('--mdns', 'find peers on the local network')
   .option('--allow-unsandboxed', "run peers' patches even where bubblewrap is missing")
+  .option('--swarm-key <file>', 'pre-shared key of a private swarm: only boxes with the same key connect')
   .action(async (o: CommonOptions & Record<string, string | boolean | undefined>) => {
     await join(sources(o as CommonOptions, {
       maxExperiments: o.maxExperiments, budget: o.budget, timeout: o.timeout, dataset: o.dataset,
       proposer: o.proposer, model: o.model, baseUrl: o.baseUrl, python: o.python, cache: o.cache,
       threshold: o.threshold, seed: o.seed, program: o.program, listen: o.listen, announce: o.announce,
-      bootstrap: o.bootstrap, mdns: o.mdns, allowUnsandboxed: o.allowUnsandboxed,
+      bootstrap: o.bootstrap, mdns: o.mdns, allowUnsandboxed: o.allowUnsandboxed, swarmKey: o.swarmKey,
     }));
   });
 
@@ -99,6 +101,22 @@ common(program.command('peers'))
     const connected = new Set(live?.swarm?.peers.filter((p) => p.connected).map((p) => p.id) ?? []);
     const rows = peerTable(shared).map((p) => ({ ...p, self: p.peer === live?.swarm?.peerId, connected: connected.has(p.peer) }));
     print(o.json ? JSON.stringify(rows, null, 2) : formatPeers(rows));
+  });
+
+program.command('key')
+  .description('private swarms')
+  .command('generate')
+  .description('write a new pre-shared swarm key (give a copy to every invited box; pass it with --swarm-key)')
+  .requiredOption('-o, --out <file>', 'where to write the key (refuses to overwrite)')
+  .action(async (o: { out: string }) => {
+    try {
+      await writeFile(o.out, generateSwarmKey(), { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      throw new SwarmError(`cannot write the swarm key to ${o.out}: ${(err as Error).message}`, {
+        hint: 'choose a path that does not exist yet; an existing key is never overwritten',
+      });
+    }
+    print(`wrote a new swarm key to ${o.out}; join with --swarm-key ${o.out}`);
   });
 
 common(program.command('export'))

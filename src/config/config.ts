@@ -45,15 +45,17 @@ export interface NodeConfig {
   mdns: boolean;
   /** Run peers' patches even without the bubblewrap sandbox. */
   allowUnsandboxed: boolean;
+  /** A pre-shared key file: only boxes holding the same key can connect (a private swarm). */
+  swarmKey: string | null;
 }
 
 export type ConfigKey = keyof NodeConfig;
 export const CONFIG_KEYS: readonly ConfigKey[] = [
   'state', 'maxExperiments', 'budget', 'timeout', 'dataset', 'proposer', 'model', 'baseUrl',
   'python', 'cache', 'threshold', 'seed', 'program', 'trainer',
-  'listen', 'announce', 'bootstrap', 'bootstrapFile', 'mdns', 'allowUnsandboxed',
+  'listen', 'announce', 'bootstrap', 'bootstrapFile', 'mdns', 'allowUnsandboxed', 'swarmKey',
 ];
-const PATH_KEYS = new Set<ConfigKey>(['state', 'python', 'cache', 'program', 'trainer', 'bootstrapFile']);
+const PATH_KEYS = new Set<ConfigKey>(['state', 'python', 'cache', 'program', 'trainer', 'bootstrapFile', 'swarmKey']);
 
 export interface ConfigSources {
   /** Command-line flags, already named like the keys; undefined means "not given". */
@@ -128,6 +130,7 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
     bootstrapFile: get('bootstrapFile', text, join(root, 'bootstrap-peers.json')),
     mdns: get('mdns', bool, false),
     allowUnsandboxed: get('allowUnsandboxed', bool, false),
+    swarmKey: get<string | null>('swarmKey', text, null),
   };
   if (config.proposer === 'openai' && config.model === null) {
     throw new ConfigError('the openai proposer needs a model name', {

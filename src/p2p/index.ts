@@ -15,6 +15,7 @@ export {
   type Envelope, type SignedRecord, type SignedResult, type SignedClaim, type SignedBest, type DraftRecord,
   type DropReason, type Validation, type ResultStatus, type ResultOutcome,
 } from './records.js';
+export { generateSwarmKey, parseSwarmKey, SwarmKeyError } from './pnet.js';
 export { canonicalJson } from './canonical.js';
 export { loadOrCreateIdentity, SeqCounter, IdentityError } from './identity.js';
 export { SeqTracker } from './tracker.js';

@@ -6,6 +6,7 @@ import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify } from '@libp2p/identify';
 import { mdns } from '@libp2p/mdns';
+import { preSharedKey } from '@libp2p/pnet';
 import { gossipsub, TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
@@ -17,6 +18,7 @@ import {
   DROP_REASONS, type DraftRecord, type DropReason, type RecordType, type SignedRecord, type UnsignedRecord,
 } from './records.js';
 import { SeqTracker } from './tracker.js';
+import { parseSwarmKey } from './pnet.js';
 import { exchange, serve, FETCH_FOUND, FETCH_NOT_FOUND, WIRE } from './wire.js';
 
 export interface P2PLog {
@@ -58,6 +60,11 @@ export interface P2PInit {
   redialMs?: number;
   /** Limit for one outgoing fetch/sync request (dial + request + response); default 15 s. */
   requestTimeoutMs?: number;
+  /**
+   * Private swarm: the swarm key file's bytes (see `parseSwarmKey`). When set, every connection
+   * must prove the same key before noise starts; peers without it cannot connect.
+   */
+  swarmKey?: Uint8Array;
 }
 
 export interface PeerSummary {
@@ -167,6 +174,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
   const PROTOS = protocols(program);
   const topicType = new Map<string, RecordType>(Object.entries(TOPICS).map(([t, topic]) => [topic, t as RecordType]));
 
+  const psk = init.swarmKey === undefined ? undefined : parseSwarmKey(init.swarmKey, 'P2PInit.swarmKey');
   const key = await loadOrCreateIdentity(init.identityFile);
   const seeded = init.source.known ? await init.source.known() : {};
   const tracker = new SeqTracker();
@@ -206,6 +214,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
         ...(init.announce && init.announce.length > 0 ? { announce: init.announce } : {}),
       },
       transports: [tcp()],
+      ...(psk ? { connectionProtector: preSharedKey({ psk }) } : {}),
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       peerDiscovery: init.mdns ? [mdns({ interval: 10_000 })] : [],
@@ -486,7 +495,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
   redial();
   const timer = setInterval(redial, init.redialMs ?? 10_000);
   timer.unref();
-  log.info(`p2p: ${selfId} listening on ${node.getMultiaddrs().map(String).join(' ')}`);
+  log.info(`p2p: ${selfId} listening on ${node.getMultiaddrs().map(String).join(' ')}${psk ? ' (private swarm)' : ''}`);
 
   return {
     peerId: selfId,

@@ -159,3 +159,25 @@ describe('swarm join with peers', () => {
     }
   });
 });
+
+describe('swarm key', () => {
+  it('generates a private-swarm key once, and join names a bad key file', async () => {
+    const dir = await stateDir();
+    const key = join(dir, 'swarm.key');
+    const made = await swarm(['key', 'generate', '--out', key]);
+    expect(made.exitCode, made.all).toBe(0);
+    const { readFile, stat } = await import('node:fs/promises');
+    expect((await readFile(key, 'utf8'))).toMatch(/^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n[0-9a-f]{64}\n$/);
+    expect((await stat(key)).mode & 0o777).toBe(0o600);
+    const again = await swarm(['key', 'generate', '--out', key]);
+    expect(again.exitCode).toBe(1);
+    expect(again.all).toMatch(/never overwritten/);
+
+    const bad = join(dir, 'bad.key');
+    await writeFile(bad, 'not a key\n');
+    const r = await swarm(['join', '--state', join(dir, 'state'), '--swarm-key', bad]);
+    expect(r.exitCode).toBe(1);
+    expect(r.all).toContain(bad);
+    expect(r.all).toMatch(/not a swarm key/);
+  });
+});
