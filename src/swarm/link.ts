@@ -150,9 +150,9 @@ export function swarmLink(init: LinkInit) {
     async recorded(record) {
       if (record.status !== 'keep' && record.status !== 'discard' && record.status !== 'crash') return;
       if (record.commit === null || record.hash === null) return;
+      // Peers rebuild and rebase from the candidate and its parent, both served by hash.
       await putText(await workspace.source(record.commit));
-      const parentSource = await fetchText(record.parentHash, '');
-      if (parentSource === undefined) await putText(await workspace.source(record.parentCommit));
+      if ((await store.getObject(record.parentHash)) === undefined) await putText(await workspace.source(record.parentCommit));
       const diffHash = await putText(record.diff);
       const lineage = record.lineage ?? [];
       await publish({
