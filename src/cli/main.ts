@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { loadConfig, type ConfigSources } from '../config/index.js';
 import { SwarmError } from '../core/index.js';
 import { generateSwarmKey } from '../p2p/index.js';
+import { latestKeep } from '../loop/index.js';
 import { exportTsv } from '../store/index.js';
 import { leaderboard, peerTable } from '../swarm/index.js';
 import { formatLeaderboard, formatLog, formatPeers, formatRecord, formatStatus } from './format.js';
@@ -131,7 +132,7 @@ common(program.command('export'))
   });
 
 function bestOf(records: Awaited<ReturnType<typeof readSnapshot>>['records']) {
-  const best = records.filter((r) => r.status === 'keep' && r.metrics).at(-1);
+  const best = latestKeep(records);
   return best ? { seq: best.seq, id: best.id, val_bpb: best.metrics!.val_bpb, hypothesis: best.hypothesis, commit: best.commit } : null;
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Proposer } from '../agent/index.js';
 import {
   ProposalError, TrainerError, silentLogger,
-  type Dataset, type ExperimentRecord, type Hardware, type HistoryEntry, type Logger, type Origin,
+  type Dataset, type ExperimentRecord, type HistoryEntry, type Logger, type Origin,
 } from '../core/index.js';
 import { judge } from '../judge/index.js';
 import { isTrivialError, type RunResult, type Trainer } from '../runner/index.js';
@@ -76,11 +76,6 @@ interface Candidate {
   refused?: string | null;
 }
 
-/** A candidate already committed in the workspace (resumed after a restart, or the baseline). */
-interface StagedCandidate {
-  record: ExperimentRecord;
-}
-
 const MAX_ATTEMPTS = 2;
 
 /**
@@ -103,9 +98,9 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
   records = await store.list();
 
   // The very first run of a node is the unmodified baseline.
-  if (latestKeep(records) === undefined && !resumable.some((c) => c.record.origin.kind === 'baseline')) {
+  if (latestKeep(records) === undefined && !resumable.some((r) => r.origin.kind === 'baseline')) {
     const base = await workspace.best();
-    resumable.unshift({ record: newRecord(nextSeq++, { hypothesis: 'baseline', source: base.source, origin: { kind: 'baseline', proposer: 'baseline' }, parent: base }, base) });
+    resumable.unshift(newRecord(nextSeq++, { hypothesis: 'baseline', source: base.source, origin: { kind: 'baseline', proposer: 'baseline' }, parent: base }, base));
   }
 
   let drafting: Promise<Candidate | ExperimentRecord> | null = null;
@@ -118,7 +113,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     let staged: ExperimentRecord;
     const resumed = resumable.shift();
     if (resumed) {
-      staged = resumed.record;
+      staged = resumed;
     } else {
       const fromQueue = queue.shift() ?? (await swarm?.next());
       const next: Candidate | ExperimentRecord = fromQueue ?? (await (drafting ??= draft()));
@@ -151,10 +146,9 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
       await store.put({ ...running, attempts: running.attempts - 1 });
       break;
     }
-    const best = latestKeep(records);
+    const bestBefore = isBaseline ? null : latestKeep(records)?.metrics?.val_bpb ?? null;
     const verdict = judge({
-      outcome: result.outcome, metrics: result.metrics, reason: result.reason,
-      best: isBaseline ? null : best?.metrics?.val_bpb ?? null, threshold: init.threshold,
+      outcome: result.outcome, metrics: result.metrics, reason: result.reason, best: bestBefore, threshold: init.threshold,
     });
     const done: ExperimentRecord = {
       ...running,
@@ -162,7 +156,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
       reason: verdict.reason,
       outcome: result.outcome,
       metrics: result.metrics,
-      bestBefore: isBaseline ? null : best?.metrics?.val_bpb ?? null,
+      bestBefore,
       endedAt: result.endedAt,
       logTail: result.outcome === 'ok' ? [] : result.logTail,
       logPath: result.logPath,
@@ -180,12 +174,11 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     }
   }
 
-  drafting = null;
   return { created, best: latestKeep(await store.list()) };
 
   /** Puts the store and the workspace back in agreement after a node was killed, and finds runs to resume. */
-  async function recover(): Promise<StagedCandidate[]> {
-    const resume: StagedCandidate[] = [];
+  async function recover(): Promise<ExperimentRecord[]> {
+    const resume: ExperimentRecord[] = [];
     for (const r of records.filter((rec) => rec.status === 'running')) {
       if (r.attempts >= MAX_ATTEMPTS) {
         const reason = `interrupted ${r.attempts} times (the node stopped during the run); not retried`;
@@ -193,7 +186,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
         log.warn(`#${r.seq} ${reason}`);
       } else {
         log.info(`#${r.seq} was interrupted; running it again`);
-        resume.push({ record: r });
+        resume.push(r);
       }
     }
     const kept = latestKeep(records);
@@ -309,7 +302,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
       parentHash: parent.hash, hash: isBaseline ? parent.hash : null,
       parentCommit: parent.commit, commit: isBaseline ? parent.commit : null,
       diff: '', outcome: null, reason: null, metrics: null, bestBefore: null,
-      hardware: null as Hardware | null, dataset: init.dataset, budgetSeconds: init.budget,
+      hardware: null, dataset: init.dataset, budgetSeconds: init.budget,
       attempts: 0, startedAt: new Date().toISOString(), endedAt: null, logTail: [], logPath: null,
     };
   }

@@ -74,7 +74,8 @@ export function swarmLink(init: LinkInit) {
       return;
     }
     const diff = r.diff ?? '';
-    const screen = screenPatch({ files: diffFiles(diff).length > 0 ? diffFiles(diff) : ['train.py'], diff, before: parent, after: candidate });
+    const files = diffFiles(diff);
+    const screen = screenPatch({ files: files.length > 0 ? files : ['train.py'], diff, before: parent, after: candidate });
     const refused = init.refusePeerCode ?? (screen.ok ? null : `refused peer patch: ${screen.reasons.join('; ')}`);
     const best = await workspace.best();
     const base = r.parentHash === best.hash ? best : await workspace.import(parent);
