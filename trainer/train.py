@@ -1,6 +1,6 @@
 """
-swarm baseline: a small modern GPT trained for a fixed time budget, scored by val_bpb (lower is better).
-This is the one file agents edit. The harness (data, tokenizer, time budget, metric) lives in
+swarm baseline: a small modern GPT trained for a fixed budget (seconds or tokens), scored by val_bpb (lower is better).
+This is the one file agents edit. The harness (data, tokenizer, budget, metric) lives in
 prepare.py and is fixed. Runs on CUDA (bf16 + torch.compile), Apple MPS and CPU (float32).
 
 Model: rotary embeddings, RMSNorm, QK-norm, ReLU^2 MLP, untied head, tanh logit soft-cap.
@@ -21,8 +21,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from prepare import (MAX_SEQ_LEN, TIME_BUDGET, evaluate_bpb, get_device, get_tokenizer,
-                     make_dataloader, peak_flops)
+from prepare import (MAX_SEQ_LEN, budget_description, evaluate_bpb, get_device, get_tokenizer,
+                     make_dataloader, peak_flops, training_progress)
 
 # ---------------------------------------------------------------------------
 # Hyperparameters (plain literals, one per line)
@@ -241,10 +241,10 @@ flops_per_token = 6 * non_embedding + 12 * depth * model_dim * SEQ_LEN
 train_model = torch.compile(model, dynamic=False) if DEVICE == "cuda" else model
 print(f"device: {DEVICE} | params: {num_params / 1e6:.2f}M | depth {depth} dim {model_dim} heads {n_head} | "
       f"vocab {VOCAB_SIZE} | seq {SEQ_LEN} | batch {batch_size}x{grad_accum} = {tokens_per_step:,} tokens | "
-      f"budget {TIME_BUDGET:g}s | seed {SEED}", flush=True)
+      f"budget {budget_description()} | seed {SEED}", flush=True)
 
 # ---------------------------------------------------------------------------
-# Training loop: stops when the summed step time reaches TIME_BUDGET
+# Training loop: stops when the budget is used up (summed step time, or tokens in tokens mode)
 # ---------------------------------------------------------------------------
 
 loader = make_dataloader(tokenizer, batch_size, SEQ_LEN, "train", device, seed=SEED)
@@ -277,7 +277,7 @@ while True:
     print(f"step {step:05d} | loss {loss_value:.6f} | lrm {lrm:.3f} | dt {dt * 1000:.0f}ms | "
           f"tok/s {int(tokens_per_step / dt):,} | elapsed {training_time:.1f}s", flush=True)
     step += 1
-    progress = training_time / TIME_BUDGET
+    progress = training_progress(training_time, step * tokens_per_step)  # in [0, 1]
     if progress >= 1.0:
         break
     lrm = lr_multiplier(progress)
@@ -298,7 +298,7 @@ print(f"training_seconds: {training_time:.1f}")
 print(f"total_seconds:    {time.time() - T_START:.1f}")
 print(f"peak_vram_mb:     {peak_vram_mb:.1f}")
 print(f"mfu_percent:      {mfu:.2f}")
-print(f"total_tokens_M:   {step * tokens_per_step / 1e6:.1f}")
+print(f"total_tokens_M:   {step * tokens_per_step / 1e6:.6f}")
 print(f"num_steps:        {step}")
 print(f"num_params_M:     {num_params / 1e6:.1f}")
 print(f"depth:            {depth}")

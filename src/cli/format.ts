@@ -1,14 +1,14 @@
 import type { LiveStatus } from '../control/index.js';
 import type { ExperimentRecord } from '../core/index.js';
 import { latestKeep } from '../loop/index.js';
-import type { LeaderboardEntry, PeerEntry } from '../swarm/index.js';
+import type { LeaderboardClass, PeerEntry } from '../swarm/index.js';
 
 const bpb = (r: ExperimentRecord) => (r.metrics ? r.metrics.val_bpb.toFixed(6) : '-');
 
 /** `swarm log`: one line per experiment. */
 export function formatLog(records: readonly ExperimentRecord[]): string {
   const rows = records.map((r) => [
-    `#${r.seq}`, r.status, bpb(r), r.commit?.slice(0, 7) ?? '-', r.origin.proposer, truncate(r.hypothesis + (r.reason && r.status !== 'discard' ? ` — ${r.reason}` : ''), 80),
+    `#${r.seq}`, r.insideNoise ? 'discard (noise)' : r.status, bpb(r), r.commit?.slice(0, 7) ?? '-', r.origin.proposer, truncate(r.hypothesis + (r.reason && r.status !== 'discard' ? ` — ${r.reason}` : ''), 80),
   ]);
   return table(['exp', 'status', 'val_bpb', 'commit', 'proposer', 'hypothesis'], rows);
 }
@@ -40,7 +40,10 @@ export function formatRecord(r: ExperimentRecord): string {
 }
 
 /** `swarm status`: the node at a glance. */
-export function formatStatus(state: string, records: readonly ExperimentRecord[], live: LiveStatus | null): string {
+export function formatStatus(
+  state: string, records: readonly ExperimentRecord[], live: LiveStatus | null,
+  noise: { sigma: number | null; k: number; runs: number; margin: number; afterSeq: number } | null = null,
+): string {
   const count = (s: string) => records.filter((r) => r.status === s).length;
   const best = latestKeep(records);
   const baseline = records.find((r) => r.origin.kind === 'baseline' && r.status === 'keep');
@@ -53,6 +56,10 @@ export function formatStatus(state: string, records: readonly ExperimentRecord[]
     const gain = baseline?.metrics && baseline !== best ? ` (${(((best.metrics.val_bpb - baseline.metrics.val_bpb) / baseline.metrics.val_bpb) * 100).toFixed(2)} % vs baseline ${baseline.metrics.val_bpb.toFixed(6)})` : '';
     lines.push(`best:        #${best.seq} val_bpb ${best.metrics.val_bpb.toFixed(6)}${gain} — ${best.hypothesis}`);
   }
+  const inside = records.filter((r) => r.insideNoise).length;
+  lines.push(noise?.sigma != null
+    ? `noise floor: σ ${noise.sigma.toFixed(6)} over ${noise.runs} seeded runs (after #${noise.afterSeq}); keep only wins > ${noise.margin.toFixed(6)} (${noise.k}·σ)${inside ? `; ${inside} win(s) inside the noise discarded` : ''}`
+    : 'noise floor: not measured yet');
   if (live?.current) lines.push(`now:         ${liveLine(live.current)}`);
   if (live?.swarm) {
     const connected = live.swarm.peers.filter((p) => p.connected).length;
@@ -65,19 +72,28 @@ export function formatStatus(state: string, records: readonly ExperimentRecord[]
   return lines.join('\n');
 }
 
-/** `swarm leaderboard`: one row per hardware class. */
-export function formatLeaderboard(board: readonly LeaderboardEntry[]): string {
+/** `swarm leaderboard`: a ranking per hardware class, each entry with its standing. */
+export function formatLeaderboard(board: readonly LeaderboardClass[]): string {
   if (board.length === 0) return 'no kept results in the swarm yet';
-  return table(['hardware', 'val_bpb', 'peer', 'experiment', 'kept', 'when', 'hypothesis'], board.map((e) => [
-    e.hardware, e.val_bpb.toFixed(6), e.peer.slice(-12), e.experiment, String(e.kept), e.endedAt.slice(0, 19), truncate(e.hypothesis, 60),
-  ]));
+  return board.map((c) => [
+    `${c.hardware} (${c.kept} kept)`,
+    table(['#', 'val_bpb', 'standing', 'peer', 'experiment', 'when', 'hypothesis'], c.entries.map((e) => [
+      String(e.rank), e.val_bpb.toFixed(6), standingText(e), e.peer.slice(-12), e.experiment, e.endedAt.slice(0, 19), truncate(e.hypothesis, 60),
+    ])),
+  ].join('\n')).join('\n\n');
+}
+
+function standingText(e: { standing: string; confirmations: number; disputes: number }): string {
+  const votes = e.confirmations + e.disputes;
+  return votes === 0 ? e.standing : `${e.standing} ${e.confirmations}✓ ${e.disputes}✗`;
 }
 
 /** `swarm peers`. */
 export function formatPeers(rows: readonly (PeerEntry & { self: boolean; connected: boolean })[]): string {
   if (rows.length === 0) return 'no peer has shared results yet';
-  return table(['peer', 'state', 'experiments', 'kept', 'crashed', 'best'], rows.map((p) => [
+  return table(['peer', 'state', 'experiments', 'kept', 'crashed', 'best', 'σ', 'verified', 'disputed', 'score'], rows.map((p) => [
     p.peer, p.self ? 'this node' : p.connected ? 'connected' : 'seen', String(p.experiments), String(p.kept), String(p.crashed), p.best?.toFixed(6) ?? '-',
+    p.sigma?.toFixed(6) ?? '-', String(p.verified), String(p.disputed), String(p.score),
   ]));
 }
 

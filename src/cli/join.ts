@@ -1,18 +1,19 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, join as joinPath } from 'node:path';
+import { join as joinPath } from 'node:path';
 import { createProposer, type ProposerConfig } from '../agent/index.js';
 import { loadConfig, repoRoot, type NodeConfig, type ConfigSources } from '../config/index.js';
 import { serveControl } from '../control/index.js';
-import { ConfigError, type Logger } from '../core/index.js';
+import { ConfigError, hardwareClass, type Logger } from '../core/index.js';
 import { runLoop } from '../loop/index.js';
 import { createSwarmNet, parseSwarmKey, type SwarmNet } from '../p2p/index.js';
 import { describeProgram } from '../program/index.js';
-import { pythonTrainer } from '../runner/index.js';
-import { detectSandbox, type Sandbox } from '../sandbox/index.js';
+import type { Sandbox } from '../sandbox/index.js';
 import { openStore } from '../store/index.js';
 import { swarmLink } from '../swarm/index.js';
 import { openWorkspace } from '../workspace/index.js';
 import { stateLayout } from './layout.js';
+import { nodeTrainer } from './trainer.js';
+import { findTarget, verifyReport } from './verify.js';
 import { terminal } from './terminal.js';
 
 /** `swarm join`: runs the research loop with the swarm until Ctrl-C or --max-experiments. */
@@ -26,15 +27,19 @@ export async function join(sources: ConfigSources): Promise<void> {
   const layout = stateLayout(config.state);
   const research = await describeProgram({
     trainerDir: config.trainer, programPath: config.program, dataset: config.dataset, budget: config.budget,
+    budgetMode: config.budgetMode, budgetTokens: config.budgetTokens,
     nodeModules: joinPath(repoRoot(), 'node_modules'),
   });
 
   const store = await openStore(layout.db);
   const startedAt = new Date().toISOString();
   let net: SwarmNet | null = null;
+  let verifier: ((ref: string) => Promise<unknown>) | null = null;
   const control = await serveControl(config.state, {
     records: () => store.list(),
     shared: () => store.shared(),
+    noise: () => store.noiseFloors(),
+    verify: (ref) => (verifier ? verifier(ref) : Promise.reject(new Error('the node is still starting; try again in a moment'))),
     status: () => ({
       pid: process.pid, startedAt, current: ui.current(),
       swarm: net && {
@@ -59,24 +64,30 @@ export async function join(sources: ConfigSources): Promise<void> {
 
   try {
     const workspace = await openWorkspace({ dir: layout.workspace, baseline });
-    const sandbox = await detectSandbox();
-    const trainer = pythonTrainer({
-      python: config.python, trainerDir: config.trainer, cacheDir: config.cache,
-      dataset: config.dataset, budgetSeconds: config.budget, timeoutSeconds: config.timeout,
-      ...sandboxed(sandbox, config),
-    });
+    const { trainer, sandbox } = await nodeTrainer(config);
     const hardware = await trainer.hardware();
     const proposer = createProposer(proposerConfig(config));
     const link = swarmLink({
-      store, workspace, log: ui.log, hardwareClass: hardware.name, claimSeconds: config.timeout, threshold: config.threshold,
+      crossClass: config.budgetMode === 'tokens',
+      store, workspace, log: ui.log, hardware, hardwareClass: hardwareClass(hardware), claimSeconds: config.timeout, threshold: config.threshold,
       refusePeerCode: peerCodePolicy(sandbox, config, ui.log),
+      policy: config.runPolicy, allowlist: config.allowlist, replicas: config.replicas, noiseK: config.noiseK,
     });
     net = await createSwarmNet({
       identityFile: layout.identity, programId: research.id, listen: config.listen, announce: config.announce,
       bootstrap, mdns: config.mdns, source: link.source, log: ui.log, ...(swarmKey ? { swarmKey } : {}),
     });
     link.attach(net);
-    ui.log.info(`swarm node ${net.peerId}: program ${research.id} (${config.dataset}, ${config.budget} s), proposer ${proposer.name}, state ${config.state}`);
+    verifier = async (ref) => {
+      const target = await findTarget(ref, {
+        records: await store.list(), shared: await link.records(), self: net?.peerId ?? null,
+        object: (hash) => store.getObject(hash), commitSource: (commit) => workspace.source(commit),
+      });
+      ui.log.info(`swarm verify: re-running ${target.label} after the run in flight`);
+      const result = await link.verifyNow({ peer: target.peer ?? '', experiment: target.experiment, hash: target.hash, claimed: target.claimed, source: target.source });
+      return verifyReport(target, result, await store.noiseFloors(), config.noiseK);
+    };
+    ui.log.info(`swarm node ${net.peerId}: program ${research.id} (${config.dataset}, ${budgetLabel(config)}), proposer ${proposer.name}, state ${config.state}`);
     const dial = net.addresses().find((a) => !a.includes('/ip4/127.')) ?? net.addresses()[0];
     if (dial) ui.log.info(`others join with: swarm join --bootstrap ${dial}`);
 
@@ -84,6 +95,7 @@ export async function join(sources: ConfigSources): Promise<void> {
       store, workspace, trainer, proposer, program,
       dataset: config.dataset, budget: config.budget, threshold: config.threshold,
       runsDir: layout.runs, maxExperiments: config.maxExperiments,
+      noise: { runs: config.noiseRuns, every: config.noiseEvery, k: config.noiseK },
       log: ui.log, onEvent: ui.onEvent, signal: stop.signal, swarm: link.hooks,
     });
     await link.settled();
@@ -99,15 +111,11 @@ export async function join(sources: ConfigSources): Promise<void> {
   }
 }
 
-/** Runs every training under bubblewrap when it works here; the state folder (and its control socket) stays hidden. */
-function sandboxed(sandbox: Sandbox, config: NodeConfig) {
-  if (sandbox.kind === 'none') return {};
-  return {
-    wrap: (cmd: string[]) => sandbox.wrap(cmd, {
-      runDir: dirname(cmd[1]!), writable: [config.cache], readonly: [config.trainer, repoRoot()], hide: [config.state], allowGpu: true,
-      env: { TORCHINDUCTOR_CACHE_DIR: joinPath(config.cache, 'inductor'), TRITON_CACHE_DIR: joinPath(config.cache, 'triton') },
-    }),
-  };
+/** The budget in its mode, for the start line: "300 s" or "2M tokens". */
+function budgetLabel(config: NodeConfig): string {
+  if (config.budgetMode === 'time') return `${config.budget} s`;
+  const n = config.budgetTokens;
+  return n % 1e6 === 0 ? `${n / 1e6}M tokens` : n % 1e3 === 0 ? `${n / 1e3}k tokens` : `${n} tokens`;
 }
 
 /** Peers' code runs only inside the sandbox, unless the user explicitly allows otherwise. */

@@ -2,14 +2,16 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { loadConfig, type ConfigSources } from '../config/index.js';
-import { SwarmError } from '../core/index.js';
+import { diskError, StateError, SwarmError } from '../core/index.js';
 import { generateSwarmKey } from '../p2p/index.js';
 import { latestKeep } from '../loop/index.js';
 import { exportTsv } from '../store/index.js';
 import { leaderboard, peerTable } from '../swarm/index.js';
+import { keepMargin } from '../trust/index.js';
 import { formatLeaderboard, formatLog, formatPeers, formatRecord, formatStatus } from './format.js';
 import { join } from './join.js';
 import { findRecord, readSnapshot } from './records.js';
+import { formatVerify, verify } from './verify.js';
 
 const program = new Command('swarm')
   .description('A peer-to-peer research swarm: an agent improves trainer/train.py, one experiment at a time.')
@@ -31,7 +33,9 @@ common(program.command('join'))
   .description('run the research loop: propose, train, judge, record — until Ctrl-C or --max-experiments')
   .option('--max-experiments <n>', 'stop after n experiments (default: never)')
   .option('--budget <seconds>', 'training time per experiment (default 300)')
-  .option('--timeout <seconds>', 'kill a run after this long (default max(2×budget, budget+120))')
+  .addOption(new Option('--budget-mode <mode>', 'what the budget counts: time (--budget seconds) or tokens (--budget-tokens) (default time)').choices(['time', 'tokens']))
+  .option('--budget-tokens <n>', 'tokens trained per experiment in tokens mode (default 2000000)')
+  .option('--timeout <seconds>', 'kill a run after this long (default max(2×budget, budget+120); 3600 in tokens mode)')
   .addOption(new Option('--dataset <name>', 'data to train on (default sotu, offline)').choices(['sotu', 'climbmix']))
   .addOption(new Option('--proposer <kind>', 'who proposes changes (default mutate, offline)').choices(['mutate', 'claude', 'openai']))
   .option('--model <name>', 'LLM model (claude default claude-sonnet-4-5; required for openai)')
@@ -47,23 +51,36 @@ common(program.command('join'))
   .option('--mdns', 'find peers on the local network')
   .option('--allow-unsandboxed', "run peers' patches even where bubblewrap is missing")
   .option('--swarm-key <file>', 'pre-shared key of a private swarm: only boxes with the same key connect')
+  .option('--noise-runs <n>', 'seeded runs of the best that measure the noise floor σ (default 3; 0 turns it off)')
+  .option('--noise-every <n>', 'measure σ again after n experiments (default 50)')
+  .option('--noise-k <k>', 'keep only wins larger than k·σ; also the replication tolerance (default 2)')
+  .option('--replicas <n>', "peers that re-run a result that would become the swarm's best (default 2)")
+  .addOption(new Option('--run-policy <policy>', "whose code runs here (default all: screened and sandboxed)").choices(['all', 'verified', 'allowlist', 'none']))
+  .option('--allowlist <peers>', 'peer ids trusted by name, comma-separated')
   .action(async (o: CommonOptions & Record<string, string | boolean | undefined>) => {
-    await join(sources(o as CommonOptions, {
-      maxExperiments: o.maxExperiments, budget: o.budget, timeout: o.timeout, dataset: o.dataset,
+    const src = sources(o as CommonOptions, {
+      maxExperiments: o.maxExperiments, budget: o.budget, budgetMode: o.budgetMode, budgetTokens: o.budgetTokens,
+      timeout: o.timeout, dataset: o.dataset,
       proposer: o.proposer, model: o.model, baseUrl: o.baseUrl, python: o.python, cache: o.cache,
       threshold: o.threshold, seed: o.seed, program: o.program, listen: o.listen, announce: o.announce,
       bootstrap: o.bootstrap, mdns: o.mdns, allowUnsandboxed: o.allowUnsandboxed, swarmKey: o.swarmKey,
-    }));
+      noiseRuns: o.noiseRuns, noiseEvery: o.noiseEvery, noiseK: o.noiseK, replicas: o.replicas, runPolicy: o.runPolicy, allowlist: o.allowlist,
+    });
+    await join(src).catch((err: unknown) => {
+      throw asStateError(err, () => loadConfig(src).state);
+    });
   });
 
 common(program.command('status'))
   .description('the node at a glance: experiments, best val_bpb, what runs now')
   .option('--json', 'machine-readable output')
   .action(async (o: CommonOptions & { json?: boolean }) => {
-    const { state } = loadConfig(sources(o));
-    const { records, live } = await readSnapshot(state);
-    if (o.json) print(JSON.stringify({ state, running: live !== null, live, experiments: records.length, best: bestOf(records) }, null, 2));
-    else print(formatStatus(state, records, live));
+    const { state, threshold } = loadConfig(sources(o));
+    const { records, noise, live } = await readSnapshot(state);
+    const floor = noise.filter((f) => f.sigma !== null).at(-1);
+    const noiseFloor = floor ? { sigma: floor.sigma, k: floor.k, runs: floor.values.length, margin: keepMargin(threshold, floor), afterSeq: floor.afterSeq, at: floor.at } : null;
+    if (o.json) print(JSON.stringify({ state, running: live !== null, live, experiments: records.length, best: bestOf(records), noise: noiseFloor }, null, 2));
+    else print(formatStatus(state, records, live, noiseFloor));
   });
 
 common(program.command('log'))
@@ -92,6 +109,15 @@ common(program.command('leaderboard'))
     const { shared } = await readSnapshot(loadConfig(sources(o)).state);
     const board = leaderboard(shared);
     print(o.json ? JSON.stringify(board, null, 2) : formatLeaderboard(board));
+  });
+
+common(program.command('verify'))
+  .description("re-run an experiment (this node's or a peer's) on this box and compare with what it claimed")
+  .argument('<id>', 'experiment number (12 or #12), id prefix or commit prefix; or a peer result id prefix (see leaderboard)')
+  .option('--json', 'machine-readable output')
+  .action(async (ref: string, o: CommonOptions & { json?: boolean }) => {
+    const report = await verify(loadConfig(sources(o)), ref);
+    print(o.json ? JSON.stringify(report, null, 2) : formatVerify(report));
   });
 
 common(program.command('peers'))
@@ -134,6 +160,13 @@ common(program.command('export'))
 function bestOf(records: Awaited<ReturnType<typeof readSnapshot>>['records']) {
   const best = latestKeep(records);
   return best ? { seq: best.seq, id: best.id, val_bpb: best.metrics!.val_bpb, hypothesis: best.hypothesis, commit: best.commit } : null;
+}
+
+/** A write into the state folder that the disk refused, not already typed by the store or the workspace: one clear line too. */
+function asStateError(err: unknown, state: () => string): unknown {
+  if (err instanceof SwarmError) return err;
+  const path = (err as { path?: unknown }).path;
+  return diskError(StateError, err, typeof path === 'string' ? path : state(), 'write to the state folder') ?? err;
 }
 
 function print(text: string): void {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { queryControl, type LiveStatus } from '../control/index.js';
-import { StoreError, type ExperimentRecord } from '../core/index.js';
+import { StoreError, type ExperimentRecord, type NoiseFloor } from '../core/index.js';
 import type { SignedRecord } from '../p2p/index.js';
 import { isLocked, openStore } from '../store/index.js';
 import { stateLayout } from './layout.js';
@@ -9,6 +9,8 @@ export interface Snapshot {
   records: ExperimentRecord[];
   /** Signed swarm records (results, claims, bests from every peer, this node's included). */
   shared: SignedRecord[];
+  /** This node's noise floor measurements, oldest first. */
+  noise: NoiseFloor[];
   /** Set when a node is running on this state folder. */
   live: LiveStatus | null;
 }
@@ -22,18 +24,19 @@ export async function readSnapshot(state: string): Promise<Snapshot> {
   try {
     const store = await openStore(db);
     try {
-      return { records: await store.list(), shared: (await store.shared()) as unknown as SignedRecord[], live: null };
+      return { records: await store.list(), shared: (await store.shared()) as unknown as SignedRecord[], noise: await store.noiseFloors(), live: null };
     } finally {
       await store.close();
     }
   } catch (err) {
     if (!isLocked(err)) throw err;
-    const [records, shared, live] = await Promise.all([
+    const [records, shared, noise, live] = await Promise.all([
       queryControl<ExperimentRecord[]>(state, '/records'),
       queryControl<SignedRecord[]>(state, '/shared'),
+      queryControl<NoiseFloor[]>(state, '/noise'),
       queryControl<LiveStatus>(state, '/status'),
     ]);
-    return { records, shared, live };
+    return { records, shared, noise, live };
   }
 }
 

@@ -3,9 +3,25 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, DATASETS, type Dataset } from '../core/index.js';
+import { RUN_POLICIES, type RunPolicy } from '../trust/index.js';
 
 export type ProposerKind = 'mutate' | 'claude' | 'openai';
 const PROPOSERS: readonly ProposerKind[] = ['mutate', 'claude', 'openai'];
+/** What a run's budget counts: seconds of training (the reference's), or tokens trained on. */
+export type BudgetMode = 'time' | 'tokens';
+export const BUDGET_MODES: readonly BudgetMode[] = ['time', 'tokens'];
+/**
+ * Default token budget per run in tokens mode: 2M tokens, ~0.77 epoch of sotu's 2.6M training
+ * tokens (one pass, no repeated data) and ~980 optimizer steps of the baseline's 2,048-token batch.
+ * The baseline does ~3.5k tokens/s on a 2-core CPU (~10 min a run), a few times that on a laptop,
+ * and takes seconds on a GPU. For climbmix pass a reference-sized budget, e.g. 500M (an H100's 300 s).
+ */
+export const DEFAULT_BUDGET_TOKENS = 2_000_000;
+/**
+ * Default hard timeout in tokens mode: a run of N tokens has no known duration, so an hour (kills a
+ * hung run; the default 2M tokens take ~10 min on a slow CPU). Raise --timeout for large budgets.
+ */
+export const DEFAULT_TOKENS_TIMEOUT = 3600;
 
 /** Everything `swarm join` needs to know, resolved and checked. */
 export interface NodeConfig {
@@ -13,8 +29,12 @@ export interface NodeConfig {
   state: string;
   /** Stop after this many experiments in this invocation; null runs forever. */
   maxExperiments: number | null;
-  /** Training budget per experiment, in seconds (the reference's is 300). */
+  /** Training budget per experiment, in seconds (the reference's is 300); used in time mode. */
   budget: number;
+  /** 'time': train for `budget` seconds; 'tokens': train on `budgetTokens` tokens, whatever the box. */
+  budgetMode: BudgetMode;
+  /** Tokens per run in tokens mode. */
+  budgetTokens: number;
   /** Hard wall-clock limit per run, after which the process tree is killed. */
   timeout: number;
   dataset: Dataset;
@@ -47,13 +67,26 @@ export interface NodeConfig {
   allowUnsandboxed: boolean;
   /** A pre-shared key file: only boxes holding the same key can connect (a private swarm). */
   swarmKey: string | null;
+  /** Seeded runs of the best that measure the noise floor σ; 0 turns it off. */
+  noiseRuns: number;
+  /** Measure σ again after this many experiments. */
+  noiseEvery: number;
+  /** Keep a candidate only when it beats the best by more than noiseK·σ (also the replication tolerance). */
+  noiseK: number;
+  /** Peers that replicate a result that would become the swarm's best; 0 turns replication off here. */
+  replicas: number;
+  /** Whose code runs here: all (screened, sandboxed), verified, allowlist, none. */
+  runPolicy: RunPolicy;
+  /** Peer ids whose patches are trusted by name. */
+  allowlist: string[];
 }
 
 export type ConfigKey = keyof NodeConfig;
 export const CONFIG_KEYS: readonly ConfigKey[] = [
-  'state', 'maxExperiments', 'budget', 'timeout', 'dataset', 'proposer', 'model', 'baseUrl',
+  'state', 'maxExperiments', 'budget', 'budgetMode', 'budgetTokens', 'timeout', 'dataset', 'proposer', 'model', 'baseUrl',
   'python', 'cache', 'threshold', 'seed', 'program', 'trainer',
   'listen', 'announce', 'bootstrap', 'bootstrapFile', 'mdns', 'allowUnsandboxed', 'swarmKey',
+  'noiseRuns', 'noiseEvery', 'noiseK', 'replicas', 'runPolicy', 'allowlist',
 ];
 const PATH_KEYS = new Set<ConfigKey>(['state', 'python', 'cache', 'program', 'trainer', 'bootstrapFile', 'swarmKey']);
 
@@ -106,14 +139,18 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
   };
 
   const budget = get('budget', positiveNumber, 300);
+  const budgetMode = get('budgetMode', oneOf(BUDGET_MODES), 'time');
+  const budgetTokens = get('budgetTokens', tokenCount, DEFAULT_BUDGET_TOKENS);
   const proposer = get('proposer', oneOf(PROPOSERS), 'mutate');
   const defaultPython = join(root, '.venv', 'bin', 'python');
   const config: NodeConfig = {
     state: get('state', text, join(root, 'node', 'state')),
     maxExperiments: get('maxExperiments', positiveInteger, null),
     budget,
+    budgetMode,
+    budgetTokens,
     // The reference kills a 300 s run at 10 min; short test budgets still need time for start-up and evaluation.
-    timeout: get('timeout', positiveNumber, Math.max(2 * budget, budget + 120)),
+    timeout: get('timeout', positiveNumber, budgetMode === 'tokens' ? DEFAULT_TOKENS_TIMEOUT : Math.max(2 * budget, budget + 120)),
     dataset: get('dataset', oneOf(DATASETS), 'sotu'),
     proposer,
     model: get('model', text, proposer === 'claude' ? 'claude-sonnet-4-5' : null),
@@ -131,16 +168,25 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
     mdns: get('mdns', bool, false),
     allowUnsandboxed: get('allowUnsandboxed', bool, false),
     swarmKey: get<string | null>('swarmKey', text, null),
+    noiseRuns: get('noiseRuns', nonNegativeInteger, 3),
+    noiseEvery: get('noiseEvery', positiveInteger, 50),
+    noiseK: get('noiseK', nonNegativeNumber, 2),
+    replicas: get('replicas', nonNegativeInteger, 2),
+    runPolicy: get('runPolicy', oneOf(RUN_POLICIES), 'all'),
+    allowlist: get('allowlist', peerList, []),
   };
   if (config.proposer === 'openai' && config.model === null) {
     throw new ConfigError('the openai proposer needs a model name', {
       hint: 'pass --model NAME (e.g. --model qwen2.5-coder:32b) and --base-url http://HOST:PORT/v1',
     });
   }
-  if (config.timeout <= config.budget) {
+  if (config.budgetMode === 'time' && config.timeout <= config.budget) {
     throw new ConfigError(`the run timeout (${config.timeout} s) must exceed the budget (${config.budget} s)`, {
       hint: 'raise --timeout or lower --budget',
     });
+  }
+  if (config.noiseRuns === 1) {
+    throw new ConfigError('noiseRuns must be 0 (no noise floor) or at least 2: σ needs two runs', { hint: 'e.g. --noise-runs 3' });
   }
   return config;
 }
@@ -202,9 +248,19 @@ function integer(v: unknown, origin: string): number {
   if (!Number.isInteger(n)) throw fail(origin, 'an integer', v);
   return n;
 }
+function nonNegativeInteger(v: unknown, origin: string): number {
+  const n = integer(v, origin);
+  if (n < 0) throw fail(origin, 'zero or a positive integer', v);
+  return n;
+}
 function positiveInteger(v: unknown, origin: string): number {
   const n = integer(v, origin);
   if (n < 1) throw fail(origin, 'a positive integer', v);
+  return n;
+}
+function tokenCount(v: unknown, origin: string): number {
+  const n = positiveInteger(v, origin);
+  if (!Number.isSafeInteger(n)) throw fail(origin, `a positive integer up to ${Number.MAX_SAFE_INTEGER}`, v);
   return n;
 }
 /** A list: an array in the config file, comma-separated in flags and the environment. */
@@ -212,6 +268,13 @@ function list(v: unknown, origin: string): string[] {
   const items = typeof v === 'string' ? v.split(',') : v;
   if (!Array.isArray(items) || !items.every((i) => typeof i === 'string')) throw fail(origin, 'a list of strings', v);
   return items.map((i) => i.trim()).filter((i) => i !== '');
+}
+/** Peer ids (base58btc, as `swarm peers` prints them). */
+function peerList(v: unknown, origin: string): string[] {
+  const ids = list(v, origin);
+  const bad = ids.find((id) => !/^[1-9A-HJ-NP-Za-km-z]{32,128}$/.test(id));
+  if (bad !== undefined) throw fail(origin, 'a list of peer ids (as `swarm peers` prints them)', bad);
+  return ids;
 }
 function bool(v: unknown, origin: string): boolean {
   if (typeof v === 'boolean') return v;

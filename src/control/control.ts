@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { createServer, request } from 'node:http';
 import { join } from 'node:path';
-import type { ExperimentRecord } from '../core/index.js';
+import type { ExperimentRecord, NoiseFloor } from '../core/index.js';
 
 /**
  * A running node holds its LevelDB store exclusively, so `swarm status` / `log` / `show` in another
@@ -29,7 +29,11 @@ export interface ControlHandlers {
   records(): Promise<ExperimentRecord[]>;
   /** Signed swarm records held by the node. */
   shared(): Promise<unknown[]>;
+  /** Noise floors measured by the node. */
+  noise(): Promise<NoiseFloor[]>;
   status(): LiveStatus;
+  /** Re-runs an experiment between the node's runs (`swarm verify`) and answers with the comparison. */
+  verify(ref: string): Promise<unknown>;
 }
 
 export async function serveControl(stateDir: string, handlers: ControlHandlers): Promise<ControlServer> {
@@ -44,10 +48,27 @@ export async function serveControl(stateDir: string, handlers: ControlHandlers):
     const fail = (err: Error) => {
       res.writeHead(500).end(err.message);
     };
+    if (req.method === 'POST' && req.url === '/verify') {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        let ref: unknown;
+        try {
+          ref = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { ref?: unknown }).ref;
+        } catch {
+          ref = undefined;
+        }
+        if (typeof ref !== 'string') return void res.writeHead(400).end('expected {"ref": "<experiment>"}');
+        handlers.verify(ref).then(reply, fail);
+      });
+      return;
+    }
     if (req.method === 'GET' && req.url === '/records') {
       handlers.records().then(reply, fail);
     } else if (req.method === 'GET' && req.url === '/shared') {
       handlers.shared().then(reply, fail);
+    } else if (req.method === 'GET' && req.url === '/noise') {
+      handlers.noise().then(reply, fail);
     } else if (req.method === 'GET' && req.url === '/status') {
       reply(handlers.status());
     } else {
@@ -66,9 +87,18 @@ export async function serveControl(stateDir: string, handlers: ControlHandlers):
   };
 }
 
-export function queryControl<T>(stateDir: string, route: '/records' | '/shared' | '/status', timeoutMs = 5000): Promise<T> {
+export function queryControl<T>(stateDir: string, route: '/records' | '/shared' | '/noise' | '/status', timeoutMs = 5000): Promise<T> {
+  return call<T>(stateDir, 'GET', route, undefined, timeoutMs);
+}
+
+/** Asks the running node to re-run an experiment; waits as long as that takes (0: no timeout). */
+export function requestVerify<T>(stateDir: string, ref: string): Promise<T> {
+  return call<T>(stateDir, 'POST', '/verify', JSON.stringify({ ref }), 0);
+}
+
+function call<T>(stateDir: string, method: 'GET' | 'POST', route: string, body: string | undefined, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: controlSocketPath(stateDir), path: route, method: 'GET', timeout: timeoutMs }, (res) => {
+    const req = request({ socketPath: controlSocketPath(stateDir), path: route, method, ...(timeoutMs > 0 ? { timeout: timeoutMs } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -83,6 +113,6 @@ export function queryControl<T>(stateDir: string, route: '/records' | '/shared' 
     });
     req.on('timeout', () => req.destroy(new Error('the running node did not answer in time')));
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }

@@ -28,5 +28,8 @@ export class WorkspaceError extends SwarmError {}
 /** The LevelDB store cannot be opened or written (unwritable folder, full disk, locked by another node). */
 export class StoreError extends SwarmError {}
 
+/** The state folder, or something in it besides the store and the workspace (run folders, logs), cannot be written. */
+export class StateError extends SwarmError {}
+
 /** The trainer could not be started at all (no Python, no torch) — distinct from a run that crashes. */
 export class TrainerError extends SwarmError {}

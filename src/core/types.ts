@@ -85,6 +85,32 @@ export interface ExperimentRecord {
   logPath: string | null;
   /** Experiment ids (ours and peers') whose changes this train.py contains, oldest first. */
   lineage?: string[];
+  /** The gain a candidate needed to be kept: max(threshold, k·σ of the noise floor). */
+  margin?: number;
+  /** Set on a discard that beat the best, but by less than k·σ: a win inside the noise. */
+  insideNoise?: boolean;
+}
+
+/**
+ * A noise floor: the current best run several times with different seeds on this box, so that
+ * a candidate is kept only when it beats the best by more than k·σ (seed luck is not progress).
+ */
+export interface NoiseFloor {
+  v: 1;
+  /** This node's measurement number, 1-based. */
+  n: number;
+  /** sha256 of the train.py measured (the best at the time). */
+  hash: string;
+  seeds: number[];
+  /** val_bpb of each seeded run that finished; crashed runs are left out. */
+  values: number[];
+  /** Sample standard deviation of `values`; null when fewer than two runs finished. */
+  sigma: number | null;
+  k: number;
+  hardware: Hardware | null;
+  /** This node's highest experiment number when it was measured. */
+  afterSeq: number;
+  at: string;
 }
 
 /** A finished run's headline numbers, for the proposers' context. */

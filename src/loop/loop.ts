@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import type { Proposer } from '../agent/index.js';
 import {
   ProposalError, TrainerError, silentLogger,
-  type Dataset, type ExperimentRecord, type HistoryEntry, type Logger, type Origin,
+  type Dataset, type ExperimentRecord, type HistoryEntry, type Logger, type NoiseFloor, type Origin,
 } from '../core/index.js';
 import { judge } from '../judge/index.js';
 import { isTrivialError, type RunResult, type Trainer } from '../runner/index.js';
 import type { Store } from '../store/index.js';
+import { keepMargin, noiseDue, noiseSeeds, sampleSigma, type NoiseSettings } from '../trust/index.js';
 import type { Staged, Version, Workspace } from '../workspace/index.js';
 import { latestKeep, toHistory, triedHashes } from './history.js';
 import { newId } from './ids.js';
@@ -22,6 +23,8 @@ export interface LoopInit {
   dataset: Dataset;
   budget: number;
   threshold: number;
+  /** Measure this box's noise floor and keep only wins beyond k·σ; omitted or runs < 2: no noise floor. */
+  noise?: NoiseSettings;
   /** Each run gets a folder here holding its train.py and log. */
   runsDir: string;
   /** Records to create in this invocation (runs and invalid proposals alike); null runs until aborted. */
@@ -52,6 +55,23 @@ export interface SwarmHooks {
   /** Hashes of every train.py peers have run, and their results, for the proposers. */
   tried(): Promise<Set<string>>;
   history(): Promise<HistoryEntry[]>;
+  /** A result to re-run here before the next candidate (replication), if any. */
+  replication(): Promise<Replication | undefined>;
+  /** Shares what re-running it measured. */
+  replicated(task: Replication, result: RunResult): Promise<void>;
+  /** Shares this box's new noise floor. */
+  measured(floor: NoiseFloor): Promise<void>;
+}
+
+/** A claimed result to re-run exactly as it was (same train.py, default seed) and compare. */
+export interface Replication {
+  /** The claimant's peer id and its experiment id. */
+  peer: string;
+  experiment: string;
+  hash: string;
+  /** null when there is no val_bpb to compare with (`swarm verify` of a crashed run). */
+  claimed: number | null;
+  source: string;
 }
 
 export type LoopEvent =
@@ -96,6 +116,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
 
   const resumable = await recover();
   records = await store.list();
+  let floor: NoiseFloor | undefined = (await store.noiseFloors()).at(-1);
 
   // The very first run of a node is the unmodified baseline.
   if (latestKeep(records) === undefined && !resumable.some((r) => r.origin.kind === 'baseline')) {
@@ -115,6 +136,15 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     if (resumed) {
       staged = resumed;
     } else {
+      if (init.noise && noiseDue(records, floor, init.noise)) {
+        if (!(await measureNoise(init.noise))) break;
+        continue;
+      }
+      const task = await swarm?.replication();
+      if (task) {
+        if (!(await replicate(task))) break;
+        continue;
+      }
       const fromQueue = queue.shift() ?? (await swarm?.next());
       const next: Candidate | ExperimentRecord = fromQueue ?? (await (drafting ??= draft()));
       if (!fromQueue) drafting = null;
@@ -147,13 +177,16 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
       break;
     }
     const bestBefore = isBaseline ? null : latestKeep(records)?.metrics?.val_bpb ?? null;
+    const noise = floor?.sigma != null ? { sigma: floor.sigma, k: floor.k } : null;
     const verdict = judge({
-      outcome: result.outcome, metrics: result.metrics, reason: result.reason, best: bestBefore, threshold: init.threshold,
+      outcome: result.outcome, metrics: result.metrics, reason: result.reason, best: bestBefore, threshold: init.threshold, noise,
     });
     const done: ExperimentRecord = {
       ...running,
       status: verdict.status,
       reason: verdict.reason,
+      ...(isBaseline ? {} : { margin: keepMargin(init.threshold, floor) }),
+      ...(verdict.insideNoise ? { insideNoise: true } : {}),
       outcome: result.outcome,
       metrics: result.metrics,
       bestBefore,
@@ -244,12 +277,16 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
   }
 
   async function runCandidate(record: ExperimentRecord): Promise<RunResult | 'aborted'> {
-    const runDir = join(init.runsDir, `${String(record.seq).padStart(5, '0')}-${record.id}`);
     const source = record.commit ? await workspace.source(record.commit) : (await workspace.best()).source;
+    return train(source, `${String(record.seq).padStart(5, '0')}-${record.id}`, record.seq);
+  }
+
+  async function train(source: string, folder: string, seq: number, seed?: number): Promise<RunResult | 'aborted'> {
     try {
       return await trainer.run({
-        source, runDir,
-        onProgress: (p) => emit({ type: 'progress', seq: record.seq, step: p.step, loss: p.loss, elapsedSeconds: p.elapsedSeconds, budget: init.budget }),
+        source, runDir: join(init.runsDir, folder),
+        onProgress: (p) => emit({ type: 'progress', seq, step: p.step, loss: p.loss, elapsedSeconds: p.elapsedSeconds, budget: init.budget }),
+        ...(seed === undefined ? {} : { seed }),
         ...(signal ? { signal } : {}),
       });
     } catch (err) {
@@ -257,6 +294,46 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
       if (signal?.aborted) return 'aborted';
       throw err;
     }
+  }
+
+  /**
+   * Runs the current best with fresh seeds to measure σ of val_bpb on this box; from then on a
+   * candidate is kept only when it beats the best by more than k·σ. False when the node was stopped.
+   */
+  async function measureNoise(settings: NoiseSettings): Promise<boolean> {
+    const best = await workspace.best();
+    const n = (floor?.n ?? 0) + 1;
+    const seeds = noiseSeeds(n, settings.runs);
+    log.info(`measuring the noise floor: the best run ${seeds.length} times with seeds ${seeds.join(', ')}`);
+    const values: number[] = [];
+    for (const seed of seeds) {
+      const result = await train(best.source, `noise-${String(n).padStart(3, '0')}-seed${seed}`, 0, seed);
+      if (result === 'aborted') return false;
+      if (result.outcome === 'ok' && result.metrics && Number.isFinite(result.metrics.val_bpb)) values.push(result.metrics.val_bpb);
+      else log.warn(`noise run with seed ${seed} failed (${result.reason}); left out of σ`);
+    }
+    const sigma = sampleSigma(values);
+    const measured: NoiseFloor = {
+      v: 1, n, hash: best.hash, seeds, values, sigma, k: settings.k, hardware,
+      afterSeq: records.at(-1)?.seq ?? 0, at: new Date().toISOString(),
+    };
+    await store.putNoise(measured);
+    // Too few finished runs say nothing about σ: the previous floor stays in force.
+    if (sigma !== null || floor === undefined) floor = measured;
+    log.info(sigma === null
+      ? `noise floor not measured: only ${values.length} of ${seeds.length} runs finished`
+      : `noise floor: σ ${sigma.toFixed(6)} over ${values.length} runs; a candidate must now beat the best by more than ${keepMargin(init.threshold, floor).toFixed(6)}`);
+    await swarm?.measured(measured).catch((err: unknown) => log.warn(`noise floor not shared: ${(err as Error).message}`));
+    return true;
+  }
+
+  /** Re-runs a peer's claimed result and hands the measurement to the swarm. False when the node was stopped. */
+  async function replicate(task: Replication): Promise<boolean> {
+    log.info(`replicating ${task.experiment} of peer ${task.peer.slice(-8)} (claimed val_bpb ${task.claimed?.toFixed(6) ?? 'none'})`);
+    const result = await train(task.source, `verify-${task.peer.slice(-8)}-${task.experiment}`, 0);
+    if (result === 'aborted') return false;
+    await swarm!.replicated(task, result).catch((err: unknown) => log.warn(`replication of ${task.experiment} not shared: ${(err as Error).message}`));
+    return true;
   }
 
   /** One automatic repair of a run that died on a trivial error (a typo, a missing import). */

@@ -11,7 +11,7 @@ export {
 export {
   signRecord, verifyRecord, validateRecord, checkRecord, decodeRecord, encodeRecord, signingBytes, sha256Hex,
   LIMITS, RECORD_TYPES, RESULT_STATUSES, RESULT_OUTCOMES, DROP_REASONS,
-  type ResultBody, type ClaimBody, type BestBody, type RecordBody, type RecordType, type UnsignedRecord,
+  type ResultBody, type ClaimBody, type BestBody, type NoiseBody, type VerifyBody, type SignedNoise, type SignedVerify, type RecordBody, type RecordType, type UnsignedRecord,
   type Envelope, type SignedRecord, type SignedResult, type SignedClaim, type SignedBest, type DraftRecord,
   type DropReason, type Validation, type ResultStatus, type ResultOutcome,
 } from './records.js';

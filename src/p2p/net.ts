@@ -97,6 +97,8 @@ export function topics(programId: string): Record<RecordType, string> {
     result: `/swarm/1/${programId}/results`,
     claim: `/swarm/1/${programId}/claims`,
     best: `/swarm/1/${programId}/bests`,
+    noise: `/swarm/1/${programId}/noise`,
+    verify: `/swarm/1/${programId}/verifications`,
   };
 }
 

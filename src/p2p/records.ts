@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { PrivateKey } from '@libp2p/interface';
 import { DATASETS, METRIC_KEYS, type Dataset, type Hardware, type Metrics } from '../core/types.js';
+import { replicationVerdict, type ReplicationVerdict } from '../trust/index.js';
 import { canonicalJson } from './canonical.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -33,6 +34,8 @@ export const LIMITS = {
   lineageItems: 4096,
   /** Longest a claim may last past its `time`. */
   claimMaxMs: 7 * 24 * 3600 * 1000,
+  /** Most seeded runs in one noise floor. */
+  noiseRuns: 64,
   /** Largest training budget, seconds. */
   budgetSeconds: 7 * 24 * 3600,
 } as const;
@@ -99,9 +102,43 @@ export interface BestBody {
   lineage: string[];
 }
 
-export type RecordBody = ResultBody | ClaimBody | BestBody;
+/** A node's noise floor: its best re-run with several seeds; σ sets its keep margin and replication tolerance. */
+export interface NoiseBody {
+  type: 'noise';
+  /** sha256 hex of the train.py measured. */
+  hash: string;
+  seeds: number[];
+  /** val_bpb of each seeded run that finished. */
+  values: number[];
+  /** Sample standard deviation of values; null when fewer than two finished. */
+  sigma: number | null;
+  k: number;
+  hardware: Hardware | null;
+}
+
+/** A replication: this node re-ran another peer's result by hash and reports what it measured. */
+export interface VerifyBody {
+  type: 'verify';
+  /** The peer whose result was re-run (never the signer). */
+  claimant: string;
+  experiment: string;
+  /** sha256 hex of the train.py re-run (the claimed result's hash). */
+  hash: string;
+  /** The claimed val_bpb. */
+  claimed: number;
+  /** What the re-run measured; null when it crashed or timed out. */
+  val_bpb: number | null;
+  outcome: ResultOutcome;
+  /** The largest excess over the claim that still confirms it. */
+  tolerance: number;
+  /** confirm when val_bpb ≤ claimed + tolerance, dispute otherwise (receivers check this). */
+  verdict: ReplicationVerdict;
+  hardware: Hardware | null;
+}
+
+export type RecordBody = ResultBody | ClaimBody | BestBody | NoiseBody | VerifyBody;
 export type RecordType = RecordBody['type'];
-export const RECORD_TYPES: readonly RecordType[] = ['result', 'claim', 'best'];
+export const RECORD_TYPES: readonly RecordType[] = ['result', 'claim', 'best', 'noise', 'verify'];
 
 /** What a caller hands to `publish`: the body; the node adds the envelope and signs. */
 export type UnsignedRecord = RecordBody;
@@ -124,6 +161,8 @@ export type SignedRecord = WithEnvelope<RecordBody>;
 export type SignedResult = ResultBody & Envelope;
 export type SignedClaim = ClaimBody & Envelope;
 export type SignedBest = BestBody & Envelope;
+export type SignedNoise = NoiseBody & Envelope;
+export type SignedVerify = VerifyBody & Envelope;
 /** A record ready to be signed. */
 export type DraftRecord = SignedRecord extends infer R ? (R extends SignedRecord ? Omit<R, 'sig'> : never) : never;
 
@@ -265,6 +304,25 @@ const BODIES: Record<RecordType, Record<string, Check>> = {
     hardware: str(LIMITS.shortChars),
     lineage,
   },
+  noise: {
+    hash: hex64,
+    seeds: array(int(0, Number.MAX_SAFE_INTEGER), LIMITS.noiseRuns),
+    values: array(num(0, 1e6), LIMITS.noiseRuns),
+    sigma: nullable(num(0, 1e6)),
+    k: num(0, 1e3),
+    hardware: nullable(object(hardwareSpec)),
+  },
+  verify: {
+    claimant: pattern(PEER, 'a base58btc peer id'),
+    experiment: id,
+    hash: hex64,
+    claimed: num(0, 1e6),
+    val_bpb: nullable(num(0, 1e6)),
+    outcome: oneOf(RESULT_OUTCOMES),
+    tolerance: num(0, 1e6),
+    verdict: oneOf(['confirm', 'dispute']),
+    hardware: nullable(object(hardwareSpec)),
+  },
 };
 
 /** Cross-field rules that a per-field schema cannot say. */
@@ -275,6 +333,11 @@ function semantic(r: SignedRecord): string | null {
       if (h !== r.diffHash) return 'diff does not hash to diffHash';
     }
     if (r.status === 'keep' && r.metrics === null) return 'a kept result needs metrics';
+  }
+  if (r.type === 'noise' && r.values.length > r.seeds.length) return 'more values than seeds';
+  if (r.type === 'verify') {
+    if (r.claimant === r.peer) return 'a peer cannot verify its own result';
+    if (r.verdict !== replicationVerdict(r.claimed, r.val_bpb, r.tolerance)) return 'verdict does not follow from claimed, val_bpb and tolerance';
   }
   if (r.type === 'claim') {
     const t = Date.parse(r.time);

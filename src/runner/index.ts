@@ -1,6 +1,6 @@
 /** The runner: trains one train.py under the fixed harness and classifies the run. */
 export {
-  pythonTrainer, isTrivialError, validateHardware, killGroup, LOG_TAIL_LINES,
+  pythonTrainer, isTrivialError, validateHardware, killGroup, tokenShortfall, LOG_TAIL_LINES,
   type RunRequest, type RunResult, type Trainer, type PythonTrainerInit, type Progress,
 } from './trainer.js';
 export { parseSummary, parseProgress } from './parse.js';

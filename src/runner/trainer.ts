@@ -5,12 +5,12 @@ import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import {
-  TrainerError, type Dataset, type Hardware, type Metrics, type RunOutcome,
+  diskError, diskFault, StateError, TrainerError, type Dataset, type Hardware, type Metrics, type RunOutcome,
 } from '../core/index.js';
 import { classify, isStrongOomLine } from './classify.js';
 import { LineSplitter, RingBuffer } from './lines.js';
 import {
-  isTrivialExceptionLine, lastExceptionLine, parseFailLine, parseProgress, type Progress,
+  isTrivialExceptionLine, lastExceptionLine, parseFailLine, parseNumber, parseProgress, summaryFields, type Progress,
 } from './parse.js';
 
 export type { Progress } from './parse.js';
@@ -70,7 +70,15 @@ export interface PythonTrainerInit {
   trainerDir: string;
   cacheDir: string;
   dataset: Dataset;
+  /** SWARM_BUDGET_SECONDS: the training time of a run in time mode. */
   budgetSeconds: number;
+  /**
+   * 'time' (default): train for budgetSeconds. 'tokens': train on budgetTokens tokens (SWARM_BUDGET_TOKENS);
+   * an ok run whose summary reports clearly fewer tokens is turned into a crash (its val_bpb does not compare).
+   */
+  budgetMode?: 'time' | 'tokens';
+  /** Tokens per run in tokens mode (a positive integer). */
+  budgetTokens?: number;
   /** Hard wall-clock limit; the process tree is killed after it (the reference uses 600). */
   timeoutSeconds: number;
   /** Extra environment for the trainer (e.g. SWARM_DEVICE). The contract's SWARM_* keys always win. */
@@ -152,6 +160,9 @@ class PythonTrainer implements Trainer {
 
   constructor(private readonly init: PythonTrainerInit) {
     if (!(init.timeoutSeconds > 0)) throw new TrainerError(`timeoutSeconds must be > 0 (got ${init.timeoutSeconds})`);
+    if (init.budgetMode === 'tokens' && !(Number.isSafeInteger(init.budgetTokens) && init.budgetTokens! > 0)) {
+      throw new TrainerError(`budgetTokens must be a positive integer in tokens mode (got ${init.budgetTokens})`);
+    }
     this.python = resolvePython(init.python);
     this.trainerDir = path.resolve(init.trainerDir);
     this.cacheDir = path.resolve(init.cacheDir);
@@ -166,6 +177,8 @@ class PythonTrainer implements Trainer {
     env.PYTHONUNBUFFERED = '1';
     env.SWARM_DATASET = this.init.dataset;
     env.SWARM_BUDGET_SECONDS = String(this.init.budgetSeconds);
+    if (this.init.budgetMode === 'tokens') env.SWARM_BUDGET_TOKENS = String(this.init.budgetTokens);
+    else delete env.SWARM_BUDGET_TOKENS;
     env.SWARM_CACHE_DIR = this.cacheDir;
     return env;
   }
@@ -176,10 +189,12 @@ class PythonTrainer implements Trainer {
     await checkExecutable(this.python);
 
     const runDir = path.resolve(req.runDir);
-    await mkdir(runDir, { recursive: true });
+    // a full or read-only disk stops the node with a clear error; it is not the candidate's crash
+    const runFolderError = (doing: string) => (err: unknown) => { throw diskError(StateError, err, runDir, doing) ?? err; };
+    await mkdir(runDir, { recursive: true }).catch(runFolderError('create the run folder'));
     const trainPath = path.join(runDir, 'train.py');
     const logPath = path.join(runDir, 'run.log');
-    await writeFile(trainPath, req.source, 'utf8');
+    await writeFile(trainPath, req.source, 'utf8').catch(runFolderError(`write ${trainPath}`));
 
     const env = this.baseEnv();
     if (req.seed !== undefined) env.SWARM_SEED = String(req.seed);
@@ -218,7 +233,8 @@ class PythonTrainer implements Trainer {
     const splitter = new LineSplitter(onLine);
 
     const log = createWriteStream(logPath, { flags: 'w' });
-    const logDone = finished(log);
+    // handled at once: a write error (full disk) while the run goes on must not be an unhandled rejection
+    const logDone = finished(log).then(() => null, (err: unknown) => diskError(StateError, err, runDir, `write the run log ${logPath}`));
     const startedAt = new Date();
     const t0 = performance.now();
 
@@ -266,6 +282,12 @@ class PythonTrainer implements Trainer {
     if (sub.all) {
       sub.all.on('data', (chunk: Buffer | string) => splitter.push(chunk));
       sub.all.pipe(log);
+      // A log that cannot be written (full disk) makes pipe() stop reading: keep the output flowing
+      // to the parser, and stop a run whose log is lost; it then fails with logDone's typed error.
+      log.on('error', (err) => {
+        sub.all?.resume();
+        if (diskFault(err)) stopTree();
+      });
     } else {
       log.end();
     }
@@ -283,7 +305,7 @@ class PythonTrainer implements Trainer {
       }
     }
     if (!log.writableEnded) log.end();
-    await logDone.catch(() => undefined);
+    const logFailure = await logDone;
     splitter.end();
 
     const endedAt = new Date();
@@ -294,6 +316,7 @@ class PythonTrainer implements Trainer {
       : null;
     if (spawnErr) throw spawnErr;
     if (aborted && signal) throw abortReason(signal);
+    if (logFailure) throw logFailure;
 
     const logTail = tail.toArray();
     const exitCode = result.exitCode ?? null;
@@ -302,9 +325,13 @@ class PythonTrainer implements Trainer {
       const envErr = environmentFailure(logTail, this.init);
       if (envErr) throw envErr;
     }
-    const verdict = classify({
+    let verdict = classify({
       exitCode, signal: sig, timedOut, timeoutSeconds: this.init.timeoutSeconds, fail, oomSeen, summary, tail: logTail,
     });
+    if (verdict.outcome === 'ok' && this.init.budgetMode === 'tokens') {
+      const short = tokenShortfall(summary ?? [], this.init.budgetTokens!);
+      if (short) verdict = { outcome: 'crash', metrics: null, reason: short };
+    }
     return {
       ...verdict,
       exitCode,
@@ -352,6 +379,27 @@ class PythonTrainer implements Trainer {
     if (!line) throw new TrainerError('`prepare.py hardware` printed no JSON line', { hint: SETUP_HINT });
     return validateHardware(line);
   }
+}
+
+/**
+ * Tokens mode: why a finished run does not count, or null when it trained its budget. The summary's
+ * `total_tokens_M` (million tokens) is read as printed, so its rounding is allowed for: half a unit of
+ * its last decimal (exact with the baseline's 6 decimals; 50k tokens for the reference's 1 decimal).
+ */
+export function tokenShortfall(summary: readonly string[], budgetTokens: number): string | null {
+  const printed = summaryFields(summary)?.get('total_tokens_M');
+  const trainedM = printed === undefined ? Number.NaN : parseNumber(printed);
+  if (!Number.isFinite(trainedM)) return `no total_tokens_M in the summary to check the token budget (${fmtM(budgetTokens / 1e6)} M) against`;
+  const decimals = /\.(\d+)/.exec(printed!)?.[1]?.length ?? 0;
+  const slackM = 0.5 * 10 ** -decimals;
+  if (trainedM + slackM < budgetTokens / 1e6 - 1e-9) {
+    return `trained ${printed} M tokens, budget is ${fmtM(budgetTokens / 1e6)} M: stopped before the token budget, so its val_bpb does not compare`;
+  }
+  return null;
+}
+
+function fmtM(m: number): string {
+  return String(Number(m.toFixed(6)));
 }
 
 /** Parses and checks the JSON line of `prepare.py hardware` against core's Hardware. */

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { Level } from 'level';
-import { StoreError, type ExperimentRecord } from '../core/index.js';
+import { diskError, StoreError, type ExperimentRecord, type NoiseFloor } from '../core/index.js';
 import { parseRecord } from './record.js';
 
 /** Everything a node knows, kept in LevelDB so that no finished record is ever lost. */
@@ -18,6 +18,10 @@ export interface Store {
   /** Content-addressed bytes (train.py versions, diffs), keyed by their sha256 hex. */
   putObject(hash: string, bytes: Uint8Array): Promise<void>;
   getObject(hash: string): Promise<Uint8Array | undefined>;
+  /** Keeps a noise floor measurement durably. */
+  putNoise(floor: NoiseFloor): Promise<void>;
+  /** Every noise floor measured here, oldest first. */
+  noiseFloors(): Promise<NoiseFloor[]>;
   close(): Promise<void>;
 }
 
@@ -29,18 +33,20 @@ export interface SharedRecord {
 }
 
 // Keys: `exp!<id>` holds the record as JSON; `seq!<12-digit seq>` maps the sequence number to the id;
-// `shr!<peer>!<12-digit seq>` holds a signed swarm record; `obj!<sha256>` holds content-addressed bytes (base64).
+// `shr!<peer>!<12-digit seq>` holds a signed swarm record; `obj!<sha256>` holds content-addressed bytes (base64);
+// `nse!<12-digit n>` holds noise floor n.
 const EXP = 'exp!';
 const SEQ = 'seq!';
 const SHR = 'shr!';
 const OBJ = 'obj!';
+const NSE = 'nse!';
 const seqKey = (seq: number) => `${SEQ}${String(seq).padStart(12, '0')}`;
 
 export async function openStore(dir: string): Promise<Store> {
   try {
     await mkdir(dir, { recursive: true });
   } catch (err) {
-    throw new StoreError(`cannot create the store folder ${dir}: ${(err as Error).message}`, {
+    throw diskError(StoreError, err, dir, 'create the store folder') ?? new StoreError(`cannot create the store folder ${dir}: ${(err as Error).message}`, {
       hint: 'choose a writable state folder with --state DIR', cause: err,
     });
   }
@@ -50,6 +56,7 @@ export async function openStore(dir: string): Promise<Store> {
   } catch (err) {
     throw openError(dir, err);
   }
+  let failed: StoreError | null = null;
   return {
     dir,
     async put(record) {
@@ -89,18 +96,31 @@ export async function openStore(dir: string): Promise<Store> {
       const raw = await db.get(OBJ + hash);
       return raw === undefined ? undefined : new Uint8Array(Buffer.from(raw, 'base64'));
     },
+    async putNoise(floor) {
+      await write(() => db.put(`${NSE}${String(floor.n).padStart(12, '0')}`, JSON.stringify(floor), { sync: true }), `noise floor ${floor.n}`);
+    },
+    async noiseFloors() {
+      return (await db.values({ gte: NSE, lt: NSE + '~' }).all()).map((v) => JSON.parse(v) as NoiseFloor);
+    },
     async close() {
       await db.close();
     },
   };
 
+  /**
+   * Fail-stop: after one failed write LevelDB's log may end in a torn record, and on reopen it drops
+   * whatever follows that record in the same block; so once a write fails, every later write fails
+   * too, and nothing is acknowledged that could then be lost. Reopening recovers a clean log.
+   */
   async function write(op: () => Promise<void>, what: string): Promise<void> {
+    if (failed) throw new StoreError(`${failed.message} (writes stopped at that failure; ${what} was not written)`, { hint: failed.hint, cause: failed });
     try {
       await op();
     } catch (err) {
-      throw new StoreError(`cannot write ${what} to ${dir}: ${(err as Error).message}`, {
+      failed = diskError(StoreError, err, dir, `write ${what} to the store`) ?? new StoreError(`cannot write ${what} to ${dir}: ${(err as Error).message}`, {
         hint: 'is the disk full or the folder read-only? Nothing already stored was changed.', cause: err,
       });
+      throw failed;
     }
   }
 }
@@ -112,6 +132,8 @@ function openError(dir: string, err: unknown): StoreError {
       hint: 'stop the other `swarm join` using this state folder, or pass a different --state DIR', cause: err,
     });
   }
+  const disk = diskError(StoreError, err, dir, 'open the store');
+  if (disk) return disk;
   return new StoreError(`cannot open the store at ${dir}: ${(err as Error).message}`, {
     hint: 'check that the state folder is writable and the disk is not full', cause: err,
   });

@@ -1,8 +1,13 @@
-import { sourceHash, type HistoryEntry, type Logger } from '../core/index.js';
-import { latestKeep, type PeerCandidate, type SwarmHooks } from '../loop/index.js';
-import type { RecordSource, SignedBest, SignedClaim, SignedRecord, SignedResult, SwarmNet } from '../p2p/index.js';
+import { hardwareClass, sourceHash, type Hardware, type HistoryEntry, type Logger } from '../core/index.js';
+import { latestKeep, type PeerCandidate, type Replication, type SwarmHooks } from '../loop/index.js';
+import type { RunResult } from '../runner/index.js';
+import type { RecordSource, SignedBest, SignedClaim, SignedNoise, SignedRecord, SignedResult, SwarmNet } from '../p2p/index.js';
 import { screenPatch } from '../screen/index.js';
 import type { SharedRecord, Store } from '../store/index.js';
+import {
+  claimKey, disputedPeers, mayReplicate, peerCodeDecision, replicationTolerance, replicationVerdict, standings, trustOf,
+  type RunPolicy, type Trust,
+} from '../trust/index.js';
 import type { Workspace } from '../workspace/index.js';
 import { diffFiles, fingerprint } from './fingerprint.js';
 
@@ -12,12 +17,33 @@ export interface LinkInit {
   log: Logger;
   /** This box's hardware class (accelerator model): claims and adoption compare within it. */
   hardwareClass: string;
+  /** This box's hardware, reported in its replications. */
+  hardware?: Hardware;
   /** How long a claim lasts, in seconds (a run's hard timeout). */
   claimSeconds: number;
   /** Keep threshold: a peer's best must beat ours by more than this to be adopted. */
   threshold: number;
   /** Why peers' patches must not run here (no sandbox and no explicit permission), or null. */
   refusePeerCode: string | null;
+  /** Whose code runs here (see src/trust/policy.ts); default 'all'. */
+  policy?: RunPolicy;
+  /** Peer ids trusted by name. */
+  allowlist?: readonly string[];
+  /** How many peers replicate a result that would become the swarm's best; default 2, 0 turns replication off. */
+  replicas?: number;
+  /** The k of k·σ: replication tolerance; default 2. */
+  noiseK?: number;
+  /**
+   * Replicate results of other hardware classes too, once same-class peers had `claimSeconds` to do it.
+   * Right for a tokens budget (comparable across boxes), wrong for a time budget.
+   */
+  crossClass?: boolean;
+}
+
+/** A replication this node committed to (published a claim for), with the earliest time to run it. */
+interface PendingReplication {
+  result: SignedResult;
+  notBefore: number;
 }
 
 /**
@@ -27,8 +53,18 @@ export interface LinkInit {
  */
 export function swarmLink(init: LinkInit) {
   const { store, workspace, log } = init;
+  const policy = init.policy ?? 'all';
+  const allowlist = new Set(init.allowlist ?? []);
+  const replicas = init.replicas ?? 2;
+  const k = init.noiseK ?? 2;
   let net: SwarmNet | null = null;
-  const inbox: PeerCandidate[] = [];
+  /** Peers' kept changes, with the claim they come from so the trust policy can be applied when they are taken. */
+  const inbox: { candidate: PeerCandidate; peer: string; experiment: string }[] = [];
+  const replications: PendingReplication[] = [];
+  /** Re-runs asked for by the user (`swarm verify`), ahead of everything else. */
+  const requested: { task: Replication; done: (result: RunResult) => void }[] = [];
+  /** Claims this node will replicate or is replicating: their patches wait for the verdict. */
+  const replicating = new Set<string>();
   const seen = new Set<string>();
   const considered = new Set<string>();
   let intake = Promise.resolve();
@@ -80,17 +116,74 @@ export function swarmLink(init: LinkInit) {
     const best = await workspace.best();
     const base = r.parentHash === best.hash ? best : await workspace.import(parent);
     inbox.push({
-      hypothesis: r.hypothesis, source: candidate, parent: base,
-      origin: { kind: 'peer', proposer: `${r.proposer} @${short(r.peer)}` },
-      lineage: [...r.lineage, r.experiment], refused,
+      peer: r.peer, experiment: r.experiment,
+      candidate: {
+        hypothesis: r.hypothesis, source: candidate, parent: base,
+        origin: { kind: 'peer', proposer: `${r.proposer} @${short(r.peer)}` },
+        lineage: [...r.lineage, r.experiment], refused,
+      },
     });
     log.info(`peer ${short(r.peer)} kept "${r.hypothesis}" (val_bpb ${r.metrics?.val_bpb.toFixed(6)}); queued to rebase onto our best`);
+  }
+
+  /**
+   * A peer's result that would become the swarm's best in its class is replicated by up to
+   * `replicas` peers: same class at once, other classes (crossClass) only after same-class peers had their turn.
+   */
+  async function considerReplication(r: SignedResult): Promise<void> {
+    if (replicas < 1 || r.metrics === null || r.hash === null || init.refusePeerCode !== null) return;
+    if (!mayReplicate(policy, allowlist, r.peer)) return;
+    const cls = hardwareClass(r.hardware);
+    const sameClass = cls === init.hardwareClass;
+    if (!sameClass && !init.crossClass) return;
+    const records = await all();
+    const trust = standings(records);
+    const rivals = records.filter((o): o is SignedResult =>
+      o.type === 'result' && o.status === 'keep' && o.metrics !== null && hardwareClass(o.hardware) === cls
+      && !(o.peer === r.peer && o.experiment === r.experiment) && trustOf(trust, o).standing !== 'disputed');
+    if (rivals.some((o) => o.metrics!.val_bpb <= r.metrics!.val_bpb)) return;
+    const key = claimKey(r.peer, r.experiment);
+    if (replicating.has(key) || replicators(records, key).size >= replicas) return;
+    replicating.add(key);
+    await publish({
+      type: 'claim', experiment: r.experiment, fingerprint: `verify:${key}`, parentHash: r.parentHash, hash: r.hash,
+      hypothesis: `replicate: ${r.hypothesis}`.slice(0, 500), hardware: init.hardwareClass,
+      expires: new Date(Date.now() + (sameClass ? 1 : 2) * init.claimSeconds * 1000).toISOString(),
+    });
+    replications.push({ result: r, notBefore: sameClass ? 0 : Date.parse(r.endedAt) + init.claimSeconds * 1000 });
+  }
+
+  /** Peers (other than the claimant) that replicated a claim or hold an unexpired claim to do so. */
+  function replicators(records: readonly SignedRecord[], key: string): Set<string> {
+    const now = Date.now();
+    const peers = new Set<string>();
+    for (const o of records) {
+      if (o.type === 'verify' && claimKey(o.claimant, o.experiment) === key) peers.add(o.peer);
+      if (o.type === 'claim' && o.fingerprint === `verify:${key}` && Date.parse(o.expires) > now && !mine(o)) peers.add(o.peer);
+    }
+    return peers;
+  }
+
+  /** The latest σ a peer shared, if any. */
+  function sigmaOf(records: readonly SignedRecord[], peer: string): number | null {
+    const floors = records.filter((o): o is SignedNoise => o.type === 'noise' && o.peer === peer && o.sigma !== null);
+    return floors.sort((a, b) => a.seq - b.seq).at(-1)?.sigma ?? null;
+  }
+
+  /** Whether a peer's code may run here now, from the standings the node holds. */
+  function decide(trust: ReadonlyMap<string, Trust>, disputed: ReadonlySet<string>, peer: string, experiment: string) {
+    return peerCodeDecision({
+      policy, allowlist, peer, standing: trustOf(trust, { peer, experiment }).standing, peerDisputed: disputed.has(peer),
+    });
   }
 
   function onRecord(r: SignedRecord): void {
     intake = intake.then(async () => {
       await store.putShared(r as unknown as SharedRecord);
-      if (r.type === 'result' && r.status === 'keep' && !mine(r)) await take(r);
+      if (r.type === 'result' && r.status === 'keep' && !mine(r)) {
+        await considerReplication(r);
+        await take(r);
+      }
     }).catch((err: unknown) => log.warn(`swarm record from ${short(r.peer)} not handled: ${(err as Error).message}`));
   }
 
@@ -101,9 +194,14 @@ export function swarmLink(init: LinkInit) {
   async function adoption(): Promise<PeerCandidate | undefined> {
     const ours = latestKeep(await store.list())?.metrics;
     if (!ours) return undefined;
-    const better = (await all())
+    const records = await all();
+    const trust = standings(records);
+    const disputed = disputedPeers(trust);
+    // A claim still being replicated here waits for its verdict; a disputed one is never adopted.
+    const better = records
       .filter((r): r is SignedBest => r.type === 'best' && !mine(r) && r.hardware === init.hardwareClass && !considered.has(r.hash))
-      .filter((r) => r.val_bpb < ours.val_bpb - init.threshold)
+      .filter((r) => r.val_bpb < ours.val_bpb - init.threshold && !replicating.has(claimKey(r.peer, r.experiment)))
+      .filter((r) => decide(trust, disputed, r.peer, r.experiment).run)
       .sort((a, b) => a.val_bpb - b.val_bpb)[0];
     if (!better) return undefined;
     considered.add(better.hash);
@@ -122,7 +220,74 @@ export function swarmLink(init: LinkInit) {
   const hooks: SwarmHooks = {
     async next() {
       await intake;
-      return inbox.shift() ?? (await adoption());
+      const trust = standings(await all());
+      const disputed = disputedPeers(trust);
+      for (let i = 0; i < inbox.length; i++) {
+        const { candidate, peer, experiment } = inbox[i]!;
+        // Its replication here comes first: a patch whose claim is a lie must not be rebased.
+        if (replicating.has(claimKey(peer, experiment))) continue;
+        const decision = decide(trust, disputed, peer, experiment);
+        if (!decision.run && decision.wait) continue;
+        inbox.splice(i--, 1);
+        if (decision.run) return candidate;
+        log.info(`peer ${short(peer)}: "${candidate.hypothesis}" not rebased: ${decision.reason}`);
+      }
+      return adoption();
+    },
+
+    async replication(): Promise<Replication | undefined> {
+      if (requested.length > 0) return requested[0]!.task;
+      await intake;
+      const now = Date.now();
+      const records = await all();
+      for (let i = 0; i < replications.length; i++) {
+        const { result: r, notBefore } = replications[i]!;
+        if (notBefore > now) continue;
+        replications.splice(i--, 1);
+        const key = claimKey(r.peer, r.experiment);
+        const others = replicators(records, key);
+        others.delete(net?.peerId ?? '');
+        // Other-class replications are a fallback: skip when same-class peers already did enough.
+        if (notBefore > 0 && others.size >= replicas) {
+          replicating.delete(key);
+          continue;
+        }
+        const source = await fetchText(r.hash!, r.peer);
+        if (source === undefined || sourceHash(source) !== r.hash) {
+          log.warn(`peer ${short(r.peer)}: could not fetch the train.py of ${r.experiment} to replicate it`);
+          replicating.delete(key);
+          continue;
+        }
+        return { peer: r.peer, experiment: r.experiment, hash: r.hash!, claimed: r.metrics!.val_bpb, source };
+      }
+      return undefined;
+    },
+
+    async replicated(task, result) {
+      const asked = requested.findIndex((q) => q.task === task);
+      if (asked >= 0) requested.splice(asked, 1)[0]!.done(result);
+      // Only a replication of another peer's claim is evidence the swarm can use.
+      if (task.claimed === null || task.peer === net?.peerId) return;
+      const records = await all();
+      const measured = result.outcome === 'ok' && result.metrics ? result.metrics.val_bpb : null;
+      const tolerance = replicationTolerance(k, [sigmaOf(records, task.peer), net ? sigmaOf(records, net.peerId) : null]);
+      const verdict = replicationVerdict(task.claimed, measured, tolerance);
+      try {
+        await publish({
+          type: 'verify', claimant: task.peer, experiment: task.experiment, hash: task.hash, claimed: task.claimed,
+          val_bpb: measured, outcome: result.outcome, tolerance, verdict, hardware: init.hardware ?? null,
+        });
+      } finally {
+        replicating.delete(claimKey(task.peer, task.experiment));
+      }
+      const got = measured === null ? `the run ${result.outcome === 'ok' ? 'gave no val_bpb' : `ended in ${result.outcome}`}` : `val_bpb ${measured.toFixed(6)}`;
+      const line = `replicated ${task.experiment} of peer ${short(task.peer)}: claimed ${task.claimed.toFixed(6)}, ${got}, tolerance ${tolerance.toFixed(6)}: ${verdict}`;
+      if (verdict === 'confirm') log.info(line);
+      else log.warn(line);
+    },
+
+    async measured(floor) {
+      await publish({ type: 'noise', hash: floor.hash, seeds: floor.seeds, values: floor.values, sigma: floor.sigma, k: floor.k, hardware: floor.hardware });
     },
 
     async admit(record) {
@@ -198,6 +363,10 @@ export function swarmLink(init: LinkInit) {
     },
     async bests(): Promise<SignedBest[]> {
       return (await all()).filter((r): r is SignedBest => r.type === 'best');
+    },
+    /** Queues a re-run of `task` ahead of everything else (`swarm verify`); resolves when it has run. */
+    verifyNow(task: Replication): Promise<RunResult> {
+      return new Promise((done) => requested.push({ task, done }));
     },
     /** Waits until every received record has been handled (tests, shutdown). */
     settled: () => intake,

@@ -1,6 +1,6 @@
 /** A thin driver for git plumbing on one bare repository, isolated from the user's git config. */
 import { execa } from 'execa';
-import { WorkspaceError } from '../core/index.js';
+import { describeDiskFault, diskFault, probeDiskFault, WorkspaceError } from '../core/index.js';
 
 export interface GitResult {
   exitCode: number;
@@ -25,6 +25,11 @@ export class Git {
       GIT_CONFIG_GLOBAL: '/dev/null',
       GIT_TERMINAL_PROMPT: '0',
       LC_ALL: 'C',
+      // objects and refs reach the disk before the command returns, so that after a power cut no ref
+      // (best moved after a record) points at an object that was still only in the page cache
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'core.fsync',
+      GIT_CONFIG_VALUE_0: 'objects,reference',
     };
   }
 
@@ -52,12 +57,26 @@ export class Git {
     }
     const out: GitResult = { exitCode: res.exitCode, stdout: String(res.stdout), stderr: String(res.stderr) };
     if (!ok.includes(out.exitCode)) {
+      const disk = await this.diskError(`write to the workspace (git ${args[0]})`, out.stderr);
+      if (disk) throw disk;
       throw new WorkspaceError(
         `git ${args.join(' ').slice(0, 200)} failed (exit ${out.exitCode}): ${out.stderr.trim().split('\n').slice(-3).join(' | ')}`,
         { hint: `the workspace at ${this.gitDir} may be damaged; move it aside to start a fresh one` },
       );
     }
     return out;
+  }
+
+  /**
+   * A failed write said plainly when the disk is to blame (full, read-only, no permission), found in
+   * git's message or, where git does not say why, by a probe write; null otherwise. A full disk is
+   * not damage: the caller must not suggest starting a fresh workspace.
+   */
+  async diskError(doing: string, stderr: string): Promise<WorkspaceError | null> {
+    const fault = diskFault(stderr) ?? (await probeDiskFault(this.gitDir));
+    if (!fault) return null;
+    const { message, hint } = describeDiskFault(fault, this.gitDir, doing);
+    return new WorkspaceError(message, { hint, cause: stderr.trim() });
   }
 
   async line(args: string[], opts: { input?: string } = {}): Promise<string> {

@@ -9,7 +9,7 @@
  */
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { sourceHash, WorkspaceError } from '../core/index.js';
+import { diskError, sourceHash, WorkspaceError } from '../core/index.js';
 import { checkGitVersion, Git } from './git.js';
 
 export interface Version {
@@ -159,7 +159,8 @@ class GitWorkspace implements Workspace {
       const existing = await this.git.run(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { ok: [0, 1, 128] });
       const old = existing.stdout.trim();
       if (existing.exitCode !== 0 || !old) {
-        throw new WorkspaceError(`cannot create ${ref}: ${r.stderr.trim()}`, { hint: 'the workspace may be damaged' });
+        throw (await this.git.diskError(`create ${ref}`, r.stderr))
+          ?? new WorkspaceError(`cannot create ${ref}: ${r.stderr.trim()}`, { hint: 'the workspace may be damaged' });
       }
       const [oldTree, oldParents] = await Promise.all([
         this.git.line(['rev-parse', `${old}^{tree}`]), this.parents(old),
@@ -189,6 +190,9 @@ class GitWorkspace implements Workspace {
       // compare-and-swap: only moves best if nobody moved it since we looked
       const r = await this.git.run(['update-ref', BEST, target, current], { ok: [0, 1, 128] });
       if (r.exitCode === 0) return;
+      // not a race but a disk that refuses the write: retrying cannot help
+      const disk = await this.git.diskError(`move best to ${target.slice(0, 7)}`, r.stderr);
+      if (disk) throw disk;
     }
     throw new WorkspaceError(`cannot keep ${target.slice(0, 7)}: best keeps moving under us`);
   }
@@ -322,7 +326,9 @@ export async function openWorkspace(init: { dir: string; baseline: string }): Pr
   if (st && !st.isDirectory()) throw new WorkspaceError(`workspace path ${dir} is not a folder`, { hint: DAMAGED_HINT });
   const empty = !st || (await readdir(dir)).length === 0;
   if (empty) {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true }).catch((err: unknown) => {
+      throw diskError(WorkspaceError, err, dir, 'create the workspace') ?? err;
+    });
     await git.run(['init', '--bare', '--quiet', '--initial-branch=best', dir]);
   } else {
     const r = await git.run(['rev-parse', '--is-bare-repository'], { ok: [0, 128] });
@@ -344,9 +350,11 @@ export async function openWorkspace(init: { dir: string; baseline: string }): Pr
     const created = await git.run(['update-ref', BEST, commit, ZERO], { ok: [0, 1, 128] });
     if (created.exitCode !== 0) {
       // someone else created it concurrently: theirs stands
-      await git.run(['rev-parse', '--verify', `${BEST}^{commit}`]).catch((err: unknown) => {
-        throw new WorkspaceError(`cannot create branch best in ${dir}`, { hint: DAMAGED_HINT, cause: err });
-      });
+      const theirs = await git.run(['rev-parse', '--verify', '--quiet', `${BEST}^{commit}`], { ok: [0, 1, 128] });
+      if (theirs.exitCode !== 0) {
+        throw (await git.diskError('create branch best', created.stderr))
+          ?? new WorkspaceError(`cannot create branch best in ${dir}: ${created.stderr.trim()}`, { hint: DAMAGED_HINT });
+      }
     }
     await git.run(['symbolic-ref', 'HEAD', BEST]);
   }

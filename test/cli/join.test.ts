@@ -17,7 +17,7 @@ async function stateDir(): Promise<string> {
   return d;
 }
 
-const env = { SWARM_TRAINER: STUB_TRAINER, SWARM_CACHE: TEST_CACHE, SWARM_PYTHON: PYTHON, SWARM_LISTEN: '/ip4/127.0.0.1/tcp/0', STUB_SLEEP: '1.5' };
+const env = { SWARM_TRAINER: STUB_TRAINER, SWARM_CACHE: TEST_CACHE, SWARM_PYTHON: PYTHON, SWARM_LISTEN: '/ip4/127.0.0.1/tcp/0', SWARM_NOISE_RUNS: '0', STUB_SLEEP: '1.5' };
 const swarm = (args: string[], extraEnv: Record<string, string> = {}) =>
   execa('node', [CLI, ...args], { env: { ...env, ...extraEnv }, reject: false, all: true });
 

@@ -7,6 +7,7 @@ import type { Dataset } from '../../src/core/index.js';
 import { runLoop, type LoopEvent } from '../../src/loop/index.js';
 import { pythonTrainer } from '../../src/runner/index.js';
 import { openStore } from '../../src/store/index.js';
+import type { NoiseSettings } from '../../src/trust/index.js';
 import { openWorkspace } from '../../src/workspace/index.js';
 import { PYTHON, TEST_CACHE } from './paths.js';
 
@@ -16,7 +17,10 @@ afterEach(async () => {
 });
 
 /** Everything a loop needs, in a fresh state folder removed after the test, over the given trainer folder. */
-export async function node(opts: { trainerDir: string; budget: number; proposer?: Proposer; dataset?: Dataset }) {
+export async function node(opts: {
+  trainerDir: string; budget: number; proposer?: Proposer; dataset?: Dataset;
+  noise?: NoiseSettings; env?: Record<string, string>;
+}) {
   const state = await mkdtemp(join(tmpdir(), 'swarm-loop-'));
   cleanups.push(() => rm(state, { recursive: true, force: true }));
   const baseline = await readFile(join(opts.trainerDir, 'train.py'), 'utf8');
@@ -25,14 +29,14 @@ export async function node(opts: { trainerDir: string; budget: number; proposer?
   const workspace = await openWorkspace({ dir: join(state, 'workspace.git'), baseline });
   const trainer = pythonTrainer({
     python: PYTHON, trainerDir: opts.trainerDir, cacheDir: TEST_CACHE, dataset: opts.dataset ?? 'sotu',
-    budgetSeconds: opts.budget, timeoutSeconds: 120,
+    budgetSeconds: opts.budget, timeoutSeconds: 120, ...(opts.env ? { env: opts.env } : {}),
   });
   const events: LoopEvent[] = [];
   const run = (maxExperiments: number, proposer: Proposer = opts.proposer ?? mutateProposer({ seed: 3 })) =>
     runLoop({
       store, workspace, trainer, proposer, program: 'lower val_bpb', dataset: opts.dataset ?? 'sotu',
       budget: opts.budget, threshold: 0, runsDir: join(state, 'runs'), maxExperiments,
-      onEvent: (e) => events.push(e),
+      onEvent: (e) => events.push(e), ...(opts.noise ? { noise: opts.noise } : {}),
     });
   return { state, store, workspace, trainer, events, run, baseline };
 }

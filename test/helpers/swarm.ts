@@ -5,9 +5,9 @@ import { afterEach } from 'vitest';
 import type { Proposal, Proposer } from '../../src/agent/index.js';
 import { runLoop } from '../../src/loop/index.js';
 import { createSwarmNet, type SignedRecord, type SwarmNet } from '../../src/p2p/index.js';
-import { pythonTrainer } from '../../src/runner/index.js';
+import { pythonTrainer, type Trainer } from '../../src/runner/index.js';
 import { openStore } from '../../src/store/index.js';
-import { swarmLink } from '../../src/swarm/index.js';
+import { swarmLink, type LinkInit } from '../../src/swarm/index.js';
 import { openWorkspace } from '../../src/workspace/index.js';
 import { PYTHON, STUB_TRAINER, TEST_CACHE } from './paths.js';
 
@@ -35,7 +35,15 @@ export const setConst = (name: string, value: string) => (source: string) =>
   source.replace(new RegExp(`^${name} = [^ ]+`, 'm'), `${name} = ${value}`);
 
 /** A full swarm node in-process: store, workspace, libp2p on 127.0.0.1, the link, and a loop to drive. */
-export async function swarmNode(opts: { name: string; bootstrap?: SwarmNode[]; trainerDir?: string; budget?: number; refusePeerCode?: string | null }) {
+export async function swarmNode(opts: {
+  name: string; bootstrap?: SwarmNode[]; trainerDir?: string; budget?: number; refusePeerCode?: string | null;
+  /** Wraps the real trainer (e.g. a node that lies about what it measured). */
+  trainer?: (real: Trainer) => Trainer;
+  /** Trust settings of the link (policy, allowlist, replicas). */
+  trust?: Pick<LinkInit, 'policy' | 'allowlist' | 'replicas' | 'noiseK'>;
+  /** The research program id (default PROGRAM). */
+  program?: string;
+}) {
   const state = await mkdtemp(join(tmpdir(), `swarm-${opts.name}-`));
   cleanups.push(() => rm(state, { recursive: true, force: true }));
   const trainerDir = opts.trainerDir ?? STUB_TRAINER;
@@ -43,12 +51,17 @@ export async function swarmNode(opts: { name: string; bootstrap?: SwarmNode[]; t
   const store = await openStore(join(state, 'db'));
   cleanups.push(() => store.close());
   const workspace = await openWorkspace({ dir: join(state, 'ws.git'), baseline: await readFile(join(trainerDir, 'train.py'), 'utf8') });
-  const trainer = pythonTrainer({ python: PYTHON, trainerDir, cacheDir: TEST_CACHE, dataset: 'sotu', budgetSeconds: budget, timeoutSeconds: 120 });
+  const real = pythonTrainer({ python: PYTHON, trainerDir, cacheDir: TEST_CACHE, dataset: 'sotu', budgetSeconds: budget, timeoutSeconds: 120 });
+  const trainer = opts.trainer ? opts.trainer(real) : real;
   const logs: string[] = [];
   const log = { info: (m: string) => logs.push(m), warn: (m: string) => logs.push(`warn: ${m}`), error: (m: string) => logs.push(`error: ${m}`) };
-  const link = swarmLink({ store, workspace, log, hardwareClass: 'stub cpu', claimSeconds: 60, threshold: 0, refusePeerCode: opts.refusePeerCode ?? null });
+  const link = swarmLink({
+    store, workspace, log, hardwareClass: 'stub cpu', claimSeconds: 60, threshold: 0, refusePeerCode: opts.refusePeerCode ?? null,
+    // Replication is off unless a test asks for it, so other tests' run counts stay exact.
+    replicas: 0, ...opts.trust,
+  });
   const net: SwarmNet = await createSwarmNet({
-    identityFile: join(state, 'identity.key'), programId: PROGRAM, listen: ['/ip4/127.0.0.1/tcp/0'],
+    identityFile: join(state, 'identity.key'), programId: opts.program ?? PROGRAM, listen: ['/ip4/127.0.0.1/tcp/0'],
     bootstrap: (opts.bootstrap ?? []).map((b) => b.net.addresses()[0]!), source: link.source, redialMs: 500,
   });
   cleanups.push(() => net.stop());

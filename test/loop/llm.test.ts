@@ -48,7 +48,7 @@ describe('LLM proposers in the loop', () => {
   });
 
   it('openai: a run that dies on a typo gets one automatic repair, which runs next', async () => {
-    const typo = edit('scale the loss', 'summary(val_bpb, DEPTH)', 'summary(val_bpb * scale_factr, DEPTH)');
+    const typo = edit('scale the loss', 'summary(val_bpb, DEPTH, SEED)', 'summary(val_bpb * scale_factr, DEPTH, SEED)');
     const fixed = edit('raise the Muon learning rate', 'MATRIX_LR = 0.02  # Muon learning rate', 'MATRIX_LR = 0.03  # Muon learning rate');
     const other = edit('raise the embedding learning rate', 'EMBEDDING_LR = 0.3  # AdamW learning rate of the embeddings', 'EMBEDDING_LR = 0.4  # AdamW learning rate of the embeddings');
     let drafts = 0;

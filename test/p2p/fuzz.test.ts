@@ -27,7 +27,7 @@ import {
   DROP_REASONS, LIMITS, WIRE, FETCH_FOUND, canonicalJson, checkRecord, decodeRecord, encodeRecord, parseSyncRequest,
   protocols, signRecord, topics, validateRecord, verifyRecord, type DraftRecord, type SignedRecord,
 } from '../../src/p2p/index.js';
-import { PROGRAM, bestBody, claimBody, cleanupDirs, publish, resultBody, startNode, waitFor } from './helpers.js';
+import { PROGRAM, bestBody, claimBody, cleanupDirs, noiseBody, publish, resultBody, startNode, verifyBody, waitFor } from './helpers.js';
 
 afterAll(cleanupDirs);
 
@@ -121,7 +121,7 @@ function weirdString(g: Gen): string {
     case 3: return '\ud83d\ude00'.repeat(g.pick([256, 257, 500, 501]));
     case 4: return g.pick(PROTO_KEYS);
     case 5: return Array.from({ length: g.range(1, 40) }, () => g.pick(UNICODE_EDGES)).join('');
-    case 6: return g.pick(['keep', 'KEEP', 'result', 'claim', 'best', 'sotu', 'climbmix', 'cuda', '2025-01-01T00:00:00Z', '2025-02-30T00:00:00Z', '2025-01-01T24:00:00Z', '0'.repeat(64), 'F'.repeat(64)]);
+    case 6: return g.pick(['keep', 'KEEP', 'result', 'claim', 'best', 'noise', 'verify', 'confirm', 'dispute', 'sotu', 'climbmix', 'cuda', '2025-01-01T00:00:00Z', '2025-02-30T00:00:00Z', '2025-01-01T24:00:00Z', '0'.repeat(64), 'F'.repeat(64)]);
     default: return String.fromCharCode(...Array.from({ length: g.range(1, 64) }, () => g.int(0x10000)));
   }
 }
@@ -193,14 +193,14 @@ function mutateObject(g: Gen, o: Obj, others: { peer: string; sig: string }): st
     case 4: o.peer = others.peer; return 'peer of another key';
     case 5: o.sig = others.sig; return 'sig of another record';
     case 6: {
-      const s = String(o.sig ?? '');
+      const s = typeof o.sig === 'string' ? o.sig : '';
       const i = g.int(Math.max(1, s.length));
       const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_';
       o.sig = s.slice(0, i) + g.pick([...chars]) + s.slice(i + 1);
       return 'sig char';
     }
     case 7: o.seq = g.pick([0, -1, 1.5, 2 ** 53, '1', null, Number(o.seq) + 1]); return 'seq';
-    case 8: o.type = g.pick(['result', 'claim', 'best', 'Result', '', 'gossip', null, 1, ['result'], '__proto__']); return 'type';
+    case 8: o.type = g.pick(['result', 'claim', 'best', 'noise', 'verify', 'Result', '', 'gossip', null, 1, ['result'], '__proto__']); return 'type';
     case 9: o.program = g.pick([PROGRAM.toUpperCase(), `${PROGRAM}0`, 'ffff', '', 'a'.repeat(129), '__proto__', 1, null]); return 'program';
     case 10: o.time = g.pick(['2025-01-01T00:00:00Z', '2025-13-01T00:00:00Z', '2025-01-01T00:00:00.1234567890Z', '2025-01-01 00:00:00Z', '2025-01-01T00:00:00+00:00', '+275760-09-13T00:00:00Z', '1970-01-01T00:00:00Z', '']); return 'time';
     default: o.v = g.pick([2, 0, '1', 1.0000001, true, null]); return 'v';
@@ -288,6 +288,8 @@ async function baseRecords(key: PrivateKey, firstSeq = 1): Promise<SignedRecord[
     claim(4, firstSeq + 3),
     bestBody(5),
     { ...bestBody(6), lineage: Array.from({ length: 4096 }, (_, i) => `e${i}`) },
+    noiseBody(7),
+    { ...verifyBody(8, '12D3KooWGzh8Jd3xh3TD9PcWhTXiDrxXXNdS6HXNeEKhqjrByfz6'), val_bpb: null, outcome: 'crash', verdict: 'dispute' },
   ];
   return Promise.all(bodies.map((b, i) => signRecord(draftOf(b, peer, firstSeq + i, { time: time(firstSeq + i) }), key)));
 }
@@ -618,7 +620,7 @@ describe('fuzz: a live node under random gossip and raw streams', () => {
           else if (k < 19) {
             // A valid own record, on its own topic or on the wrong one.
             const r = g.pick(own);
-            const right = r.type === 'result' ? T.result : r.type === 'claim' ? T.claim : T.best;
+            const right = T[r.type];
             topic = g.chance(0.7) ? right : g.pick(allTopics.filter((t) => t !== right));
             data = encodeRecord(r);
             sentValid++;

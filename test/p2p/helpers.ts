@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import {
-  createSwarmNet, type P2PInit, type RecordSource, type SignedRecord, type SwarmNet, type ResultBody, type ClaimBody, type BestBody,
+  createSwarmNet, type P2PInit, type RecordSource, type SignedRecord, type SwarmNet, type ResultBody, type ClaimBody, type BestBody, type NoiseBody, type VerifyBody,
 } from '../../src/p2p/index.js';
 
 export const PROGRAM = 'abc123def4567890';
@@ -94,7 +94,7 @@ export async function startNode(opts: { dir?: string; bootstrap?: string[]; sour
 }
 
 /** Publishes and stores (as the real node does). */
-export async function publish(node: TestNode, body: ResultBody | ClaimBody | BestBody): Promise<SignedRecord> {
+export async function publish(node: TestNode, body: ResultBody | ClaimBody | BestBody | NoiseBody | VerifyBody): Promise<SignedRecord> {
   const r = await node.net.publish(body);
   node.source.add(r);
   return r;
@@ -154,4 +154,16 @@ export function claimBody(n: number): ClaimBody {
 
 export function bestBody(n: number): BestBody {
   return { type: 'best', hash: sha(`candidate ${n}`), val_bpb: 0.97, experiment: `exp-${n}`, hardware: 'Test CPU', lineage: ['exp-0', `exp-${n}`] };
+}
+
+export function noiseBody(n: number): NoiseBody {
+  return { type: 'noise', hash: sha(`candidate ${n}`), seeds: [1001, 1002, 1003], values: [0.991, 0.994, 0.989], sigma: 0.0025166, k: 2, hardware: HW };
+}
+
+/** A replication of another peer's result: 0.97 claimed, 0.9712 measured, within 0.005. */
+export function verifyBody(n: number, claimant: string): VerifyBody {
+  return {
+    type: 'verify', claimant, experiment: `exp-${n}`, hash: sha(`candidate ${n}`), claimed: 0.97, val_bpb: 0.9712,
+    outcome: 'ok', tolerance: 0.005, verdict: 'confirm', hardware: HW,
+  };
 }

@@ -5,7 +5,7 @@ import {
   LIMITS, SeqTracker, canonicalJson, checkRecord, decodeRecord, encodeRecord, parseSyncRequest, signRecord, signingBytes,
   validateRecord, verifyRecord, type DraftRecord, type SignedRecord,
 } from '../../src/p2p/index.js';
-import { PROGRAM, bestBody, claimBody, resultBody, sha } from './helpers.js';
+import { PROGRAM, bestBody, claimBody, noiseBody, resultBody, sha, verifyBody } from './helpers.js';
 
 const keyA = await generateKeyPair('Ed25519');
 const keyB = await generateKeyPair('Ed25519');
@@ -32,9 +32,28 @@ describe('canonical JSON', () => {
   });
 });
 
+describe('noise and verify records', () => {
+  it('accepts a verdict only when it follows from claimed, val_bpb and tolerance', async () => {
+    expect((await checkRecord(await signed(verifyBody(1, peerB)), PROGRAM)).ok).toBe(true);
+    const flipped = await checkRecord(await signed({ ...verifyBody(1, peerB), verdict: 'dispute' }), PROGRAM);
+    expect(flipped).toMatchObject({ ok: false, reason: 'schema', error: expect.stringMatching(/verdict does not follow/) });
+    const crashed = { ...verifyBody(1, peerB), val_bpb: null, outcome: 'crash' };
+    expect((await checkRecord(await signed({ ...crashed, verdict: 'dispute' }), PROGRAM)).ok).toBe(true);
+    expect((await checkRecord(await signed({ ...crashed, verdict: 'confirm' }), PROGRAM)).ok).toBe(false);
+    const worse = { ...verifyBody(1, peerB), val_bpb: 0.97 + 0.005 + 1e-9 };
+    expect((await checkRecord(await signed({ ...worse, verdict: 'dispute' }), PROGRAM)).ok).toBe(true);
+  });
+
+  it('refuses a peer verifying its own result, and a noise floor with more values than seeds', async () => {
+    expect(await checkRecord(await signed(verifyBody(1, peerA)), PROGRAM)).toMatchObject({ ok: false, error: expect.stringMatching(/own result/) });
+    expect(await checkRecord(await signed({ ...noiseBody(1), seeds: [1] }), PROGRAM)).toMatchObject({ ok: false, error: expect.stringMatching(/more values than seeds/) });
+    expect((await checkRecord(await signed({ ...noiseBody(1), sigma: -1 }), PROGRAM)).ok).toBe(false);
+  });
+});
+
 describe('sign / verify', () => {
   it('verifies every record type, also after a JSON round trip with keys reordered', async () => {
-    for (const body of [resultBody(1), claimBody(2), bestBody(3)]) {
+    for (const body of [resultBody(1), claimBody(2), bestBody(3), noiseBody(4), verifyBody(5, peerB)]) {
       const r = await signed(body);
       expect(r.sig).toMatch(/^[A-Za-z0-9+/]{86}==$/);
       expect(await verifyRecord(r)).toBe(true);

@@ -21,14 +21,14 @@ describe('a swarm of real libp2p nodes on 127.0.0.1', () => {
     const boards = await Promise.all([a, b, c].map(async (n) => JSON.stringify(leaderboard(await n.shared()))));
     expect(boards[0]).toBe(boards[1]);
     expect(boards[1]).toBe(boards[2]);
-    expect(leaderboard(await c.shared())[0]!.val_bpb).toBe(Math.min(...ran.filter((r) => r.status === 'keep').map((r) => r.metrics!.val_bpb)));
+    expect(leaderboard(await c.shared())[0]!.entries[0]!.val_bpb).toBe(Math.min(...ran.filter((r) => r.status === 'keep').map((r) => r.metrics!.val_bpb)));
   });
 
   it("never runs what failed elsewhere, nor what a peer is running now", async () => {
     const a = await swarmNode({ name: 'a' });
     const b = await swarmNode({ name: 'b', bootstrap: [a] });
     const c = await swarmNode({ name: 'c', bootstrap: [a] });
-    const crash = { hypothesis: 'typo', edit: (s: string) => s.replace('summary(val_bpb, DEPTH)', 'summary(val_bpb * nope, DEPTH)') };
+    const crash = { hypothesis: 'typo', edit: (s: string) => s.replace('summary(val_bpb, DEPTH, SEED)', 'summary(val_bpb * nope, DEPTH, SEED)') };
     await a.run(2, scripted([crash]));
     expect((await a.store.list())[1]).toMatchObject({ status: 'crash' });
     await until('the crash to reach B and C', async () => (await b.shared()).some((r) => r.type === 'result' && r.status === 'crash')
@@ -144,6 +144,6 @@ describe('a swarm over the real trainer', () => {
     const board = leaderboard(await b.shared());
     expect(board).toHaveLength(1);
     expect(board).toEqual(leaderboard(await a.shared()));
-    expect(Number.isFinite(board[0]!.val_bpb)).toBe(true);
+    expect(Number.isFinite(board[0]!.entries[0]!.val_bpb)).toBe(true);
   });
 });

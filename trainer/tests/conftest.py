@@ -13,7 +13,7 @@ REPO_ROOT = TRAINER_DIR.parent
 sys.path.insert(0, str(TRAINER_DIR))
 
 # Tests never read or write the user's cache and ignore a caller's program settings.
-for _key in ("SWARM_DATASET", "SWARM_TOKENIZER", "SWARM_BUDGET_SECONDS", "SWARM_DEVICE", "SWARM_SEED",
+for _key in ("SWARM_DATASET", "SWARM_TOKENIZER", "SWARM_BUDGET_SECONDS", "SWARM_BUDGET_TOKENS", "SWARM_DEVICE", "SWARM_SEED",
              "SWARM_CLIMBMIX_URL", "SWARM_CLIMBMIX_SHARDS", "SWARM_DOWNLOAD_RETRIES", "SWARM_DOWNLOAD_BACKOFF"):
     os.environ.pop(_key, None)
 _SESSION_CACHE = tempfile.mkdtemp(prefix="swarm-test-cache-")
