@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { PrivateKey } from '@libp2p/interface';
-import { DATASETS, METRIC_KEYS, type Dataset, type Hardware, type Metrics } from '../core/types.js';
+import { DATASETS, METRIC_KEYS, type Dataset, type Hardware, type Metrics, type NoiseFloor } from '../core/types.js';
 import { replicationVerdict, type ReplicationVerdict } from '../trust/index.js';
 import { canonicalJson } from './canonical.js';
 
@@ -102,19 +102,8 @@ export interface BestBody {
   lineage: string[];
 }
 
-/** A node's noise floor: its best re-run with several seeds; σ sets its keep margin and replication tolerance. */
-export interface NoiseBody {
-  type: 'noise';
-  /** sha256 hex of the train.py measured. */
-  hash: string;
-  seeds: number[];
-  /** val_bpb of each seeded run that finished. */
-  values: number[];
-  /** Sample standard deviation of values; null when fewer than two finished. */
-  sigma: number | null;
-  k: number;
-  hardware: Hardware | null;
-}
+/** A node's noise floor (see NoiseFloor): its best re-run with several seeds; σ sets its keep margin and replication tolerance. */
+export type NoiseBody = { type: 'noise' } & Pick<NoiseFloor, 'hash' | 'seeds' | 'values' | 'sigma' | 'k' | 'hardware'>;
 
 /** A replication: this node re-ran another peer's result by hash and reports what it measured. */
 export interface VerifyBody {

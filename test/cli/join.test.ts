@@ -1,10 +1,11 @@
+import { execa } from 'execa';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExperimentRecord } from '../../src/core/index.js';
-import { CLI, PYTHON, STUB_TRAINER, TEST_CACHE, TRAINER } from '../helpers/paths.js';
+import { cli, waitFor } from '../helpers/cli.js';
+import { TRAINER } from '../helpers/paths.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -17,25 +18,7 @@ async function stateDir(): Promise<string> {
   return d;
 }
 
-const env = { SWARM_TRAINER: STUB_TRAINER, SWARM_CACHE: TEST_CACHE, SWARM_PYTHON: PYTHON, SWARM_LISTEN: '/ip4/127.0.0.1/tcp/0', SWARM_NOISE_RUNS: '0', STUB_SLEEP: '1.5' };
-const swarm = (args: string[], extraEnv: Record<string, string> = {}) =>
-  execa('node', [CLI, ...args], { env: { ...env, ...extraEnv }, reject: false, all: true });
-
-/** Resolves once the running command has printed a line matching `pattern`. */
-function waitFor(proc: ResultPromise, pattern: RegExp): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const onData = (chunk: Buffer) => {
-      seen += chunk.toString();
-      if (pattern.test(seen)) {
-        proc.all?.off('data', onData);
-        resolve();
-      }
-    };
-    proc.all?.on('data', onData);
-    proc.catch(() => {}).finally(() => reject(new Error(`exited before printing ${pattern}:\n${seen}`)));
-  });
-}
+const swarm = cli({ SWARM_NOISE_RUNS: '0', STUB_SLEEP: '1.5' });
 
 async function records(state: string): Promise<ExperimentRecord[]> {
   const { stdout } = await swarm(['log', '--json', '--state', state]);
@@ -45,7 +28,8 @@ async function records(state: string): Promise<ExperimentRecord[]> {
 describe('swarm join', () => {
   it('killed with -9 mid-experiment, loses nothing finished and resumes the interrupted run', async () => {
     const state = await stateDir();
-    const first = swarm(['join', '--state', state, '--max-experiments', '5', '--budget', '1']);
+    // A long run, so the kill lands inside #2 even on a loaded machine.
+    const first = swarm(['join', '--state', state, '--max-experiments', '5', '--budget', '1'], { STUB_SLEEP: '6' });
     await waitFor(first, /#2 /);
 
     // While it runs, read commands ask the node over its control socket.

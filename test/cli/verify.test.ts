@@ -1,10 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExperimentRecord } from '../../src/core/index.js';
-import { CLI, PYTHON, STUB_TRAINER, TEST_CACHE } from '../helpers/paths.js';
+import { cli, waitFor } from '../helpers/cli.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -12,24 +11,7 @@ afterEach(async () => {
 });
 
 // The stub harness adds seed luck of this amplitude to seeded runs, so σ is not zero.
-const env = { SWARM_TRAINER: STUB_TRAINER, SWARM_CACHE: TEST_CACHE, SWARM_PYTHON: PYTHON, SWARM_LISTEN: '/ip4/127.0.0.1/tcp/0', STUB_NOISE: '0.1' };
-const swarm = (args: string[], extra: Record<string, string> = {}) =>
-  execa('node', [CLI, ...args], { env: { ...env, ...extra }, reject: false, all: true });
-
-function waitFor(proc: ResultPromise, pattern: RegExp): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const onData = (chunk: Buffer) => {
-      seen += chunk.toString();
-      if (pattern.test(seen)) {
-        proc.all?.off('data', onData);
-        resolve();
-      }
-    };
-    proc.all?.on('data', onData);
-    proc.catch(() => {}).finally(() => reject(new Error(`exited before printing ${pattern}:\n${seen}`)));
-  });
-}
+const swarm = cli({ STUB_NOISE: '0.1' });
 
 interface Report { target: { label: string; claimed: number | null }; measured: number | null; tolerance: number; verdict: string | null }
 
