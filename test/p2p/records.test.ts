@@ -192,6 +192,17 @@ describe('SeqTracker', () => {
     expect(t.known()).toEqual({ p: 5, q: 3 });
     expect(t.add('q', 3)).toBe(false);
   });
+
+  it('bounds what it remembers above a gap, forgetting the lowest half at once', () => {
+    const t = new SeqTracker(10);
+    for (let s = 2; s <= 12; s += 1) t.add('p', s); // 11 seqs above the gap at 1
+    // Over the bound: the lowest seqs are forgotten, down to half the bound.
+    expect([2, 3, 4, 5, 6, 7].map((s) => t.has('p', s))).toEqual([false, false, false, false, false, false]);
+    expect([8, 9, 10, 11, 12].map((s) => t.has('p', s))).toEqual([true, true, true, true, true]);
+    expect(t.add('p', 13)).toBe(true);
+    expect(t.has('p', 8)).toBe(true); // room again: nothing more forgotten
+    expect(t.known()).toEqual({});
+  });
 });
 
 describe('parseSyncRequest', () => {
