@@ -439,11 +439,20 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       set.add(peerOf(a) === undefined ? `${s}/p2p/${peer}` : s);
     }
   };
+  // A connected box on another research program shares nothing; say so once, or the user waits in vain.
+  const foreignWarned = new Set<string>();
+  const warnForeignProgram = (peer: string, protos: readonly string[]): void => {
+    const other = protos.map((p) => /^\/swarm\/1\/([0-9a-f]+)\/sync\/1\.0\.0$/.exec(p)?.[1]).find((id) => id !== undefined);
+    if (other === undefined || foreignWarned.has(peer)) return;
+    foreignWarned.add(peer);
+    log.warn(`p2p: peer ${peer} is on research program ${other}, not ${program}: its prepare.py, baseline train.py, program.md, dataset or budget differ, so it shares nothing with this node`);
+  };
   node.addEventListener('peer:identify', (evt: CustomEvent<IdentifyResult>) => {
     try {
       const peer = evt.detail.peerId.toString();
       remember(peer, evt.detail.listenAddrs);
       if (evt.detail.protocols.includes(PROTOS.sync)) autoSync(peer);
+      else warnForeignProgram(peer, evt.detail.protocols);
     } catch (err) {
       log.warn(`p2p: identify handler: ${errMsg(err)}`);
     }

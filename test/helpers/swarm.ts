@@ -62,7 +62,7 @@ export async function swarmNode(opts: {
   });
   const net: SwarmNet = await createSwarmNet({
     identityFile: join(state, 'identity.key'), programId: opts.program ?? PROGRAM, listen: ['/ip4/127.0.0.1/tcp/0'],
-    bootstrap: (opts.bootstrap ?? []).map((b) => b.net.addresses()[0]!), source: link.source, redialMs: 500,
+    bootstrap: (opts.bootstrap ?? []).map((b) => b.net.addresses()[0]!), source: link.source, redialMs: 500, log,
   });
   cleanups.push(() => net.stop());
   link.attach(net);

@@ -66,5 +66,8 @@ describe('hardware classes and budgets', () => {
     expect((await b.shared()).filter((r) => r.peer !== b.net.peerId)).toEqual([]);
     expect((await a.shared()).filter((r) => r.peer === b.net.peerId)).toEqual([]);
     expect(leaderboard(await b.shared())[0]!.entries.map((e) => e.peer)).toEqual([b.net.peerId]);
+    // Connected, yet sharing nothing: both say why.
+    await until('B to explain why A shares nothing', () => b.logs.some((m) => m.includes(`peer ${a.net.peerId} is on research program ${p60!.id}, not ${p300!.id}`)));
+    expect(a.logs.some((m) => m.includes(`is on research program ${p300!.id}, not ${p60!.id}`))).toBe(true);
   });
 });
