@@ -27,7 +27,7 @@ export function diskFault(err: unknown): DiskFault | null {
   for (let e = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
     if (typeof e === 'string') return faultInText(e);
     const { code, message, cause } = e as { code?: unknown; message?: unknown; cause?: unknown };
-    if (typeof code === 'string' && code in BY_CODE) return BY_CODE[code]!;
+    if (typeof code === 'string' && Object.hasOwn(BY_CODE, code)) return BY_CODE[code]!;
     if (typeof message === 'string') {
       const fault = faultInText(message);
       if (fault) return fault;
@@ -57,6 +57,21 @@ export async function probeDiskFault(dir: string): Promise<DiskFault | null> {
   } finally {
     await rm(file, { force: true }).catch(() => undefined);
   }
+}
+
+/**
+ * diskError for failures that may not say why (git's "couldn't write '<ref>.lock'", Node's recursive
+ * mkdir answering ENOENT on a read-only disk): when `err` names no disk fault, a probe write in
+ * `probe` (default `dir`) finds it.
+ */
+export async function probedDiskError<E extends SwarmError>(
+  Kind: new (message: string, options: { hint?: string; cause?: unknown }) => E,
+  err: unknown, dir: string, doing: string, probe = dir,
+): Promise<E | null> {
+  const fault = diskFault(err) ?? (await probeDiskFault(probe));
+  if (fault === null) return null;
+  const { message, hint } = describeDiskFault(fault, dir, doing);
+  return new Kind(message, { hint, cause: err });
 }
 
 function faultInText(text: string): DiskFault | null {

@@ -5,7 +5,7 @@ import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import {
-  diskError, diskFault, StateError, TrainerError, type Dataset, type Hardware, type Metrics, type RunOutcome,
+  diskError, diskFault, probedDiskError, StateError, TrainerError, type Dataset, type Hardware, type Metrics, type RunOutcome,
 } from '../core/index.js';
 import { classify, isStrongOomLine } from './classify.js';
 import { LineSplitter, RingBuffer } from './lines.js';
@@ -190,7 +190,9 @@ class PythonTrainer implements Trainer {
 
     const runDir = path.resolve(req.runDir);
     // a full or read-only disk stops the node with a clear error; it is not the candidate's crash
-    const runFolderError = (doing: string) => (err: unknown) => { throw diskError(StateError, err, runDir, doing) ?? err; };
+    const runFolderError = (doing: string) => async (err: unknown) => {
+      throw (await probedDiskError(StateError, err, runDir, doing, path.dirname(runDir))) ?? err;
+    };
     await mkdir(runDir, { recursive: true }).catch(runFolderError('create the run folder'));
     const trainPath = path.join(runDir, 'train.py');
     const logPath = path.join(runDir, 'run.log');

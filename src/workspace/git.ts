@@ -1,6 +1,6 @@
 /** A thin driver for git plumbing on one bare repository, isolated from the user's git config. */
 import { execa } from 'execa';
-import { describeDiskFault, diskFault, probeDiskFault, WorkspaceError } from '../core/index.js';
+import { probedDiskError, WorkspaceError } from '../core/index.js';
 
 export interface GitResult {
   exitCode: number;
@@ -72,11 +72,8 @@ export class Git {
    * git's message or, where git does not say why, by a probe write; null otherwise. A full disk is
    * not damage: the caller must not suggest starting a fresh workspace.
    */
-  async diskError(doing: string, stderr: string): Promise<WorkspaceError | null> {
-    const fault = diskFault(stderr) ?? (await probeDiskFault(this.gitDir));
-    if (!fault) return null;
-    const { message, hint } = describeDiskFault(fault, this.gitDir, doing);
-    return new WorkspaceError(message, { hint, cause: stderr.trim() });
+  diskError(doing: string, stderr: string): Promise<WorkspaceError | null> {
+    return probedDiskError(WorkspaceError, stderr.trim(), this.gitDir, doing);
   }
 
   async line(args: string[], opts: { input?: string } = {}): Promise<string> {

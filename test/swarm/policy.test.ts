@@ -19,7 +19,7 @@ describe('run policy', () => {
     // Each has a best of its own first, so B's change rebased onto it is a new train.py.
     await Promise.all([none, listed, unlisted].map((n) => n.run(2, ownWin())));
     await b.run(2, scripted([{ hypothesis: 'embedding LR up', edit: setConst('EMBEDDING_LR', '0.5') }]));
-    await until("B's win to reach every node", async () => (await Promise.all([none, listed, unlisted].map((n) => keptBy(n, b)))).every(Boolean));
+    await until("B's win to reach every node", async () => (await Promise.all([none, listed, unlisted].map((n) => keptBy(n, b)))).every(Boolean), 60_000);
 
     for (const n of [none, listed, unlisted]) await n.run(1, scripted([]));
     const ranPeer = async (n: SwarmNode) => (await n.store.list()).filter((r) => r.origin.kind === 'peer');
@@ -37,15 +37,15 @@ describe('run policy', () => {
     const v = await swarmNode({ name: 'v', bootstrap: [b, c], trust: { policy: 'verified' } });
     await v.run(2, ownWin());
     await b.run(2, scripted([{ hypothesis: 'embedding LR up', edit: setConst('EMBEDDING_LR', '0.5') }]));
-    await until("B's win to reach V", () => keptBy(v, b));
+    await until("B's win to reach V", () => keptBy(v, b), 60_000);
     await v.run(1, scripted([])); // nothing it may run yet: the proposal fails
     expect((await v.store.list()).filter((r) => r.origin.kind === 'peer')).toEqual([]);
 
-    await until("B's win to reach C", () => keptBy(c, b));
+    await until("B's win to reach C", () => keptBy(c, b), 60_000);
     await c.run(2, scripted([])); // C replicates B's would-be best and confirms it
     const win = (await b.store.list())[1]!;
     await until('the confirmation to reach V', async () =>
-      leaderboard(await v.shared())[0]!.entries.find((e) => e.experiment === win.id)?.standing === 'verified');
+      leaderboard(await v.shared())[0]!.entries.find((e) => e.experiment === win.id)?.standing === 'verified', 60_000);
     await v.run(1, scripted([]));
     expect((await v.store.list()).filter((r) => r.origin.kind === 'peer')).toMatchObject([{ status: 'keep', lineage: expect.arrayContaining([win.id]) }]);
   });
@@ -59,15 +59,15 @@ describe('hardware classes and budgets', () => {
     const a = await swarmNode({ name: 'a60', program: p60!.id });
     const b = await swarmNode({ name: 'b300', program: p300!.id, bootstrap: [a] });
     const c = await swarmNode({ name: 'c60', program: p60!.id, bootstrap: [a, b] });
-    await until('B to connect to A', () => b.net.peers().some((p) => p.id === a.net.peerId && p.connected));
+    await until('B to connect to A', () => b.net.peers().some((p) => p.id === a.net.peerId && p.connected), 60_000);
     await Promise.all([a.run(1, scripted([])), b.run(1, scripted([]))]);
-    await until("A's baseline to reach C", async () => (await c.shared()).some((r) => r.peer === a.net.peerId));
+    await until("A's baseline to reach C", async () => (await c.shared()).some((r) => r.peer === a.net.peerId), 60_000);
     await new Promise((r) => setTimeout(r, 1000));
     expect((await b.shared()).filter((r) => r.peer !== b.net.peerId)).toEqual([]);
     expect((await a.shared()).filter((r) => r.peer === b.net.peerId)).toEqual([]);
     expect(leaderboard(await b.shared())[0]!.entries.map((e) => e.peer)).toEqual([b.net.peerId]);
     // Connected, yet sharing nothing: both say why.
-    await until('B to explain why A shares nothing', () => b.logs.some((m) => m.includes(`peer ${a.net.peerId} is on research program ${p60!.id}, not ${p300!.id}`)));
+    await until('B to explain why A shares nothing', () => b.logs.some((m) => m.includes(`peer ${a.net.peerId} is on research program ${p60!.id}, not ${p300!.id}`)), 60_000);
     expect(a.logs.some((m) => m.includes(`is on research program ${p300!.id}, not ${p60!.id}`))).toBe(true);
   });
 });
