@@ -137,11 +137,7 @@ export function swarmLink(init: LinkInit) {
     const sameClass = cls === init.hardwareClass;
     if (!sameClass && !init.crossClass) return;
     const records = await all();
-    const trust = standings(records);
-    const rivals = records.filter((o): o is SignedResult =>
-      o.type === 'result' && o.status === 'keep' && o.metrics !== null && hardwareClass(o.hardware) === cls
-      && !(o.peer === r.peer && o.experiment === r.experiment) && trustOf(trust, o).standing !== 'disputed');
-    if (rivals.some((o) => o.metrics!.val_bpb <= r.metrics!.val_bpb)) return;
+    if (!leads(records, r)) return;
     const key = claimKey(r.peer, r.experiment);
     if (replicating.has(key) || replicators(records, key).size >= replicas) return;
     replicating.add(key);
@@ -151,6 +147,16 @@ export function swarmLink(init: LinkInit) {
       expires: new Date(Date.now() + (sameClass ? 1 : 2) * init.claimSeconds * 1000).toISOString(),
     });
     replications.push({ result: r, notBefore: sameClass ? 0 : Date.parse(r.endedAt) + init.claimSeconds * 1000 });
+  }
+
+  /** True when no other undisputed kept result of r's hardware class is as good as r: r would be the class's best. */
+  function leads(records: readonly SignedRecord[], r: SignedResult): boolean {
+    const cls = hardwareClass(r.hardware);
+    const trust = standings(records);
+    return !records.some((o) =>
+      o.type === 'result' && o.status === 'keep' && o.metrics !== null && hardwareClass(o.hardware) === cls
+      && !(o.peer === r.peer && o.experiment === r.experiment) && trustOf(trust, o).standing !== 'disputed'
+      && o.metrics.val_bpb <= r.metrics!.val_bpb);
   }
 
   /** Peers (other than the claimant) that replicated a claim or hold an unexpired claim to do so. */
@@ -248,7 +254,8 @@ export function swarmLink(init: LinkInit) {
         const others = replicators(records, key);
         others.delete(net?.peerId ?? '');
         // Other-class replications are a fallback: skip when same-class peers already did enough.
-        if (notBefore > 0 && others.size >= replicas) {
+        // A result overtaken meanwhile (e.g. while catching up on history) is no longer worth a run.
+        if ((notBefore > 0 && others.size >= replicas) || !leads(records, r)) {
           replicating.delete(key);
           continue;
         }

@@ -64,6 +64,21 @@ describe('replication', () => {
     }
   });
 
+  it('a late joiner catching up on history replicates only the current best, not every best of the past', async () => {
+    const a = await swarmNode({ name: 'a', trust: { replicas: 1 } });
+    await a.run(3, scripted([
+      { hypothesis: 'matrix lr 0.03', edit: setConst('MATRIX_LR', '0.03') },
+      { hypothesis: 'embedding lr 0.5', edit: setConst('EMBEDDING_LR', '0.5') },
+    ]));
+    const kept = (await a.store.list()).filter((r) => r.status === 'keep');
+    expect(kept).toHaveLength(3); // baseline and two wins, each the best of its time
+    const b = await swarmNode({ name: 'b', bootstrap: [a], trust: { replicas: 1 } });
+    await until('B to catch up', async () => (await b.shared()).filter((r) => r.type === 'result').length === 3);
+    await b.run(2, scripted([]));
+    const verified = (await b.shared()).filter((r): r is SignedVerify => r.type === 'verify');
+    expect(verified.map((v) => v.experiment)).toEqual([kept.at(-1)!.id]);
+  });
+
   it('an honest result is confirmed by its replicas and marked verified', async () => {
     const trust = { replicas: 1 };
     const a = await swarmNode({ name: 'a', trust });
