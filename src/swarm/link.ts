@@ -1,15 +1,14 @@
-import { hardwareClass, sourceHash, type Hardware, type HistoryEntry, type Logger } from '../core/index.js';
+import { sourceHash, type Hardware, type HistoryEntry, type Logger } from '../core/index.js';
 import { latestKeep, type PeerCandidate, type Replication, type SwarmHooks } from '../loop/index.js';
 import type { RunResult } from '../runner/index.js';
-import type { RecordSource, SignedBest, SignedClaim, SignedNoise, SignedRecord, SignedResult, SwarmNet } from '../p2p/index.js';
+import type { RecordSource, SignedBest, SignedClaim, SignedRecord, SignedResult, SwarmNet } from '../p2p/index.js';
 import { screenPatch } from '../screen/index.js';
 import type { SharedRecord, Store } from '../store/index.js';
-import {
-  claimKey, disputedPeers, mayReplicate, peerCodeDecision, replicationTolerance, replicationVerdict, standings, trustOf,
-  type RunPolicy, type Trust,
-} from '../trust/index.js';
+import { disputedPeers, mayReplicate, peerCodeDecision, standings, trustOf, type RunPolicy, type Trust } from '../trust/index.js';
 import type { Workspace } from '../workspace/index.js';
 import { diffFiles, fingerprint } from './fingerprint.js';
+import { replicator } from './replication.js';
+import { short } from './short.js';
 
 export interface LinkInit {
   store: Store;
@@ -40,12 +39,6 @@ export interface LinkInit {
   crossClass?: boolean;
 }
 
-/** A replication this node committed to (published a claim for), with the earliest time to run it. */
-interface PendingReplication {
-  result: SignedResult;
-  notBefore: number;
-}
-
 /**
  * Joins a node's loop to the swarm: shares every finished result (with its train.py and diff by
  * hash), answers peers from the store, vetoes candidates the swarm already tried or is running,
@@ -55,16 +48,9 @@ export function swarmLink(init: LinkInit) {
   const { store, workspace, log } = init;
   const policy = init.policy ?? 'all';
   const allowlist = new Set(init.allowlist ?? []);
-  const replicas = init.replicas ?? 2;
-  const k = init.noiseK ?? 2;
   let net: SwarmNet | null = null;
   /** Peers' kept changes, with the claim they come from so the trust policy can be applied when they are taken. */
   const inbox: { candidate: PeerCandidate; peer: string; experiment: string }[] = [];
-  const replications: PendingReplication[] = [];
-  /** Re-runs asked for by the user (`swarm verify`), ahead of everything else. */
-  const requested: { task: Replication; done: (result: RunResult) => void }[] = [];
-  /** Claims this node will replicate or is replicating: their patches wait for the verdict. */
-  const replicating = new Set<string>();
   const seen = new Set<string>();
   const considered = new Set<string>();
   let intake = Promise.resolve();
@@ -99,6 +85,13 @@ export function swarmLink(init: LinkInit) {
     return Buffer.from(bytes).toString('utf8');
   }
 
+  const replication = replicator({
+    log, hardwareClass: init.hardwareClass, hardware: init.hardware ?? null, claimSeconds: init.claimSeconds,
+    replicas: init.replicas ?? 2, k: init.noiseK ?? 2, crossClass: init.crossClass ?? false,
+    mayRun: (peer) => init.refusePeerCode === null && mayReplicate(policy, allowlist, peer),
+    self: () => net?.peerId ?? null, records: all, publish, fetchText,
+  });
+
   /** A peer kept a change: bring its versions over, screen it, and queue it rebased onto our best. */
   async function take(r: SignedResult): Promise<void> {
     // A baseline (or any result equal to its parent) carries no change to combine.
@@ -126,56 +119,6 @@ export function swarmLink(init: LinkInit) {
     log.info(`peer ${short(r.peer)} kept "${r.hypothesis}" (val_bpb ${r.metrics?.val_bpb.toFixed(6)}); queued to rebase onto our best`);
   }
 
-  /**
-   * A peer's result that would become the swarm's best in its class is replicated by up to
-   * `replicas` peers: same class at once, other classes (crossClass) only after same-class peers had their turn.
-   */
-  async function considerReplication(r: SignedResult): Promise<void> {
-    if (replicas < 1 || r.metrics === null || r.hash === null || init.refusePeerCode !== null) return;
-    if (!mayReplicate(policy, allowlist, r.peer)) return;
-    const cls = hardwareClass(r.hardware);
-    const sameClass = cls === init.hardwareClass;
-    if (!sameClass && !init.crossClass) return;
-    const records = await all();
-    if (!leads(records, r)) return;
-    const key = claimKey(r.peer, r.experiment);
-    if (replicating.has(key) || replicators(records, key).size >= replicas) return;
-    replicating.add(key);
-    await publish({
-      type: 'claim', experiment: r.experiment, fingerprint: `verify:${key}`, parentHash: r.parentHash, hash: r.hash,
-      hypothesis: `replicate: ${r.hypothesis}`.slice(0, 500), hardware: init.hardwareClass,
-      expires: new Date(Date.now() + (sameClass ? 1 : 2) * init.claimSeconds * 1000).toISOString(),
-    });
-    replications.push({ result: r, notBefore: sameClass ? 0 : Date.parse(r.endedAt) + init.claimSeconds * 1000 });
-  }
-
-  /** True when no other undisputed kept result of r's hardware class is as good as r: r would be the class's best. */
-  function leads(records: readonly SignedRecord[], r: SignedResult): boolean {
-    const cls = hardwareClass(r.hardware);
-    const trust = standings(records);
-    return !records.some((o) =>
-      o.type === 'result' && o.status === 'keep' && o.metrics !== null && hardwareClass(o.hardware) === cls
-      && !(o.peer === r.peer && o.experiment === r.experiment) && trustOf(trust, o).standing !== 'disputed'
-      && o.metrics.val_bpb <= r.metrics!.val_bpb);
-  }
-
-  /** Peers (other than the claimant) that replicated a claim or hold an unexpired claim to do so. */
-  function replicators(records: readonly SignedRecord[], key: string): Set<string> {
-    const now = Date.now();
-    const peers = new Set<string>();
-    for (const o of records) {
-      if (o.type === 'verify' && claimKey(o.claimant, o.experiment) === key) peers.add(o.peer);
-      if (o.type === 'claim' && o.fingerprint === `verify:${key}` && Date.parse(o.expires) > now && !mine(o)) peers.add(o.peer);
-    }
-    return peers;
-  }
-
-  /** The latest σ a peer shared, if any. */
-  function sigmaOf(records: readonly SignedRecord[], peer: string): number | null {
-    const floors = records.filter((o): o is SignedNoise => o.type === 'noise' && o.peer === peer && o.sigma !== null);
-    return floors.sort((a, b) => a.seq - b.seq).at(-1)?.sigma ?? null;
-  }
-
   /** Whether a peer's code may run here now, from the standings the node holds. */
   function decide(trust: ReadonlyMap<string, Trust>, disputed: ReadonlySet<string>, peer: string, experiment: string) {
     return peerCodeDecision({
@@ -187,7 +130,7 @@ export function swarmLink(init: LinkInit) {
     intake = intake.then(async () => {
       await store.putShared(r as unknown as SharedRecord);
       if (r.type === 'result' && r.status === 'keep' && !mine(r)) {
-        await considerReplication(r);
+        await replication.consider(r);
         await take(r);
       }
     }).catch((err: unknown) => log.warn(`swarm record from ${short(r.peer)} not handled: ${(err as Error).message}`));
@@ -206,7 +149,7 @@ export function swarmLink(init: LinkInit) {
     // A claim still being replicated here waits for its verdict; a disputed one is never adopted.
     const better = records
       .filter((r): r is SignedBest => r.type === 'best' && !mine(r) && r.hardware === init.hardwareClass && !considered.has(r.hash))
-      .filter((r) => r.val_bpb < ours.val_bpb - init.threshold && !replicating.has(claimKey(r.peer, r.experiment)))
+      .filter((r) => r.val_bpb < ours.val_bpb - init.threshold && !replication.busy(r.peer, r.experiment))
       .filter((r) => decide(trust, disputed, r.peer, r.experiment).run)
       .sort((a, b) => a.val_bpb - b.val_bpb)[0];
     if (!better) return undefined;
@@ -231,7 +174,7 @@ export function swarmLink(init: LinkInit) {
       for (let i = 0; i < inbox.length; i++) {
         const { candidate, peer, experiment } = inbox[i]!;
         // Its replication here comes first: a patch whose claim is a lie must not be rebased.
-        if (replicating.has(claimKey(peer, experiment))) continue;
+        if (replication.busy(peer, experiment)) continue;
         const decision = decide(trust, disputed, peer, experiment);
         if (!decision.run && decision.wait) continue;
         inbox.splice(i--, 1);
@@ -241,57 +184,12 @@ export function swarmLink(init: LinkInit) {
       return adoption();
     },
 
-    async replication(): Promise<Replication | undefined> {
-      if (requested.length > 0) return requested[0]!.task;
+    async replication() {
       await intake;
-      const now = Date.now();
-      const records = await all();
-      for (let i = 0; i < replications.length; i++) {
-        const { result: r, notBefore } = replications[i]!;
-        if (notBefore > now) continue;
-        replications.splice(i--, 1);
-        const key = claimKey(r.peer, r.experiment);
-        const others = replicators(records, key);
-        others.delete(net?.peerId ?? '');
-        // Other-class replications are a fallback: skip when same-class peers already did enough.
-        // A result overtaken meanwhile (e.g. while catching up on history) is no longer worth a run.
-        if ((notBefore > 0 && others.size >= replicas) || !leads(records, r)) {
-          replicating.delete(key);
-          continue;
-        }
-        const source = await fetchText(r.hash!, r.peer);
-        if (source === undefined || sourceHash(source) !== r.hash) {
-          log.warn(`peer ${short(r.peer)}: could not fetch the train.py of ${r.experiment} to replicate it`);
-          replicating.delete(key);
-          continue;
-        }
-        return { peer: r.peer, experiment: r.experiment, hash: r.hash!, claimed: r.metrics!.val_bpb, source };
-      }
-      return undefined;
+      return replication.next();
     },
 
-    async replicated(task, result) {
-      const asked = requested.findIndex((q) => q.task === task);
-      if (asked >= 0) requested.splice(asked, 1)[0]!.done(result);
-      // Only a replication of another peer's claim is evidence the swarm can use.
-      if (task.claimed === null || task.peer === net?.peerId) return;
-      const records = await all();
-      const measured = result.outcome === 'ok' && result.metrics ? result.metrics.val_bpb : null;
-      const tolerance = replicationTolerance(k, [sigmaOf(records, task.peer), net ? sigmaOf(records, net.peerId) : null]);
-      const verdict = replicationVerdict(task.claimed, measured, tolerance);
-      try {
-        await publish({
-          type: 'verify', claimant: task.peer, experiment: task.experiment, hash: task.hash, claimed: task.claimed,
-          val_bpb: measured, outcome: result.outcome, tolerance, verdict, hardware: init.hardware ?? null,
-        });
-      } finally {
-        replicating.delete(claimKey(task.peer, task.experiment));
-      }
-      const got = measured === null ? `the run ${result.outcome === 'ok' ? 'gave no val_bpb' : `ended in ${result.outcome}`}` : `val_bpb ${measured.toFixed(6)}`;
-      const line = `replicated ${task.experiment} of peer ${short(task.peer)}: claimed ${task.claimed.toFixed(6)}, ${got}, tolerance ${tolerance.toFixed(6)}: ${verdict}`;
-      if (verdict === 'confirm') log.info(line);
-      else log.warn(line);
-    },
+    replicated: (task, result) => replication.done(task, result),
 
     async measured(floor) {
       await publish({ type: 'noise', hash: floor.hash, seeds: floor.seeds, values: floor.values, sigma: floor.sigma, k: floor.k, hardware: floor.hardware });
@@ -372,9 +270,7 @@ export function swarmLink(init: LinkInit) {
       return (await all()).filter((r): r is SignedBest => r.type === 'best');
     },
     /** Queues a re-run of `task` ahead of everything else (`swarm verify`); resolves when it has run. */
-    verifyNow(task: Replication): Promise<RunResult> {
-      return new Promise((done) => requested.push({ task, done }));
-    },
+    verifyNow: (task: Replication): Promise<RunResult> => replication.verifyNow(task),
     /** Waits until every received record has been handled (tests, shutdown). */
     settled: () => intake,
   };
@@ -382,7 +278,6 @@ export function swarmLink(init: LinkInit) {
 
 export type SwarmLink = ReturnType<typeof swarmLink>;
 
-const short = (peer: string) => peer.slice(-8);
 
 /** Per origin, the highest seq s with every record 1..s held: where the next sync must resume. */
 function contiguous(records: readonly SharedRecord[]): Record<string, number> {
