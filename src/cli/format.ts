@@ -29,7 +29,10 @@ export function formatRecord(r: ExperimentRecord): string {
   );
   if (r.hardware) lines.push(`hardware:    ${r.hardware.count}× ${r.hardware.name} (${r.hardware.device}), torch ${r.hardware.torch}`);
   lines.push(`started:     ${r.startedAt}${r.endedAt ? `, ended ${r.endedAt}` : ''}${r.attempts > 1 ? `, ${r.attempts} attempts` : ''}`);
-  if (r.bestBefore !== null) lines.push(`best before: ${r.bestBefore.toFixed(6)}`);
+  if (r.bestBefore !== null) {
+    const margin = r.margin ? `, to beat by more than ${r.margin.toFixed(6)}${r.insideNoise ? ' (a win inside the noise)' : ''}` : '';
+    lines.push(`best before: ${r.bestBefore.toFixed(6)}${margin}`);
+  }
   if (r.metrics) {
     lines.push('', '---');
     for (const [k, v] of Object.entries(r.metrics)) lines.push(`${(k + ':').padEnd(18)}${v}`);

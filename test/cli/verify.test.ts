@@ -30,6 +30,9 @@ describe('swarm status and swarm verify', () => {
     expect(json.noise.margin).toBeCloseTo(2 * json.noise.sigma, 9);
 
     const ran = (JSON.parse((await swarm(['log', '--json', '--state', state])).stdout) as ExperimentRecord[]);
+    // Every experiment after the floor was judged with its margin, and `swarm show` says so.
+    expect(ran[1]!.margin).toBeCloseTo(json.noise.margin, 9);
+    expect((await swarm(['show', '2', '--state', state])).stdout).toContain(`to beat by more than ${json.noise.margin.toFixed(6)}`);
     const v = await swarm(['verify', '1', '--json', '--state', state]);
     expect(v.exitCode, v.all).toBe(0);
     const report = JSON.parse(v.stdout) as Report;
