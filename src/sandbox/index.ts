@@ -249,7 +249,8 @@ function hostFacts(init: SandboxInit, disableUserns: boolean): { init: SandboxIn
       if (!st.isDirectory()) hiddenFiles.push(p);
     }
   }
-  const unsetEnv = [...SECRET_ENV_NAMES, ...Object.keys(process.env).filter((k) => SECRET_NAME.test(k))];
+  // SWARM_* is the trainer's own interface (SWARM_BUDGET_TOKENS, SWARM_SEED…), never a secret.
+  const unsetEnv = [...SECRET_ENV_NAMES, ...Object.keys(process.env).filter((k) => SECRET_NAME.test(k) && !k.startsWith('SWARM_'))];
   const host: HostFacts = { hiddenFiles, unsetEnv, disableUserns };
   if (init.allowGpu) host.gpuDevices = gpuDevices();
   const real: SandboxInit = { ...init, runDir: realpathSync(runDir), writable, readonly, hide };

@@ -207,22 +207,25 @@ print(json.dumps(res))`);
       const code = `
 import json, os, socket
 out = {"listing": os.listdir(${JSON.stringify(state)}), "key": os.environ.get("ANTHROPIC_API_KEY"),
-       "custom": os.environ.get("MY_SERVICE_TOKEN"), "plain": os.environ.get("SWARM_DATASET")}
+       "custom": os.environ.get("MY_SERVICE_TOKEN"), "plain": os.environ.get("SWARM_DATASET"),
+       "swarm": os.environ.get("SWARM_TOKEN_BUDGET")}
 try:
     s = socket.socket(socket.AF_UNIX); s.connect(${JSON.stringify(sock)}); out["control"] = s.recv(16).decode()
 except OSError as e:
     out["control"] = type(e).__name__
 print(json.dumps(out))`;
       process.env.MY_SERVICE_TOKEN = 'tok';
-      const env = { ANTHROPIC_API_KEY: 'sk-secret', MY_SERVICE_TOKEN: 'tok', SWARM_DATASET: 'sotu' };
+      process.env.SWARM_TOKEN_BUDGET = '1000'; // looks like a secret's name, but SWARM_* is the trainer's interface
+      const env = { ANTHROPIC_API_KEY: 'sk-secret', MY_SERVICE_TOKEN: 'tok', SWARM_DATASET: 'sotu', SWARM_TOKEN_BUDGET: '1000' };
       const runDir = join(state, 'runs', 'r2');
       const r = await py(code, true, { runDir, hide: [state] }, env);
-      expect(r).toEqual({ listing: ['runs'], key: null, custom: null, plain: 'sotu', control: 'FileNotFoundError' });
+      expect(r).toEqual({ listing: ['runs'], key: null, custom: null, plain: 'sotu', swarm: '1000', control: 'FileNotFoundError' });
       // without hiding it, the read-only root would let it connect: Unix sockets ignore read-only mounts
       const open = await py(code, true, { runDir }, env);
       expect(open.control).toBe('control\n');
     } finally {
       delete process.env.MY_SERVICE_TOKEN;
+      delete process.env.SWARM_TOKEN_BUDGET;
       await new Promise<void>((ok) => unix.close(() => ok()));
       rmSync(stateRoot, { recursive: true, force: true });
     }
