@@ -102,7 +102,7 @@ export function formatPeers(rows: readonly (PeerEntry & { self: boolean; connect
 
 export function liveLine(c: NonNullable<LiveStatus['current']>): string {
   const loss = c.loss === null ? '' : ` | step ${c.step} loss ${c.loss.toFixed(4)}`;
-  return `#${c.seq} ${truncate(c.hypothesis, 50)} | ${Math.floor(c.elapsedSeconds)}/${c.budget} s${loss}`;
+  return `#${c.seq} ${truncate(c.hypothesis, 50)} | ${Math.floor(c.elapsedSeconds)} s of a ${c.budget} budget${loss}`;
 }
 
 function truncate(s: string, n: number): string {

@@ -19,7 +19,7 @@ import { terminal } from './terminal.js';
 /** `swarm join`: runs the research loop with the swarm until Ctrl-C or --max-experiments. */
 export async function join(sources: ConfigSources): Promise<void> {
   const config = loadConfig(sources);
-  const ui = terminal();
+  const ui = terminal(budgetLabel(config));
   const program = await readText(config.program, 'program.md (the instructions to the agent)');
   const baseline = await readText(joinPath(config.trainer, 'train.py'), 'the baseline train.py');
   const bootstrap = [...(await readBootstrap(config.bootstrapFile)), ...config.bootstrap];

@@ -5,9 +5,10 @@ import { liveLine } from './format.js';
 
 /**
  * Shows what the node does. In a terminal: log lines above one live line (experiment, hypothesis,
- * elapsed/budget, loss). Elsewhere (a pipe, a log file): plain timestamped lines only.
+ * elapsed time, budget, loss). Elsewhere (a pipe, a log file): plain timestamped lines only.
+ * `budget` is the budget in its mode ("300 s", "2M tokens"), shown as it is.
  */
-export function terminal(out: NodeJS.WriteStream = process.stderr) {
+export function terminal(budget: string, out: NodeJS.WriteStream = process.stderr) {
   const tty = out.isTTY === true;
   let current: LiveStatus['current'] = null;
   let drawn = false;
@@ -39,7 +40,7 @@ export function terminal(out: NodeJS.WriteStream = process.stderr) {
 
   function onEvent(e: LoopEvent): void {
     if (e.type === 'start') {
-      current = { seq: e.record.seq, hypothesis: e.record.hypothesis, step: null, loss: null, elapsedSeconds: 0, budget: e.record.budgetSeconds };
+      current = { seq: e.record.seq, hypothesis: e.record.hypothesis, step: null, loss: null, elapsedSeconds: 0, budget };
       draw();
     } else if (e.type === 'progress' && current && current.seq === e.seq) {
       current = { ...current, step: e.step, loss: e.loss, elapsedSeconds: e.elapsedSeconds };

@@ -15,8 +15,8 @@ export function controlSocketPath(stateDir: string): string {
 export interface LiveStatus {
   pid: number;
   startedAt: string;
-  /** The experiment in flight, if any. */
-  current: { seq: number; hypothesis: string; step: number | null; loss: number | null; elapsedSeconds: number; budget: number } | null;
+  /** The experiment in flight, if any; `budget` in its mode, e.g. "300 s" or "2M tokens". */
+  current: { seq: number; hypothesis: string; step: number | null; loss: number | null; elapsedSeconds: number; budget: string } | null;
   /** The swarm side: this node's peer id, addresses others can dial, and its peers. */
   swarm: { peerId: string; program: string; addresses: string[]; peers: { id: string; connected: boolean }[]; dropped: Record<string, number> } | null;
 }

@@ -76,7 +76,7 @@ export interface Replication {
 
 export type LoopEvent =
   | { type: 'start'; record: ExperimentRecord }
-  | { type: 'progress'; seq: number; step: number; loss: number; elapsedSeconds: number; budget: number }
+  | { type: 'progress'; seq: number; step: number; loss: number; elapsedSeconds: number }
   | { type: 'finish'; record: ExperimentRecord };
 
 export interface LoopReport {
@@ -285,7 +285,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     try {
       return await trainer.run({
         source, runDir: join(init.runsDir, folder),
-        onProgress: (p) => emit({ type: 'progress', seq, step: p.step, loss: p.loss, elapsedSeconds: p.elapsedSeconds, budget: init.budget }),
+        onProgress: (p) => emit({ type: 'progress', seq, step: p.step, loss: p.loss, elapsedSeconds: p.elapsedSeconds }),
         ...(seed === undefined ? {} : { seed }),
         ...(signal ? { signal } : {}),
       });

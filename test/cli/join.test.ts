@@ -34,7 +34,8 @@ describe('swarm join', () => {
 
     // While it runs, read commands ask the node over its control socket.
     const status = await swarm(['status', '--json', '--state', state]);
-    expect(JSON.parse(status.stdout)).toMatchObject({ running: true, best: { seq: 1 } });
+    expect(JSON.parse(status.stdout)).toMatchObject({ running: true, best: { seq: 1 }, live: { current: { seq: 2, budget: '1 s' } } });
+    expect((await swarm(['status', '--state', state])).stdout).toMatch(/now: +#2 .* s of a 1 s budget/);
 
     first.kill('SIGKILL');
     await first;
