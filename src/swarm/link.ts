@@ -137,6 +137,21 @@ export function swarmLink(init: LinkInit) {
   }
 
   /**
+   * What a previous run received but did not get to act on (stopped or killed first): peers' kept
+   * changes no experiment here has built on yet, and replications still due. The queue lives in
+   * memory; the records it came from are in the store, so nothing a peer shared is lost.
+   */
+  async function resume(): Promise<void> {
+    const tried = new Set((await store.list()).flatMap((r) => r.lineage ?? []));
+    const records = await all();
+    for (const r of records) {
+      if (r.type !== 'result' || r.status !== 'keep' || mine(r)) continue;
+      await replication.consider(r, records);
+      if (!tried.has(r.experiment)) await take(r);
+    }
+  }
+
+  /**
    * When rebasing could not bring a peer's better train.py over (conflicts), run the peer's whole
    * file on this box: a clearly better best of the same hardware class becomes our base if it wins here too.
    */
@@ -255,9 +270,10 @@ export function swarmLink(init: LinkInit) {
   return {
     source,
     hooks,
-    /** Connects the link to a started net: from now on peers' records flow in. */
+    /** Connects the link to a started net: from now on peers' records flow in, after what is left from before. */
     attach(n: SwarmNet) {
       net = n;
+      intake = intake.then(resume).catch((err: unknown) => log.warn(`stored swarm records not taken up again: ${(err as Error).message}`));
       n.on('record', onRecord);
     },
     records: all,

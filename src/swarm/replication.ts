@@ -73,14 +73,18 @@ export function replicator(init: ReplicatorInit) {
   }
 
   return {
-    /** A peer's kept result arrived: claim its replication when it would lead its class and too few peers do it. */
-    async consider(r: SignedResult): Promise<void> {
+    /**
+     * A peer's kept result arrived: claim its replication when it would lead its class and too few peers
+     * do it. `known`: the records held, when the caller has just read them.
+     */
+    async consider(r: SignedResult, known?: readonly SignedRecord[]): Promise<void> {
       if (replicas < 1 || r.metrics === null || r.hash === null || !init.mayRun(r.peer)) return;
       const sameClass = hardwareClass(r.hardware) === init.hardwareClass;
       if (!sameClass && !init.crossClass) return;
-      const records = await init.records();
+      const records = known ?? await init.records();
       const key = claimKey(r.peer, r.experiment);
-      if (!leads(records, r) || replicating.has(key) || replicators(records, key).size >= replicas) return;
+      const doneHere = records.some((o) => o.type === 'verify' && o.peer === init.self() && claimKey(o.claimant, o.experiment) === key);
+      if (doneHere || !leads(records, r) || replicating.has(key) || replicators(records, key).size >= replicas) return;
       replicating.add(key);
       await init.publish({
         type: 'claim', experiment: r.experiment, fingerprint: `verify:${key}`, parentHash: r.parentHash, hash: r.hash,

@@ -43,9 +43,11 @@ export async function swarmNode(opts: {
   trust?: Pick<LinkInit, 'policy' | 'allowlist' | 'replicas' | 'noiseK'>;
   /** The research program id (default PROGRAM). */
   program?: string;
+  /** The state folder of a node stopped earlier: this one is that node, restarted. */
+  state?: string;
 }) {
-  const state = await mkdtemp(join(tmpdir(), `swarm-${opts.name}-`));
-  cleanups.push(() => rm(state, { recursive: true, force: true }));
+  const state = opts.state ?? await mkdtemp(join(tmpdir(), `swarm-${opts.name}-`));
+  if (!opts.state) cleanups.push(() => rm(state, { recursive: true, force: true }));
   const trainerDir = opts.trainerDir ?? STUB_TRAINER;
   const budget = opts.budget ?? 1;
   const store = await openStore(join(state, 'db'));
@@ -70,7 +72,13 @@ export async function swarmNode(opts: {
     store, workspace, trainer, proposer, program: 'lower val_bpb', dataset: 'sotu', budget, threshold: 0,
     runsDir: join(state, 'runs'), maxExperiments, log, swarm: link.hooks,
   });
-  return { name: opts.name, state, store, workspace, net, link, logs, run, shared: async () => (await store.shared()) as unknown as SignedRecord[] };
+  /** Stops the node as Ctrl-C would (the state stays, for a restart). */
+  const stop = async () => {
+    await net.stop();
+    await link.settled();
+    await store.close();
+  };
+  return { name: opts.name, state, store, workspace, net, link, logs, run, stop, shared: async () => (await store.shared()) as unknown as SignedRecord[] };
 }
 export type SwarmNode = Awaited<ReturnType<typeof swarmNode>>;
 

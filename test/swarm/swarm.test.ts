@@ -103,6 +103,33 @@ describe('a swarm of real libp2p nodes on 127.0.0.1', () => {
     expect(conflict.reason).toMatch(/conflict/i);
   });
 
+  it("a node stopped before it rebased a peer's kept change rebases it after a restart, and only once", async () => {
+    // A records B's change (and B's best) as refused, no sandbox, and keeps its own; B's best differs from A's base.
+    const a = await swarmNode({ name: 'a', refusePeerCode: 'not run: no sandbox' });
+    const b = await swarmNode({ name: 'b', bootstrap: [a] });
+    await b.run(2, scripted([{ hypothesis: 'embedding LR up', edit: setConst('EMBEDDING_LR', '0.5') }]));
+    await until("B's keep to reach A", async () => (await a.shared()).some((r) => r.type === 'result' && r.hypothesis === 'embedding LR up'));
+    await a.run(4, scripted([{ hypothesis: 'Muon LR up', edit: setConst('MATRIX_LR', '0.04') }]));
+    const kept = (await a.store.list()).find((r) => r.hypothesis === 'Muon LR up')!;
+    expect(kept.status).toBe('keep');
+    await until("A's keep to reach B", async () => (await b.shared()).some((r) => r.type === 'result' && r.experiment === kept.id));
+    // B holds the record but was stopped before its loop took the change up.
+    await b.stop();
+
+    const restarted = await swarmNode({ name: 'b', state: b.state, bootstrap: [a] });
+    await restarted.run(1, scripted([]));
+    const rebased = (await restarted.store.list())[2]!;
+    expect(rebased).toMatchObject({ origin: { kind: 'peer' }, hypothesis: 'Muon LR up' });
+    expect(rebased.lineage).toContain(kept.id);
+    expect(await restarted.workspace.source(rebased.commit!)).toMatch(/^MATRIX_LR = 0\.04/m);
+
+    // Built on now: the next restart does not queue it again.
+    await restarted.stop();
+    const again = await swarmNode({ name: 'b', state: b.state, bootstrap: [a] });
+    await again.run(1, scripted([{ hypothesis: 'warmdown 0.6', edit: setConst('WARMDOWN_RATIO', '0.6') }]));
+    expect((await again.store.list()).map((r) => r.hypothesis).slice(3)).toEqual(['warmdown 0.6']);
+  });
+
   it("adopts a clearly better peer train.py of its hardware class when the change cannot be rebased", async () => {
     const a = await swarmNode({ name: 'a', refusePeerCode: 'not run: no sandbox' });
     const b = await swarmNode({ name: 'b', bootstrap: [a] });

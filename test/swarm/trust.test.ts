@@ -93,4 +93,26 @@ describe('replication', () => {
     const entry = leaderboard(await b.shared())[0]!.entries.find((e) => e.experiment === win.id)!;
     expect(entry).toMatchObject({ rank: 1, standing: 'verified', confirmations: 1, disputes: 0 });
   });
+
+  it('a replication claimed before a restart is still done after it, once', async () => {
+    // Two replicas wanted, one peer able: B's own verification must not leave the count short.
+    const trust = { replicas: 2 };
+    const a = await swarmNode({ name: 'a', trust });
+    const b = await swarmNode({ name: 'b', bootstrap: [a], trust });
+    await a.run(2, scripted([{ hypothesis: 'matrix lr 0.04', edit: setConst('MATRIX_LR', '0.04') }]));
+    const win = (await a.store.list())[1]!;
+    await until('B to claim the replication', async () =>
+      (await b.shared()).some((r) => r.type === 'claim' && r.peer === b.net.peerId && r.fingerprint.endsWith(`/${win.id}`)));
+    await b.stop(); // before its loop ran it
+
+    const restarted = await swarmNode({ name: 'b', state: b.state, bootstrap: [a], trust });
+    await restarted.run(2, scripted([])); // its baseline, then the replication
+    await until('the verification to reach A', async () =>
+      leaderboard(await a.shared())[0]!.entries.find((e) => e.experiment === win.id)?.standing === 'verified');
+    await restarted.stop();
+    const again = await swarmNode({ name: 'b', state: b.state, bootstrap: [a], trust });
+    await again.run(1, scripted([{ hypothesis: 'warmdown 0.6', edit: setConst('WARMDOWN_RATIO', '0.6') }]));
+    const verifies = (await again.shared()).filter((r): r is SignedVerify => r.type === 'verify' && r.experiment === win.id);
+    expect(verifies.map((v) => v.peer)).toEqual([b.net.peerId]);
+  });
 });
