@@ -4,15 +4,14 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExperimentRecord } from '../../src/core/index.js';
-import { CLI, PYTHON, STUB_TRAINER, TEST_CACHE } from '../helpers/paths.js';
+import { cli, waitFor } from '../helpers/cli.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-const env = { SWARM_TRAINER: STUB_TRAINER, SWARM_CACHE: TEST_CACHE, SWARM_PYTHON: PYTHON, SWARM_LISTEN: '/ip4/127.0.0.1/tcp/0', STUB_SLEEP: '0.4' };
-const swarm = (args: string[]) => execa('node', [CLI, ...args], { env, reject: false, all: true });
+const swarm = cli({ STUB_SLEEP: '0.4' });
 
 async function records(state: string): Promise<ExperimentRecord[]> {
   const r = await swarm(['log', '--json', '--state', state]);
@@ -35,17 +34,9 @@ describe('kill -9 at random moments', () => {
     let finished: ExperimentRecord[] = [];
     for (let round = 0; round < 8; round++) {
       const node = swarm(['join', '--state', state, '--budget', '1']);
-      // Kill at a random moment once this round has started an experiment of its own (slow machines too).
-      await new Promise<void>((resolve) => {
-        const onData = (chunk: Buffer) => {
-          if (/#\d+ /.test(chunk.toString())) {
-            node.all?.off('data', onData);
-            resolve();
-          }
-        };
-        node.all?.on('data', onData);
-        node.finally(() => resolve());
-      });
+      // Kill at a random moment once this round has started an experiment of its own (slow machines
+      // too); a node that exited first is checked all the same.
+      await waitFor(node, /#\d+ /).catch(() => undefined);
       await new Promise((r) => setTimeout(r, random() * 2000));
       node.kill('SIGKILL');
       await node;
