@@ -19,7 +19,7 @@ async function node(opts: Parameters<typeof startNode>[0] = {}): Promise<TestNod
 afterEach(async () => {
   await Promise.all([
     ...running.splice(0).map((n) => n.net.stop().catch(() => undefined)),
-    ...raw.splice(0).map((n) => n.stop().catch(() => undefined)),
+    ...raw.splice(0).map((n) => Promise.resolve().then(() => n.stop()).catch(() => undefined)),
   ]);
 });
 afterAll(cleanupDirs);
