@@ -6,6 +6,7 @@ import { screenPatch } from '../screen/index.js';
 import type { SharedRecord, Store } from '../store/index.js';
 import { disputedPeers, mayReplicate, peerCodeDecision, standings, trustOf, type RunPolicy, type Trust } from '../trust/index.js';
 import type { Workspace } from '../workspace/index.js';
+import { earlierClaims } from './claims.js';
 import { diffFiles, fingerprint } from './fingerprint.js';
 import { replicator } from './replication.js';
 import { short } from './short.js';
@@ -20,6 +21,11 @@ export interface LinkInit {
   hardware?: Hardware;
   /** How long a claim lasts, in seconds (a run's hard timeout). */
   claimSeconds: number;
+  /**
+   * How long to wait after claiming, while peers are connected, for a claim that raced ours;
+   * default 1000 ms (a gossip round trip on a wide-area swarm, against a 300 s run).
+   */
+  claimSettleMs?: number;
   /** Keep threshold: a peer's best must beat ours by more than this to be adopted. */
   threshold: number;
   /** Why peers' patches must not run here (no sandbox and no explicit permission), or null. */
@@ -64,10 +70,20 @@ export function swarmLink(init: LinkInit) {
   const all = async () => (await store.shared()) as unknown as SignedRecord[];
   const mine = (r: SignedRecord) => net !== null && r.peer === net.peerId;
 
-  async function publish(body: Parameters<SwarmNet['publish']>[0]): Promise<void> {
-    if (!net) return;
+  async function publish(body: Parameters<SwarmNet['publish']>[0]): Promise<SignedRecord | null> {
+    if (!net) return null;
     const signed = await net.publish(body);
     await store.putShared(signed as unknown as SharedRecord);
+    return signed;
+  }
+
+  /** Waits one settle period for racing claims to arrive, when there is anyone to race with. */
+  async function settle(): Promise<boolean> {
+    const ms = init.claimSettleMs ?? 1000;
+    if (ms <= 0 || !net?.peers().some((p) => p.connected)) return false;
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    await intake;
+    return true;
   }
 
   async function putText(text: string): Promise<string> {
@@ -225,11 +241,16 @@ export function swarmLink(init: LinkInit) {
           return `being run by peer ${short(r.peer)} (claimed until ${r.expires})`;
         }
       }
-      await publish({
+      const ours = await publish({
         type: 'claim', experiment: record.id, fingerprint: fp, parentHash: record.parentHash, hash: record.hash,
         hypothesis: record.hypothesis.slice(0, 500), hardware: init.hardwareClass,
         expires: new Date(now + init.claimSeconds * 1000).toISOString(),
-      });
+      }) as SignedClaim | null;
+      // A peer that claimed the same change just before us runs it; our claim lapses unused.
+      if (ours && await settle()) {
+        const first = earlierClaims(await all(), fp, ours)[0];
+        if (first) return `being run by peer ${short(first.peer)} (claimed first, at ${first.time})`;
+      }
       return null;
     },
 

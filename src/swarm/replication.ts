@@ -1,8 +1,9 @@
 import { hardwareClass, sourceHash, type Hardware, type Logger } from '../core/index.js';
 import type { Replication } from '../loop/index.js';
-import type { RecordBody, SignedNoise, SignedRecord, SignedResult } from '../p2p/index.js';
+import type { RecordBody, SignedClaim, SignedNoise, SignedRecord, SignedResult } from '../p2p/index.js';
 import type { RunResult } from '../runner/index.js';
 import { claimKey, replicationTolerance, replicationVerdict, standings, trustOf } from '../trust/index.js';
+import { earlierClaims } from './claims.js';
 import { short } from './short.js';
 
 export interface ReplicatorInit {
@@ -22,7 +23,8 @@ export interface ReplicatorInit {
   mayRun(peer: string): boolean;
   self(): string | null;
   records(): Promise<SignedRecord[]>;
-  publish(body: RecordBody): Promise<void>;
+  /** Signs and shares a record; null when the node is not on the swarm. */
+  publish(body: RecordBody): Promise<SignedRecord | null>;
   fetchText(hash: string, from: string): Promise<string | undefined>;
 }
 
@@ -30,6 +32,7 @@ export interface ReplicatorInit {
 interface Pending {
   result: SignedResult;
   notBefore: number;
+  claim: SignedClaim | null;
 }
 
 /**
@@ -86,12 +89,12 @@ export function replicator(init: ReplicatorInit) {
       const doneHere = records.some((o) => o.type === 'verify' && o.peer === init.self() && claimKey(o.claimant, o.experiment) === key);
       if (doneHere || !leads(records, r) || replicating.has(key) || replicators(records, key).size >= replicas) return;
       replicating.add(key);
-      await init.publish({
+      const claim = await init.publish({
         type: 'claim', experiment: r.experiment, fingerprint: `verify:${key}`, parentHash: r.parentHash, hash: r.hash,
         hypothesis: `replicate: ${r.hypothesis}`.slice(0, 500), hardware: init.hardwareClass,
         expires: new Date(Date.now() + (sameClass ? 1 : 2) * init.claimSeconds * 1000).toISOString(),
-      });
-      pending.push({ result: r, notBefore: sameClass ? 0 : Date.parse(r.endedAt) + init.claimSeconds * 1000 });
+      }) as SignedClaim | null;
+      pending.push({ result: r, notBefore: sameClass ? 0 : Date.parse(r.endedAt) + init.claimSeconds * 1000, claim });
     },
 
     /** True while this node has still to replicate that claim. */
@@ -103,15 +106,18 @@ export function replicator(init: ReplicatorInit) {
       const now = Date.now();
       const records = await init.records();
       for (let i = 0; i < pending.length; i++) {
-        const { result: r, notBefore } = pending[i]!;
+        const { result: r, notBefore, claim } = pending[i]!;
         if (notBefore > now) continue;
         pending.splice(i--, 1);
         const key = claimKey(r.peer, r.experiment);
         // Other-class replications are a fallback: skip when same-class peers already did enough.
+        // Same class: skip when enough peers claimed it before us (a race lost) or already replicated it.
         // A result overtaken meanwhile (e.g. while catching up on history) is no longer worth a run.
         const others = replicators(records, key);
         others.delete(init.self() ?? '');
-        if ((notBefore > 0 && others.size >= replicas) || !leads(records, r)) {
+        const ahead = new Set(records.filter((o) => o.type === 'verify' && claimKey(o.claimant, o.experiment) === key && o.peer !== init.self()).map((o) => o.peer));
+        if (claim) for (const c of earlierClaims(records, `verify:${key}`, claim, now)) ahead.add(c.peer);
+        if ((notBefore > 0 ? others.size : ahead.size) >= replicas || !leads(records, r)) {
           replicating.delete(key);
           continue;
         }

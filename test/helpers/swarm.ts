@@ -41,6 +41,8 @@ export async function swarmNode(opts: {
   trainer?: (real: Trainer) => Trainer;
   /** Trust settings of the link (policy, allowlist, replicas). */
   trust?: Pick<LinkInit, 'policy' | 'allowlist' | 'replicas' | 'noiseK'>;
+  /** The wait for racing claims; 0 (none) unless a test is about that race. */
+  claimSettleMs?: number;
   /** The research program id (default PROGRAM). */
   program?: string;
   /** The state folder of a node stopped earlier: this one is that node, restarted. */
@@ -60,7 +62,7 @@ export async function swarmNode(opts: {
   const link = swarmLink({
     store, workspace, log, hardwareClass: 'stub cpu', claimSeconds: 60, threshold: 0, refusePeerCode: opts.refusePeerCode ?? null,
     // Replication is off unless a test asks for it, so other tests' run counts stay exact.
-    replicas: 0, ...opts.trust,
+    replicas: 0, ...opts.trust, claimSettleMs: opts.claimSettleMs ?? 0,
   });
   const net: SwarmNet = await createSwarmNet({
     identityFile: join(state, 'identity.key'), programId: opts.program ?? PROGRAM, listen: ['/ip4/127.0.0.1/tcp/0'],

@@ -5,7 +5,8 @@ import { REPO, STUB_TRAINER } from '../helpers/paths.js';
 import { scripted, setConst, swarmNode, until, type SwarmNode } from '../helpers/swarm.js';
 import { join } from 'node:path';
 
-const ownWin = () => scripted([{ hypothesis: 'Muon LR up', edit: setConst('MATRIX_LR', '0.04') }]);
+/** A win of a node's own; nodes racing with the same idea would veto each other's, so each gets its own value. */
+const ownWin = (lr = '0.04') => scripted([{ hypothesis: `Muon LR ${lr}`, edit: setConst('MATRIX_LR', lr) }]);
 const keptBy = async (n: SwarmNode, from: SwarmNode) =>
   (await n.shared()).some((r) => r.type === 'result' && r.status === 'keep' && r.peer === from.net.peerId && r.hash !== r.parentHash);
 
@@ -17,7 +18,7 @@ describe('run policy', () => {
     const listed = await swarmNode({ name: 'listed', bootstrap: [b], trust: { policy: 'allowlist', allowlist: [b.net.peerId] } });
     const unlisted = await swarmNode({ name: 'unlisted', bootstrap: [b], trust: { policy: 'allowlist', allowlist: [] } });
     // Each has a best of its own first, so B's change rebased onto it is a new train.py.
-    await Promise.all([none, listed, unlisted].map((n) => n.run(2, ownWin())));
+    await Promise.all([none, listed, unlisted].map((n, i) => n.run(2, ownWin(['0.04', '0.035', '0.03'][i]))));
     await b.run(2, scripted([{ hypothesis: 'embedding LR up', edit: setConst('EMBEDDING_LR', '0.5') }]));
     await until("B's win to reach every node", async () => (await Promise.all([none, listed, unlisted].map((n) => keptBy(n, b)))).every(Boolean), 60_000);
 

@@ -64,6 +64,23 @@ describe('a swarm of real libp2p nodes on 127.0.0.1', () => {
     expect(mine!.reason).toMatch(/being run by peer|already tried by peer/);
   });
 
+  it('two peers that claim the same change at the same moment: exactly one runs it', async () => {
+    const settle = Number(process.env.SWARM_TEST_SETTLE_MS ?? 1000);
+    const a = await swarmNode({ name: 'a', claimSettleMs: settle });
+    const b = await swarmNode({ name: 'b', bootstrap: [a], claimSettleMs: settle });
+    await Promise.all([a.run(1, scripted([])), b.run(1, scripted([]))]);
+    await until('A and B connected', () => a.net.peers().some((p) => p.connected) && b.net.peers().some((p) => p.connected));
+    // Worse ideas (discards), so neither node gets a peer's win to rebase in between.
+    const ideas = [['DEPTH', '2'], ['DEPTH', '1'], ['MATRIX_LR', '0.001']].map(([k, v]) => ({ hypothesis: `${k} ${v}`, edit: setConst(k!, v!) }));
+    for (const idea of ideas) {
+      const [ra, rb] = await Promise.all([a.run(1, scripted([idea])), b.run(1, scripted([idea]))]).then(() =>
+        Promise.all([a.store.list(), b.store.list()]).then(([la, lb]) => [la.at(-1)!, lb.at(-1)!]));
+      const ran = [ra!, rb!].filter((r) => r.status !== 'invalid');
+      expect(ran, `${idea.hypothesis}: ${ra!.status} / ${rb!.status}`).toHaveLength(1);
+      expect([ra!, rb!].find((r) => r.status === 'invalid')!.reason).toMatch(/being run by peer|already tried by peer/);
+    }
+  });
+
   it("rebases a peer's kept change onto its own best and runs it; a conflicting change is recorded, not run", async () => {
     // A has no sandbox: it records B's changes as refused and only contributes its own.
     const a = await swarmNode({ name: 'a', refusePeerCode: 'not run: no sandbox' });

@@ -1,0 +1,17 @@
+import type { SignedClaim, SignedRecord } from '../p2p/index.js';
+
+/**
+ * Two peers can claim the same thing within one gossip delay. Every node orders claims the same
+ * way (signing time, then peer id), so after a short wait exactly one of the racers goes ahead.
+ */
+export function claimedBefore(a: SignedClaim, b: SignedClaim): boolean {
+  const ta = Date.parse(a.time);
+  const tb = Date.parse(b.time);
+  return ta !== tb ? ta < tb : a.peer < b.peer;
+}
+
+/** Unexpired claims of `fingerprint` by other peers that came before `ours`. */
+export function earlierClaims(records: readonly SignedRecord[], fingerprint: string, ours: SignedClaim, now = Date.now()): SignedClaim[] {
+  return records.filter((r): r is SignedClaim => r.type === 'claim').filter((r) =>
+    r.fingerprint === fingerprint && r.peer !== ours.peer && Date.parse(r.expires) > now && claimedBefore(r, ours));
+}
