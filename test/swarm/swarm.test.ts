@@ -65,7 +65,8 @@ describe('a swarm of real libp2p nodes on 127.0.0.1', () => {
   });
 
   it('two peers that claim the same change at the same moment: exactly one runs it', async () => {
-    const settle = Number(process.env.SWARM_TEST_SETTLE_MS ?? 1000);
+    // Longer than the 1 s default: a loaded CI machine can delay gossip on loopback.
+    const settle = Number(process.env.SWARM_TEST_SETTLE_MS ?? 2000);
     const a = await swarmNode({ name: 'a', claimSettleMs: settle });
     const b = await swarmNode({ name: 'b', bootstrap: [a], claimSettleMs: settle });
     await Promise.all([a.run(1, scripted([])), b.run(1, scripted([]))]);
