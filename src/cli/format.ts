@@ -25,7 +25,7 @@ export function formatRecord(r: ExperimentRecord): string {
   lines.push(
     `commit:      ${r.commit ?? '-'} (parent ${r.parentCommit.slice(0, 12)})`,
     `train.py:    ${r.hash ?? '-'}`,
-    `dataset:     ${r.dataset}, budget ${r.budgetSeconds} s`,
+    `dataset:     ${r.dataset}, budget ${r.budgetTokens !== undefined ? `${r.budgetTokens} tokens` : `${r.budgetSeconds} s`}`,
   );
   if (r.hardware) lines.push(`hardware:    ${r.hardware.count}× ${r.hardware.name} (${r.hardware.device}), torch ${r.hardware.torch}`);
   lines.push(`started:     ${r.startedAt}${r.endedAt ? `, ended ${r.endedAt}` : ''}${r.attempts > 1 ? `, ${r.attempts} attempts` : ''}`);

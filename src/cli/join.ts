@@ -94,6 +94,7 @@ export async function join(sources: ConfigSources): Promise<void> {
     const report = await runLoop({
       store, workspace, trainer, proposer, program,
       dataset: config.dataset, budget: config.budget, threshold: config.threshold,
+      ...(config.budgetMode === 'tokens' ? { budgetTokens: config.budgetTokens } : {}),
       runsDir: layout.runs, maxExperiments: config.maxExperiments,
       noise: { runs: config.noiseRuns, every: config.noiseEvery, k: config.noiseK },
       log: ui.log, onEvent: ui.onEvent, signal: stop.signal, swarm: link.hooks,

@@ -76,6 +76,8 @@ export interface ExperimentRecord {
   hardware: Hardware | null;
   dataset: Dataset;
   budgetSeconds: number;
+  /** Set under a tokens budget: the run trained on this many tokens, and budgetSeconds does not bind. */
+  budgetTokens?: number;
   /** How many times a run was started; a node killed mid-run retries once. */
   attempts: number;
   startedAt: string;

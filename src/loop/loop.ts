@@ -22,6 +22,8 @@ export interface LoopInit {
   program: string;
   dataset: Dataset;
   budget: number;
+  /** Set under a tokens budget: tokens per run, recorded with each experiment. */
+  budgetTokens?: number;
   threshold: number;
   /** Measure this box's noise floor and keep only wins beyond k·σ; omitted or runs < 2: no noise floor. */
   noise?: NoiseSettings;
@@ -380,6 +382,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
       parentCommit: parent.commit, commit: isBaseline ? parent.commit : null,
       diff: '', outcome: null, reason: null, metrics: null, bestBefore: null,
       hardware: null, dataset: init.dataset, budgetSeconds: init.budget,
+      ...(init.budgetTokens !== undefined ? { budgetTokens: init.budgetTokens } : {}),
       attempts: 0, startedAt: new Date().toISOString(), endedAt: null, logTail: [], logPath: null,
     };
   }

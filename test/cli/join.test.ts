@@ -98,6 +98,13 @@ describe('swarm join', () => {
     const missing = await swarm(['show', '99', '--state', state]);
     expect(missing.exitCode).toBe(1);
     expect(missing.all).toMatch(/no experiment matches "99"/);
+
+    // Under a tokens budget the record says so, not the seconds value that does not bind.
+    const tokens = await stateDir();
+    const t = await swarm(['join', '--state', tokens, '--max-experiments', '1', '--budget-mode', 'tokens', '--budget-tokens', '1000', '--noise-runs', '0'], { STUB_SLEEP: '0' });
+    expect(t.exitCode, t.all).toBe(0);
+    expect(t.all).toMatch(/1k tokens/);
+    expect((await swarm(['show', '1', '--state', tokens])).stdout).toMatch(/budget 1000 tokens/);
   });
 });
 
