@@ -11,7 +11,8 @@ export function claimedBefore(a: SignedClaim, b: SignedClaim): boolean {
 }
 
 /** Unexpired claims of `fingerprint` by other peers that came before `ours`. */
-export function earlierClaims(records: readonly SignedRecord[], fingerprint: string, ours: SignedClaim, now = Date.now()): SignedClaim[] {
+export function earlierClaims(records: readonly SignedRecord[], fingerprint: string, ours: SignedClaim): SignedClaim[] {
+  const now = Date.now();
   return records.filter((r): r is SignedClaim => r.type === 'claim').filter((r) =>
     r.fingerprint === fingerprint && r.peer !== ours.peer && Date.parse(r.expires) > now && claimedBefore(r, ours));
 }

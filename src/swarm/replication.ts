@@ -3,7 +3,7 @@ import type { Replication } from '../loop/index.js';
 import type { RecordBody, SignedClaim, SignedNoise, SignedRecord, SignedResult } from '../p2p/index.js';
 import type { RunResult } from '../runner/index.js';
 import { claimKey, replicationTolerance, replicationVerdict, standings, trustOf } from '../trust/index.js';
-import { earlierClaims } from './claims.js';
+import { claimedBefore } from './claims.js';
 import { short } from './short.js';
 
 export interface ReplicatorInit {
@@ -57,14 +57,18 @@ export function replicator(init: ReplicatorInit) {
       && o.metrics.val_bpb <= r.metrics!.val_bpb);
   }
 
-  /** Peers that replicated a claim (this node included), or other peers holding an unexpired claim to do so. */
-  function replicators(records: readonly SignedRecord[], key: string): Set<string> {
+  /**
+   * Peers that replicated a claim (this node included), or other peers holding an unexpired claim to
+   * do so; with `before`, only the claims ordered before that one (racers that go first).
+   */
+  function replicators(records: readonly SignedRecord[], key: string, before?: SignedClaim): Set<string> {
     const now = Date.now();
     const self = init.self();
     const peers = new Set<string>();
     for (const o of records) {
       if (o.type === 'verify' && claimKey(o.claimant, o.experiment) === key) peers.add(o.peer);
-      if (o.type === 'claim' && o.fingerprint === `verify:${key}` && Date.parse(o.expires) > now && o.peer !== self) peers.add(o.peer);
+      if (o.type === 'claim' && o.fingerprint === `verify:${key}` && Date.parse(o.expires) > now && o.peer !== self
+        && (!before || claimedBefore(o, before))) peers.add(o.peer);
     }
     return peers;
   }
@@ -113,11 +117,9 @@ export function replicator(init: ReplicatorInit) {
         // Other-class replications are a fallback: skip when same-class peers already did enough.
         // Same class: skip when enough peers claimed it before us (a race lost) or already replicated it.
         // A result overtaken meanwhile (e.g. while catching up on history) is no longer worth a run.
-        const others = replicators(records, key);
-        others.delete(init.self() ?? '');
-        const ahead = new Set(records.filter((o) => o.type === 'verify' && claimKey(o.claimant, o.experiment) === key && o.peer !== init.self()).map((o) => o.peer));
-        if (claim) for (const c of earlierClaims(records, `verify:${key}`, claim, now)) ahead.add(c.peer);
-        if ((notBefore > 0 ? others.size : ahead.size) >= replicas || !leads(records, r)) {
+        const ahead = replicators(records, key, notBefore > 0 || claim === null ? undefined : claim);
+        ahead.delete(init.self() ?? '');
+        if (ahead.size >= replicas || !leads(records, r)) {
           replicating.delete(key);
           continue;
         }
