@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ExperimentRecord } from '../../src/core/index.js';
 import type { Trainer } from '../../src/runner/index.js';
 import { leaderboard, peerTable } from '../../src/swarm/index.js';
 import type { SignedResult, SignedVerify } from '../../src/p2p/index.js';
@@ -16,6 +17,14 @@ const liar = (real: Trainer): Trainer => ({
 
 const resultOf = async (n: SwarmNode, experiment: string) =>
   (await n.shared()).find((r): r is SignedResult => r.type === 'result' && r.experiment === experiment);
+
+/** The node runs its baseline and one clear win (a would-be best of its class); returns the win. */
+async function baselineAndWin(n: SwarmNode): Promise<ExperimentRecord> {
+  await n.run(2, scripted([{ hypothesis: 'matrix lr 0.04', edit: setConst('MATRIX_LR', '0.04') }]));
+  const win = (await n.store.list())[1]!;
+  expect(win.status).toBe('keep');
+  return win;
+}
 
 describe('replication', () => {
   it('a peer that lies about its val_bpb ends up disputed on every node, and its patch is neither rebased nor adopted', async () => {
@@ -84,9 +93,7 @@ describe('replication', () => {
     const trust = { replicas: 1 };
     const a = await swarmNode({ name: 'a', trust });
     const b = await swarmNode({ name: 'b', bootstrap: [a], trust });
-    await a.run(2, scripted([{ hypothesis: 'matrix lr 0.04', edit: setConst('MATRIX_LR', '0.04') }]));
-    const win = (await a.store.list())[1]!;
-    expect(win.status).toBe('keep');
+    const win = await baselineAndWin(a);
     await until('the win to reach B', async () => (await resultOf(b, win.id)) !== undefined);
     await b.run(2, scripted([])); // its baseline, then the replication (before any proposal)
     await until('the verification to reach A', async () =>
@@ -101,8 +108,7 @@ describe('replication', () => {
     const others: SwarmNode[] = [];
     for (const name of ['b', 'c', 'd']) others.push(await swarmNode({ name, bootstrap: [a, ...others], trust }));
     await until('all connected', () => others.every((n) => n.net.peers().filter((p) => p.connected).length === 3));
-    await a.run(2, scripted([{ hypothesis: 'matrix lr 0.04', edit: setConst('MATRIX_LR', '0.04') }]));
-    const win = (await a.store.list())[1]!;
+    const win = await baselineAndWin(a);
     await until('every node to hold the win', async () => (await Promise.all(others.map((n) => resultOf(n, win.id)))).every(Boolean));
     await Promise.all(others.map((n) => n.run(2, scripted([]))));
     await until('a verification to reach A', async () => (await a.shared()).some((r) => r.type === 'verify'));
@@ -117,8 +123,7 @@ describe('replication', () => {
     const trust = { replicas: 2 };
     const a = await swarmNode({ name: 'a', trust });
     const b = await swarmNode({ name: 'b', bootstrap: [a], trust });
-    await a.run(2, scripted([{ hypothesis: 'matrix lr 0.04', edit: setConst('MATRIX_LR', '0.04') }]));
-    const win = (await a.store.list())[1]!;
+    const win = await baselineAndWin(a);
     await until('B to claim the replication', async () =>
       (await b.shared()).some((r) => r.type === 'claim' && r.peer === b.net.peerId && r.fingerprint.endsWith(`/${win.id}`)));
     await b.stop(); // before its loop ran it
