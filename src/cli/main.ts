@@ -7,7 +7,7 @@ import { generateSwarmKey } from '../p2p/index.js';
 import { latestKeep } from '../loop/index.js';
 import { exportTsv } from '../store/index.js';
 import { leaderboard, peerTable } from '../swarm/index.js';
-import { keepMargin } from '../trust/index.js';
+import { keepMargin, latestFloor } from '../trust/index.js';
 import { formatLeaderboard, formatLog, formatPeers, formatRecord, formatStatus } from './format.js';
 import { join } from './join.js';
 import { findRecord, readSnapshot } from './records.js';
@@ -77,7 +77,7 @@ common(program.command('status'))
   .action(async (o: CommonOptions & { json?: boolean }) => {
     const { state, threshold } = loadConfig(sources(o));
     const { records, noise, live } = await readSnapshot(state);
-    const floor = noise.filter((f) => f.sigma !== null).at(-1);
+    const floor = latestFloor(noise);
     const noiseFloor = floor ? { sigma: floor.sigma, k: floor.k, runs: floor.values.length, margin: keepMargin(threshold, floor), afterSeq: floor.afterSeq, at: floor.at } : null;
     if (o.json) print(JSON.stringify({ state, running: live !== null, live, experiments: records.length, best: bestOf(records), noise: noiseFloor }, null, 2));
     else print(formatStatus(state, records, live, noiseFloor));

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import type { NodeConfig } from '../config/index.js';
 import { requestVerify } from '../control/index.js';
 import { SwarmError, type ExperimentRecord, type NoiseFloor } from '../core/index.js';
-import type { SignedNoise, SignedRecord, SignedResult } from '../p2p/index.js';
+import type { SignedRecord, SignedResult } from '../p2p/index.js';
 import type { RunResult } from '../runner/index.js';
 import { isLocked, openStore, type Store } from '../store/index.js';
-import { replicationTolerance, replicationVerdict, type ReplicationVerdict } from '../trust/index.js';
+import { latestFloor, replicationTolerance, replicationVerdict, sharedSigma, type ReplicationVerdict } from '../trust/index.js';
 import { openWorkspace } from '../workspace/index.js';
 import { stateLayout } from './layout.js';
 import { findRecord } from './records.js';
@@ -55,7 +55,7 @@ export async function findTarget(ref: string, s: TargetSources): Promise<VerifyT
     if (own.commit === null || own.hash === null) {
       throw new SwarmError(`#${own.seq} never became a train.py (${own.status}); there is nothing to re-run`);
     }
-    const sigma = latestSigma(s.shared.filter((r) => r.peer === s.self));
+    const sigma = sharedSigma(s.shared, s.self);
     return {
       peer: s.self, experiment: own.id, label: `#${own.seq}`, hash: own.hash, claimed: own.metrics?.val_bpb ?? null,
       source: await s.commitSource(own.commit), claimantSigma: sigma,
@@ -77,14 +77,14 @@ export async function findTarget(ref: string, s: TargetSources): Promise<VerifyT
   return {
     peer: r.peer, experiment: r.experiment, label: `peer …${r.peer.slice(-8)} ${r.experiment}`, hash: r.hash!,
     claimed: r.metrics?.val_bpb ?? null, source: Buffer.from(bytes).toString('utf8'),
-    claimantSigma: latestSigma(s.shared.filter((o) => o.peer === r.peer)),
+    claimantSigma: sharedSigma(s.shared, r.peer),
   };
 }
 
 /** Compares a re-run with the claim, with the tolerance replication uses (k·σ of either box, at least a floor). */
 export function verifyReport(target: VerifyTarget, result: RunResult, floors: readonly NoiseFloor[], k: number): VerifyReport {
   const measured = result.outcome === 'ok' && result.metrics ? result.metrics.val_bpb : null;
-  const tolerance = replicationTolerance(k, [target.claimantSigma, floors.filter((f) => f.sigma !== null).at(-1)?.sigma]);
+  const tolerance = replicationTolerance(k, [target.claimantSigma, latestFloor(floors)?.sigma]);
   const { source: _source, ...rest } = target;
   return {
     target: rest, measured, outcome: result.outcome, reason: result.reason, tolerance, logPath: result.logPath,
@@ -104,10 +104,6 @@ export function formatVerify(r: VerifyReport): string {
     `log:       ${r.logPath}`,
   ];
   return lines.join('\n');
-}
-
-function latestSigma(records: readonly SignedRecord[]): number | null {
-  return records.filter((r): r is SignedNoise => r.type === 'noise' && r.sigma !== null).sort((a, b) => a.seq - b.seq).at(-1)?.sigma ?? null;
 }
 
 /**

@@ -1,8 +1,8 @@
 import { hardwareClass, sourceHash, type Hardware, type Logger } from '../core/index.js';
 import type { Replication } from '../loop/index.js';
-import type { RecordBody, SignedClaim, SignedNoise, SignedRecord, SignedResult } from '../p2p/index.js';
+import type { RecordBody, SignedClaim, SignedRecord, SignedResult } from '../p2p/index.js';
 import type { RunResult } from '../runner/index.js';
-import { claimKey, replicationTolerance, replicationVerdict, standings, trustOf } from '../trust/index.js';
+import { claimKey, replicationTolerance, replicationVerdict, sharedSigma, standings, trustOf } from '../trust/index.js';
 import { claimedBefore } from './claims.js';
 import { short } from './short.js';
 
@@ -73,12 +73,6 @@ export function replicator(init: ReplicatorInit) {
     return peers;
   }
 
-  /** The latest σ a peer shared, if any. */
-  function sigmaOf(records: readonly SignedRecord[], peer: string | null): number | null {
-    const floors = records.filter((o): o is SignedNoise => o.type === 'noise' && o.peer === peer && o.sigma !== null);
-    return floors.sort((a, b) => a.seq - b.seq).at(-1)?.sigma ?? null;
-  }
-
   return {
     /**
      * A peer's kept result arrived: claim its replication when it would lead its class and too few peers
@@ -142,7 +136,7 @@ export function replicator(init: ReplicatorInit) {
       if (task.claimed === null || task.peer === init.self()) return;
       const records = await init.records();
       const measured = result.outcome === 'ok' && result.metrics ? result.metrics.val_bpb : null;
-      const tolerance = replicationTolerance(init.k, [sigmaOf(records, task.peer), sigmaOf(records, init.self())]);
+      const tolerance = replicationTolerance(init.k, [sharedSigma(records, task.peer), sharedSigma(records, init.self())]);
       const verdict = replicationVerdict(task.claimed, measured, tolerance);
       try {
         await init.publish({

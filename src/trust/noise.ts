@@ -1,4 +1,5 @@
 import type { ExperimentRecord, NoiseFloor } from '../core/index.js';
+import type { SignedNoise, SignedRecord } from '../p2p/index.js';
 
 /** How a node measures its noise floor. */
 export interface NoiseSettings {
@@ -34,4 +35,15 @@ export function noiseDue(records: readonly ExperimentRecord[], floor: NoiseFloor
   if (floor === undefined) return true;
   const ran = records.filter((r) => r.seq > floor.afterSeq && (r.status === 'keep' || r.status === 'discard' || r.status === 'crash')).length;
   return ran >= settings.every;
+}
+
+/** This box's latest measurement that gave a σ (one with too few finished runs says nothing). */
+export function latestFloor(floors: readonly NoiseFloor[]): NoiseFloor | undefined {
+  return floors.filter((f) => f.sigma !== null).at(-1);
+}
+
+/** The latest σ a peer shared in its `noise` records; null when it shared none. */
+export function sharedSigma(records: readonly SignedRecord[], peer: string | null): number | null {
+  const floors = records.filter((r): r is SignedNoise => r.type === 'noise' && r.peer === peer && r.sigma !== null);
+  return floors.sort((a, b) => a.seq - b.seq).at(-1)?.sigma ?? null;
 }
