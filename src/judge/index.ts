@@ -1,4 +1,5 @@
 import type { ExperimentStatus, Metrics, RunOutcome } from '../core/index.js';
+import { keepMargin } from '../trust/index.js';
 
 export interface Verdict {
   status: Extract<ExperimentStatus, 'keep' | 'discard' | 'crash'>;
@@ -28,7 +29,7 @@ export function judge({ outcome, metrics, reason, best, threshold, noise = null 
   }
   if (best === null) return { status: 'keep', reason: null, insideNoise: false };
   const floor = noise ? noise.k * noise.sigma : 0;
-  const margin = Math.max(threshold, floor);
+  const margin = keepMargin(threshold, noise);
   const gain = best - metrics.val_bpb;
   if (gain > margin) return { status: 'keep', reason: null, insideNoise: false };
   const got = `val_bpb ${metrics.val_bpb.toFixed(6)}`;

@@ -20,7 +20,7 @@ export function sampleSigma(values: readonly number[]): number | null {
 }
 
 /** The gain a candidate needs to be kept: the fixed threshold or k·σ, whichever is larger. */
-export function keepMargin(threshold: number, floor: NoiseFloor | undefined): number {
+export function keepMargin(threshold: number, floor: Pick<NoiseFloor, 'sigma' | 'k'> | null | undefined): number {
   return Math.max(threshold, floor?.sigma != null ? floor.k * floor.sigma : 0);
 }
 
