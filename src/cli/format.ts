@@ -1,5 +1,5 @@
 import type { LiveStatus } from '../control/index.js';
-import type { ExperimentRecord } from '../core/index.js';
+import { PRINTED_TOLERANCE, printedMismatch, type ExperimentRecord } from '../core/index.js';
 import { latestKeep } from '../loop/index.js';
 import type { LeaderboardClass, PeerEntry } from '../swarm/index.js';
 
@@ -36,6 +36,11 @@ export function formatRecord(r: ExperimentRecord): string {
   if (r.metrics) {
     lines.push('', '---');
     for (const [k, v] of Object.entries(r.metrics)) lines.push(`${(k + ':').padEnd(18)}${v}`);
+    if (r.printedValBpb !== undefined) {
+      const printed = r.printedValBpb === null ? 'none' : r.printedValBpb.toFixed(6);
+      const flag = printedMismatch(r) ? `  MISMATCH: train.py's own number is off by more than ${PRINTED_TOLERANCE}` : '';
+      lines.push(`(val_bpb measured by the harness; train.py printed ${printed} on the dev split${flag})`);
+    }
   }
   if (r.diff) lines.push('', r.diff.trimEnd());
   if (r.logTail.length > 0) lines.push('', `last ${r.logTail.length} log lines (${r.logPath ?? ''}):`, ...r.logTail);

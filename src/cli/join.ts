@@ -7,7 +7,7 @@ import { ConfigError, hardwareClass, type Logger } from '../core/index.js';
 import { runLoop } from '../loop/index.js';
 import { createSwarmNet, parseSwarmKey, type SwarmNet } from '../p2p/index.js';
 import { describeProgram } from '../program/index.js';
-import type { Sandbox } from '../sandbox/index.js';
+import type { Fence } from '../sandbox/index.js';
 import { openStore } from '../store/index.js';
 import { swarmLink } from '../swarm/index.js';
 import { openWorkspace } from '../workspace/index.js';
@@ -64,13 +64,14 @@ export async function join(sources: ConfigSources): Promise<void> {
 
   try {
     const workspace = await openWorkspace({ dir: layout.workspace, baseline });
-    const { trainer, sandbox } = await nodeTrainer(config);
+    const { trainer, fence } = await nodeTrainer(config);
+    ui.log.info(fence.describe());
     const hardware = await trainer.hardware();
     const proposer = createProposer(proposerConfig(config));
     const link = swarmLink({
       crossClass: config.budgetMode === 'tokens',
       store, workspace, log: ui.log, hardware, hardwareClass: hardwareClass(hardware), claimSeconds: config.timeout, threshold: config.threshold,
-      refusePeerCode: peerCodePolicy(sandbox, config, ui.log),
+      refusePeerCode: peerCodePolicy(fence, config, ui.log),
       policy: config.runPolicy, allowlist: config.allowlist, replicas: config.replicas, noiseK: config.noiseK,
     });
     net = await createSwarmNet({
@@ -119,15 +120,15 @@ function budgetLabel(config: NodeConfig): string {
   return n % 1e6 === 0 ? `${n / 1e6}M tokens` : n % 1e3 === 0 ? `${n / 1e3}k tokens` : `${n} tokens`;
 }
 
-/** Peers' code runs only inside the sandbox, unless the user explicitly allows otherwise. */
-function peerCodePolicy(sandbox: Sandbox, config: NodeConfig, log: Logger): string | null {
-  if (sandbox.kind === 'bwrap') return null;
+/** Peers' code runs only inside a complete fence, unless the user explicitly allows otherwise. */
+function peerCodePolicy(fence: Fence, config: NodeConfig, log: Logger): string | null {
+  if (fence.complete) return null;
   if (config.allowUnsandboxed) {
-    log.warn(`no sandbox (${sandbox.reason}); running peers' patches anyway because of --allow-unsandboxed`);
+    log.warn(`${fence.describe()}; running peers' patches anyway because of --allow-unsandboxed`);
     return null;
   }
-  log.warn(`no sandbox (${sandbox.reason}); peers' patches will not run here. Install bubblewrap, or pass --allow-unsandboxed`);
-  return `not run: no sandbox on this box (${sandbox.reason}) and --allow-unsandboxed not given`;
+  log.warn(`${fence.describe()}; peers' patches will not run here. Fix the missing layers, or pass --allow-unsandboxed`);
+  return 'not run: the fence on this box is incomplete and --allow-unsandboxed was not given';
 }
 
 function proposerConfig(config: NodeConfig): ProposerConfig {

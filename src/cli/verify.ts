@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeConfig } from '../config/index.js';
 import { requestVerify } from '../control/index.js';
-import { SwarmError, type ExperimentRecord, type NoiseFloor } from '../core/index.js';
+import { sourceHash, SwarmError, type ExperimentRecord, type NoiseFloor } from '../core/index.js';
 import type { SignedRecord, SignedResult } from '../p2p/index.js';
 import type { RunResult } from '../runner/index.js';
 import { isLocked, openStore, type Store } from '../store/index.js';
@@ -131,13 +131,14 @@ export async function verify(config: NodeConfig, ref: string): Promise<VerifyRep
     const ids = new Set(records.map((r) => r.id));
     const self = shared.find((r) => r.type === 'result' && ids.has(r.experiment))?.peer ?? null;
     const target = await findTarget(ref, { records, shared, self, object: (h) => store.getObject(h), commitSource: (c) => workspace.source(c) });
-    const { trainer, sandbox } = await nodeTrainer(config);
-    if (target.peer !== self && sandbox.kind === 'none' && !config.allowUnsandboxed) {
-      throw new SwarmError(`not re-running a peer's train.py without a sandbox (${sandbox.reason})`, {
-        hint: 'install bubblewrap, or pass --allow-unsandboxed if you trust this code',
+    const { trainer, fence } = await nodeTrainer(config);
+    if (target.peer !== self && !fence.complete && !config.allowUnsandboxed) {
+      throw new SwarmError(`not re-running a peer's train.py: ${fence.describe()}`, {
+        hint: 'fix the missing layers (see docs/trust.md), or pass --allow-unsandboxed if you trust this code',
       });
     }
-    const runDir = join(layout.runs, `verify-${new Date().toISOString().replace(/[:.]/g, '-')}-${target.experiment}`);
+    // The folder name comes from a hash: the experiment id is a peer's text.
+    const runDir = join(layout.runs, `verify-${new Date().toISOString().replace(/[:.]/g, '-')}-${sourceHash(`${target.peer}/${target.experiment}`).slice(0, 16)}`);
     const result = await trainer.run({ source: target.source, runDir });
     return verifyReport(target, result, await store.noiseFloors(), config.noiseK);
   } finally {

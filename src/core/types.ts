@@ -91,6 +91,21 @@ export interface ExperimentRecord {
   margin?: number;
   /** Set on a discard that beat the best, but by less than k·σ: a win inside the noise. */
   insideNoise?: boolean;
+  /**
+   * The val_bpb train.py printed (its own dev-split estimate), kept beside metrics.val_bpb, which the
+   * harness measured. Absent for runs recorded before the harness measured them.
+   */
+  printedValBpb?: number | null;
+}
+
+/**
+ * Printed and measured val_bpb disagree by more than dev and val data can explain: the run's own
+ * number is not to be believed. Honest runs differ by the dev/val gap, a few hundredths on sotu.
+ */
+export const PRINTED_TOLERANCE = 0.1;
+export function printedMismatch(r: Pick<ExperimentRecord, 'metrics' | 'printedValBpb'>): boolean {
+  if (!r.metrics || r.printedValBpb === undefined) return false;
+  return r.printedValBpb === null || !(Math.abs(r.printedValBpb - r.metrics.val_bpb) <= PRINTED_TOLERANCE);
 }
 
 /**

@@ -191,6 +191,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
       ...(verdict.insideNoise ? { insideNoise: true } : {}),
       outcome: result.outcome,
       metrics: result.metrics,
+      ...(result.metrics ? { printedValBpb: result.printedValBpb } : {}),
       bestBefore,
       endedAt: result.endedAt,
       logTail: result.outcome === 'ok' ? [] : result.logTail,

@@ -14,8 +14,9 @@ export interface Program {
   budgetMode: 'time' | 'tokens';
   /** The budget in its mode's unit: seconds in time mode, tokens in tokens mode; part of the id. */
   budget: number;
-  /** sha256 of prepare.py (data, tokenizer, evaluation constants, metric), the baseline train.py and program.md. */
+  /** sha256 of prepare.py (data, tokenizer, evaluation constants, metric), evaluate.py (the harness that measures), the baseline train.py and program.md. */
   prepareHash: string;
+  evaluateHash: string;
   baselineHash: string;
   programHash: string;
   /** Version of the data package, for the offline dataset. */
@@ -44,8 +45,9 @@ export async function describeProgram(inputs: ProgramInputs): Promise<Program> {
       throw new ConfigError(`cannot read ${what} at ${path}: ${(err as Error).message}`, { cause: err });
     }
   };
-  const [prepare, baseline, program] = await Promise.all([
+  const [prepare, evaluate, baseline, program] = await Promise.all([
     read(join(inputs.trainerDir, 'prepare.py'), 'the harness prepare.py'),
+    read(join(inputs.trainerDir, 'evaluate.py'), 'the harness evaluate.py'),
     read(join(inputs.trainerDir, 'train.py'), 'the baseline train.py'),
     read(inputs.programPath, 'program.md'),
   ]);
@@ -57,11 +59,11 @@ export async function describeProgram(inputs: ProgramInputs): Promise<Program> {
   // `budget` is the amount in the mode's unit; time-mode ids are the same as before the tokens mode existed.
   const fields = {
     v: 1, dataset: inputs.dataset, budget: budgetMode === 'tokens' ? inputs.budgetTokens! : inputs.budget, budgetMode,
-    prepareHash: sourceHash(prepare), baselineHash: sourceHash(baseline), programHash: sourceHash(program), dataVersion,
+    prepareHash: sourceHash(prepare), evaluateHash: sourceHash(evaluate), baselineHash: sourceHash(baseline), programHash: sourceHash(program), dataVersion,
   };
   // 16 hex digits: short enough for topic names, far from any accidental collision between programs.
   const id = createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 16);
-  return { id, dataset: fields.dataset, budgetMode, budget: fields.budget, prepareHash: fields.prepareHash, baselineHash: fields.baselineHash, programHash: fields.programHash, dataVersion };
+  return { id, dataset: fields.dataset, budgetMode, budget: fields.budget, prepareHash: fields.prepareHash, evaluateHash: fields.evaluateHash, baselineHash: fields.baselineHash, programHash: fields.programHash, dataVersion };
 }
 
 async function sotuVersion(nodeModules: string): Promise<string> {

@@ -1,17 +1,24 @@
-/** Runs a train.py under the fixed harness and turns the process into a RunResult. */
-import { createWriteStream, constants as fsConstants } from 'node:fs';
+/**
+ * Runs a train.py under the fixed harness and turns it into a RunResult: the training process in the
+ * fence, then the harness's own evaluation of the model it exported (the val_bpb of record).
+ */
+import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, writeFile } from 'node:fs/promises';
-import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import {
-  diskError, diskFault, probedDiskError, StateError, TrainerError, type Dataset, type Hardware, type Metrics, type RunOutcome,
+  diskError, probedDiskError, StateError, TrainerError, type Dataset, type Hardware, type Metrics, type RunOutcome,
 } from '../core/index.js';
+import { defaultLimits, noFence, type Fence, type FenceLimits, type FenceSpec } from '../sandbox/index.js';
 import { classify, isStrongOomLine } from './classify.js';
+import { dataView, prepareData, type DataManifest, type Phase } from './data.js';
+import { EXPORT_FOLDER, evaluateExport, type HarnessResult } from './harness.js';
 import { LineSplitter, RingBuffer } from './lines.js';
+import { cappedLog } from './log.js';
 import {
   isTrivialExceptionLine, lastExceptionLine, parseFailLine, parseNumber, parseProgress, summaryFields, type Progress,
 } from './parse.js';
+import { abortReason, runFenced } from './process.js';
 
 export type { Progress } from './parse.js';
 
@@ -44,6 +51,10 @@ export interface RunResult {
   reason: string | null;
   /** Null when the process was ended by a signal. */
   exitCode: number | null;
+  /** The val_bpb train.py printed (its dev-split estimate under the harness); metrics.val_bpb is the harness's. */
+  printedValBpb: number | null;
+  /** Seconds the harness's evaluation took; null when it did not run (or metric 'printed'). */
+  harnessSeconds: number | null;
   logPath: string;
   /** The last LOG_TAIL_LINES lines of the log. */
   logTail: string[];
@@ -66,7 +77,7 @@ export interface Trainer {
 export interface PythonTrainerInit {
   /** Python executable (a path, or a name looked up on PATH). Relative paths are from process.cwd(). */
   python: string;
-  /** Folder with prepare.py; becomes PYTHONPATH. */
+  /** Folder with prepare.py and evaluate.py; becomes PYTHONPATH. */
   trainerDir: string;
   cacheDir: string;
   dataset: Dataset;
@@ -79,46 +90,25 @@ export interface PythonTrainerInit {
   budgetMode?: 'time' | 'tokens';
   /** Tokens per run in tokens mode (a positive integer). */
   budgetTokens?: number;
-  /** Hard wall-clock limit; the process tree is killed after it (the reference uses 600). */
+  /** Hard wall-clock limit of the training process; the process tree is killed after it (the reference uses 600). */
   timeoutSeconds: number;
   /** Extra environment for the trainer (e.g. SWARM_DEVICE). The contract's SWARM_* keys always win. */
   env?: Record<string, string>;
   /** Between SIGTERM and SIGKILL of the process group on timeout/abort; default 3. */
   killGraceSeconds?: number;
+  /** Every process of a run (training and evaluation) runs in it. Default: no fence (tests of the runner itself). */
+  fence?: Fence;
+  /** Memory, processes, CPU and disk of each run. Default: defaultLimits() of this box. */
+  limits?: FenceLimits;
+  /** Bind the GPU device nodes into the fence. */
+  gpu?: boolean;
   /**
-   * Seam for a sandbox: turns the command `[python, <runDir>/train.py]` into the one spawned
-   * (e.g. `['bwrap', ..., '--', ...cmd]`). cwd and env are still given to the spawned process.
-   * Not applied to hardware().
+   * 'harness' (default): val_bpb is measured by trainer/evaluate.py on the model the run exported, and
+   * training sees no validation data. 'printed': the summary's own val_bpb counts (stub trainers in tests).
    */
-  wrap?: (cmd: string[]) => string[];
-}
-
-/** Process groups of runs in flight; killed if this Node process exits while they run. */
-const liveGroups = new Set<number>();
-let exitHookInstalled = false;
-function trackGroup(pid: number): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const g of liveGroups) killGroup(g, 'SIGKILL');
-    });
-  }
-  liveGroups.add(pid);
-}
-
-/** Signals a whole process group; false when it no longer exists. */
-export function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw err;
-  }
-}
-
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+  metric?: 'harness' | 'printed';
+  /** Run log cap in bytes (default MAX_LOG_BYTES). */
+  maxLogBytes?: number;
 }
 
 function resolvePython(python: string): string {
@@ -134,13 +124,6 @@ async function checkExecutable(python: string): Promise<void> {
   }
 }
 
-function spawnFailure(python: string, code: string | undefined, message: string | undefined): TrainerError | null {
-  if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR' || code === 'EPERM') {
-    return new TrainerError(`cannot start the trainer (${python}): ${code}`, { hint: SETUP_HINT, cause: new Error(message ?? code) });
-  }
-  return null;
-}
-
 /** A crash that is the environment's fault, not train.py's: no torch, no prepare module. */
 function environmentFailure(tail: readonly string[], init: PythonTrainerInit): TrainerError | null {
   const exc = lastExceptionLine(tail);
@@ -152,11 +135,38 @@ function environmentFailure(tail: readonly string[], init: PythonTrainerInit): T
   });
 }
 
+/** What the runner watches in a training run's output while it runs. */
+function watchOutput(onProgress: RunRequest['onProgress']) {
+  const tail = new RingBuffer<string>(LOG_TAIL_LINES);
+  const seen = { summary: null as string[] | null, fail: null as string | null, oom: false };
+  const splitter = new LineSplitter((line) => {
+    tail.push(line);
+    if (line.trim() === '---') {
+      seen.summary = [line];
+      return;
+    }
+    if (seen.summary && seen.summary.length < MAX_SUMMARY_LINES) seen.summary.push(line);
+    seen.fail ??= parseFailLine(line);
+    seen.oom ||= isStrongOomLine(line);
+    const p = onProgress ? parseProgress(line) : null;
+    if (p) {
+      try {
+        onProgress!(p);
+      } catch {
+        // a failing observer must not break the run
+      }
+    }
+  });
+  return { tail, seen, splitter };
+}
+
 class PythonTrainer implements Trainer {
   private readonly python: string;
   private readonly trainerDir: string;
   private readonly cacheDir: string;
+  private readonly fence: Fence;
   private hw: Promise<Hardware> | null = null;
+  private data: Promise<DataManifest> | null = null;
 
   constructor(private readonly init: PythonTrainerInit) {
     if (!(init.timeoutSeconds > 0)) throw new TrainerError(`timeoutSeconds must be > 0 (got ${init.timeoutSeconds})`);
@@ -166,28 +176,53 @@ class PythonTrainer implements Trainer {
     this.python = resolvePython(init.python);
     this.trainerDir = path.resolve(init.trainerDir);
     this.cacheDir = path.resolve(init.cacheDir);
+    this.fence = init.fence ?? noFence('the runner was given no fence');
   }
 
-  private baseEnv(): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-    Object.assign(env, this.init.env ?? {});
-    const pp = env.PYTHONPATH;
-    env.PYTHONPATH = pp ? `${this.trainerDir}${path.delimiter}${pp}` : this.trainerDir;
+  /** The trainer's contract variables; nothing else of the node's environment reaches a run but the fence's allowlist. */
+  private contractEnv(cacheDir: string): Record<string, string> {
+    const env: Record<string, string> = { ...(this.init.env ?? {}) };
+    env.PYTHONPATH = this.trainerDir;
     env.PYTHONUNBUFFERED = '1';
     env.SWARM_DATASET = this.init.dataset;
     env.SWARM_BUDGET_SECONDS = String(this.init.budgetSeconds);
     if (this.init.budgetMode === 'tokens') env.SWARM_BUDGET_TOKENS = String(this.init.budgetTokens);
     else delete env.SWARM_BUDGET_TOKENS;
-    env.SWARM_CACHE_DIR = this.cacheDir;
+    env.SWARM_CACHE_DIR = cacheDir;
     return env;
+  }
+
+  /** The environment of trusted harness processes run outside the fence (hardware, building the cache). */
+  private hostEnv(): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+    return { ...env, ...this.contractEnv(this.cacheDir) };
+  }
+
+  private manifest(): Promise<DataManifest> {
+    if (!this.data) {
+      this.data = prepareData(this.python, this.trainerDir, this.hostEnv());
+      this.data.catch(() => { this.data = null; });
+    }
+    return this.data;
+  }
+
+  /** The fence spec of one phase: its data view, the harness folder, the run folder. */
+  private async spec(runDir: string, phase: Phase): Promise<FenceSpec> {
+    const fenced = this.fence.layers.filesystem === null;
+    const view = this.init.metric === 'printed' ? null : dataView(await this.manifest(), phase);
+    const cacheDir = view && fenced ? view.cacheDir : this.cacheDir;
+    return {
+      runDir, runDirReadonly: phase === 'eval', python: this.python, gpu: this.init.gpu ?? false,
+      binds: [{ src: this.trainerDir }, ...(view && fenced ? view.binds : [])],
+      env: this.contractEnv(cacheDir), limits: this.init.limits ?? defaultLimits(),
+    };
   }
 
   async run(req: RunRequest): Promise<RunResult> {
     const { signal } = req;
     if (signal?.aborted) throw abortReason(signal);
     await checkExecutable(this.python);
-
     const runDir = path.resolve(req.runDir);
     // a full or read-only disk stops the node with a clear error; it is not the candidate's crash
     const runFolderError = (doing: string) => async (err: unknown) => {
@@ -195,154 +230,72 @@ class PythonTrainer implements Trainer {
     };
     await mkdir(runDir, { recursive: true }).catch(runFolderError('create the run folder'));
     const trainPath = path.join(runDir, 'train.py');
-    const logPath = path.join(runDir, 'run.log');
     await writeFile(trainPath, req.source, 'utf8').catch(runFolderError(`write ${trainPath}`));
 
-    const env = this.baseEnv();
-    if (req.seed !== undefined) env.SWARM_SEED = String(req.seed);
-    else delete env.SWARM_SEED;
+    const spec = await this.spec(runDir, 'train');
+    if (req.seed !== undefined) spec.env.SWARM_SEED = String(req.seed);
     // Tells prepare.py it runs under a node, which arms its watchdog against outliving a node killed with -9.
-    env.SWARM_RUN_ID = path.basename(req.runDir);
+    spec.env.SWARM_RUN_ID = path.basename(runDir);
+    if (this.init.metric !== 'printed') spec.env.SWARM_EXPORT_DIR = path.join(runDir, EXPORT_FOLDER);
 
-    const baseCmd = [this.python, trainPath];
-    const cmd = this.init.wrap ? this.init.wrap(baseCmd) : baseCmd;
-    if (cmd.length === 0) throw new TrainerError('the wrap function returned an empty command');
-
-    const tail = new RingBuffer<string>(LOG_TAIL_LINES);
-    let summary: string[] | null = null;
-    let fail: string | null = null;
-    let oomSeen = false;
-    const onLine = (line: string): void => {
-      tail.push(line);
-      if (line.trim() === '---') {
-        summary = [line];
-        return;
-      }
-      if (summary && summary.length < MAX_SUMMARY_LINES) summary.push(line);
-      if (fail === null) fail = parseFailLine(line);
-      if (!oomSeen && isStrongOomLine(line)) oomSeen = true;
-      if (req.onProgress) {
-        const p = parseProgress(line);
-        if (p) {
-          try {
-            req.onProgress(p);
-          } catch {
-            // a failing observer must not break the run
-          }
-        }
-      }
-    };
-    const splitter = new LineSplitter(onLine);
-
-    const log = createWriteStream(logPath, { flags: 'w' });
-    // handled at once: a write error (full disk) while the run goes on must not be an unhandled rejection
-    const logDone = finished(log).then(() => null, (err: unknown) => diskError(StateError, err, runDir, `write the run log ${logPath}`));
+    const logPath = path.join(runDir, 'run.log');
+    const log = cappedLog(logPath, this.init.maxLogBytes);
+    const { tail, seen, splitter } = watchOutput(req.onProgress);
     const startedAt = new Date();
-    const t0 = performance.now();
-
-    const sub = execa(cmd[0]!, cmd.slice(1), {
-      cwd: runDir,
-      env,
-      extendEnv: false,
-      detached: true,
-      cleanup: false,
-      stdin: 'ignore',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      all: true,
-      buffer: false,
-      reject: false,
-      encoding: 'buffer',
-    });
-
-    const pid = sub.pid;
-    let timedOut = false;
-    let aborted = false;
-    let graceTimer: NodeJS.Timeout | undefined;
-    const graceMs = Math.max(0, (this.init.killGraceSeconds ?? 3) * 1000);
-    const stopTree = (): void => {
-      if (pid === undefined) return;
-      killGroup(pid, 'SIGTERM');
-      graceTimer ??= setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
-    };
-    if (pid !== undefined) trackGroup(pid);
-    const timer = setTimeout(() => {
-      timedOut = true;
-      stopTree();
-    }, this.init.timeoutSeconds * 1000);
-    const onAbort = (): void => {
-      aborted = true;
-      stopTree();
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    // When the main process exits, anything it left behind in its group is garbage: kill it now,
-    // so a straggler holding the pipe open cannot stall us until the timeout.
-    sub.once('exit', () => {
-      if (pid !== undefined) killGroup(pid, 'SIGKILL');
-    });
-
-    if (sub.all) {
-      sub.all.on('data', (chunk: Buffer | string) => splitter.push(chunk));
-      sub.all.pipe(log);
-      // A log that cannot be written (full disk) makes pipe() stop reading: keep the output flowing
-      // to the parser, and stop a run whose log is lost; it then fails with logDone's typed error.
-      log.on('error', (err) => {
-        sub.all?.resume();
-        if (diskFault(err)) stopTree();
-      });
-    } else {
-      log.end();
-    }
-
-    let result;
+    let end;
     try {
-      result = await sub;
+      end = await runFenced({
+        cmd: [this.python, trainPath], spec, fence: this.fence, timeoutSeconds: this.init.timeoutSeconds,
+        killGraceSeconds: Math.max(0, this.init.killGraceSeconds ?? 3),
+        onOutput: (chunk) => {
+          splitter.push(chunk);
+          log.write(chunk);
+        },
+        ...(signal ? { signal } : {}),
+      });
     } finally {
-      clearTimeout(timer);
-      if (graceTimer) clearTimeout(graceTimer);
-      signal?.removeEventListener('abort', onAbort);
-      if (pid !== undefined) {
-        killGroup(pid, 'SIGKILL');
-        liveGroups.delete(pid);
-      }
+      splitter.end();
+      const logError = await log.end();
+      if (logError && end) throw diskError(StateError, logError, runDir, `write the run log ${logPath}`);
     }
-    if (!log.writableEnded) log.end();
-    const logFailure = await logDone;
-    splitter.end();
-
-    const endedAt = new Date();
-    const wallSeconds = Math.round((performance.now() - t0)) / 1000;
-
-    const spawnErr = pid === undefined || (result.failed && result.exitCode === undefined && result.signal === undefined)
-      ? spawnFailure(cmd[0]!, result.code, result.message)
-      : null;
-    if (spawnErr) throw spawnErr;
-    if (aborted && signal) throw abortReason(signal);
-    if (logFailure) throw logFailure;
-
     const logTail = tail.toArray();
-    const exitCode = result.exitCode ?? null;
-    const sig = result.signal ?? null;
-    if (!timedOut && exitCode !== 0) {
+    if (!end.timedOut && !end.limit && end.exitCode !== 0) {
       const envErr = environmentFailure(logTail, this.init);
       if (envErr) throw envErr;
     }
     let verdict = classify({
-      exitCode, signal: sig, timedOut, timeoutSeconds: this.init.timeoutSeconds, fail, oomSeen, summary, tail: logTail,
+      exitCode: end.exitCode, signal: end.signal, timedOut: end.timedOut, timeoutSeconds: this.init.timeoutSeconds,
+      fail: seen.fail, oomSeen: seen.oom, summary: seen.summary, tail: logTail,
     });
+    if (end.limit) verdict = { outcome: 'crash', metrics: null, reason: `stopped by the fence: ${end.limit}` };
     if (verdict.outcome === 'ok' && this.init.budgetMode === 'tokens') {
-      const short = tokenShortfall(summary ?? [], this.init.budgetTokens!);
+      const short = tokenShortfall(seen.summary ?? [], this.init.budgetTokens!);
       if (short) verdict = { outcome: 'crash', metrics: null, reason: short };
     }
+    const printed = verdict.metrics?.val_bpb ?? null;
+    let harnessSeconds: number | null = null;
+    if (verdict.outcome === 'ok' && verdict.metrics && this.init.metric !== 'printed') {
+      const measured = await this.evaluate(runDir, signal);
+      if (measured.ok) {
+        verdict = { ...verdict, metrics: { ...verdict.metrics, val_bpb: measured.score.valBpb } };
+        harnessSeconds = measured.score.seconds;
+      } else {
+        verdict = { outcome: 'crash', metrics: null, reason: measured.reason };
+      }
+    }
     return {
-      ...verdict,
-      exitCode,
-      logPath,
-      logTail,
-      startedAt: startedAt.toISOString(),
-      endedAt: endedAt.toISOString(),
-      wallSeconds,
+      ...verdict, exitCode: end.exitCode, logPath, logTail, printedValBpb: printed, harnessSeconds,
+      startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), wallSeconds: end.wallSeconds,
     };
+  }
+
+  private async evaluate(runDir: string, signal: AbortSignal | undefined): Promise<HarnessResult> {
+    const spec = await this.spec(runDir, 'eval');
+    return evaluateExport({
+      python: this.python, trainerDir: this.trainerDir, spec, fence: this.fence,
+      timeoutSeconds: this.init.timeoutSeconds, killGraceSeconds: Math.max(0, this.init.killGraceSeconds ?? 3),
+      ...(signal ? { signal } : {}),
+    });
   }
 
   hardware(): Promise<Hardware> {
@@ -364,12 +317,12 @@ class PythonTrainer implements Trainer {
       });
     }
     const res = await execa(this.python, [prepare, 'hardware'], {
-      cwd: this.trainerDir, env: this.baseEnv(), extendEnv: false, reject: false, stdin: 'ignore',
+      cwd: this.trainerDir, env: this.hostEnv(), extendEnv: false, reject: false, stdin: 'ignore',
       timeout: 300_000, all: true, maxBuffer: 10_000_000,
     });
-    const spawnErr = res.exitCode === undefined && res.signal === undefined
-      ? spawnFailure(this.python, res.code, res.message) : null;
-    if (spawnErr) throw spawnErr;
+    if (res.exitCode === undefined && res.signal === undefined) {
+      throw new TrainerError(`cannot start the trainer (${this.python}): ${res.code ?? res.message}`, { hint: SETUP_HINT });
+    }
     if (res.exitCode !== 0) {
       const lines = String(res.all ?? '').split(/\r?\n/);
       const exc = lastExceptionLine(lines) ?? lines.filter((l) => l.trim()).slice(-1)[0] ?? '';

@@ -275,3 +275,30 @@ function absolute(p: string, what: string): string {
 function unique(xs: readonly string[]): string[] {
   return [...new Set(xs)];
 }
+
+// ---- TEMPORARY (lead): the fence interface from /work/PLAN.md until the fence branch lands ----
+export interface FenceLimits { memoryBytes: number; processes: number; cpus: number; diskBytes: number }
+export interface FenceSpec {
+  runDir: string; runDirReadonly?: boolean; binds: { src: string; dest?: string }[];
+  env: Record<string, string>; python: string; gpu: boolean; limits: FenceLimits;
+}
+export interface FencedRun { cmd: string[]; env: Record<string, string>; limitHit(): Promise<string | null>; close(): Promise<void> }
+export interface Fence {
+  readonly layers: Readonly<Record<'filesystem' | 'network' | 'user' | 'seccomp' | 'cgroup' | 'rlimits', string | null>>;
+  readonly complete: boolean;
+  describe(): string;
+  enter(cmd: string[], spec: FenceSpec, onLimit: (reason: string) => void): Promise<FencedRun>;
+}
+export function defaultLimits(): FenceLimits {
+  return { memoryBytes: 8 << 30, processes: 512, cpus: 0, diskBytes: 4 << 30 };
+}
+export function noFence(reason: string): Fence {
+  const layers = { filesystem: reason, network: reason, user: reason, seccomp: reason, cgroup: reason, rlimits: reason };
+  return {
+    layers, complete: false, describe: () => `no fence: ${reason}`,
+    enter: async (cmd, spec) => ({
+      cmd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: spec.runDir, ...spec.env },
+      limitHit: async () => null, close: async () => {},
+    }),
+  };
+}

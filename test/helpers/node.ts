@@ -9,7 +9,7 @@ import { pythonTrainer } from '../../src/runner/index.js';
 import { openStore } from '../../src/store/index.js';
 import type { NoiseSettings } from '../../src/trust/index.js';
 import { openWorkspace } from '../../src/workspace/index.js';
-import { PYTHON, TEST_CACHE } from './paths.js';
+import { metricOf, PYTHON, TEST_CACHE } from './paths.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -29,7 +29,7 @@ export async function node(opts: {
   const workspace = await openWorkspace({ dir: join(state, 'workspace.git'), baseline });
   const trainer = pythonTrainer({
     python: PYTHON, trainerDir: opts.trainerDir, cacheDir: TEST_CACHE, dataset: opts.dataset ?? 'sotu',
-    budgetSeconds: opts.budget, timeoutSeconds: 120, ...(opts.env ? { env: opts.env } : {}),
+    budgetSeconds: opts.budget, timeoutSeconds: 120, metric: metricOf(opts.trainerDir), ...(opts.env ? { env: opts.env } : {}),
   });
   const events: LoopEvent[] = [];
   const run = (maxExperiments: number, proposer: Proposer = opts.proposer ?? mutateProposer({ seed: 3 })) =>

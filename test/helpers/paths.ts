@@ -9,3 +9,8 @@ export const CLI = join(REPO, 'dist', 'cli', 'main.js');
 export const PYTHON = process.env.SWARM_PYTHON ?? (existsSync(join(REPO, '.venv', 'bin', 'python')) ? join(REPO, '.venv', 'bin', 'python') : 'python3');
 /** Data and tokenizer cache shared by all tests, so the sotu tokenizer is trained once per machine. */
 export const TEST_CACHE = process.env.SWARM_TEST_CACHE ?? join(REPO, '.cache', 'test');
+
+/** How a test trainer's val_bpb counts: the real harness measures it; stub trainers print their own. */
+export function metricOf(trainerDir: string): 'harness' | 'printed' {
+  return existsSync(join(trainerDir, 'evaluate.py')) ? 'harness' : 'printed';
+}

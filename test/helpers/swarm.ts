@@ -9,7 +9,7 @@ import { pythonTrainer, type Trainer } from '../../src/runner/index.js';
 import { openStore } from '../../src/store/index.js';
 import { swarmLink, type LinkInit } from '../../src/swarm/index.js';
 import { openWorkspace } from '../../src/workspace/index.js';
-import { PYTHON, STUB_TRAINER, TEST_CACHE } from './paths.js';
+import { metricOf, PYTHON, STUB_TRAINER, TEST_CACHE } from './paths.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -55,7 +55,7 @@ export async function swarmNode(opts: {
   const store = await openStore(join(state, 'db'));
   cleanups.push(() => store.close());
   const workspace = await openWorkspace({ dir: join(state, 'ws.git'), baseline: await readFile(join(trainerDir, 'train.py'), 'utf8') });
-  const real = pythonTrainer({ python: PYTHON, trainerDir, cacheDir: TEST_CACHE, dataset: 'sotu', budgetSeconds: budget, timeoutSeconds: 120 });
+  const real = pythonTrainer({ python: PYTHON, trainerDir, cacheDir: TEST_CACHE, dataset: 'sotu', budgetSeconds: budget, timeoutSeconds: 120, metric: metricOf(trainerDir) });
   const trainer = opts.trainer ? opts.trainer(real) : real;
   const logs: string[] = [];
   const log = { info: (m: string) => logs.push(m), warn: (m: string) => logs.push(`warn: ${m}`), error: (m: string) => logs.push(`error: ${m}`) };

@@ -16,6 +16,7 @@ beforeAll(async () => {
   await mkdir(join(dir, 'node_modules', '@stdlib', 'datasets-sotu'), { recursive: true });
   await writeFile(join(dir, 'trainer', 'prepare.py'), 'TIME_BUDGET = 300\n');
   await writeFile(join(dir, 'trainer', 'train.py'), 'print("train")\n');
+  await writeFile(join(dir, 'trainer', 'evaluate.py'), 'print("evaluate")\n');
   await writeFile(join(dir, 'program.md'), '# program\n');
   await writeFile(join(dir, 'node_modules', '@stdlib', 'datasets-sotu', 'package.json'), '{"version":"0.2.2"}');
   base = { trainerDir: join(dir, 'trainer'), programPath: join(dir, 'program.md'), dataset: 'sotu', nodeModules: join(dir, 'node_modules') };
@@ -24,14 +25,14 @@ beforeAll(async () => {
 /** The id as docs/protocol.md section 9 defines it. */
 function expectedId(budget: number, budgetMode: 'time' | 'tokens'): string {
   const fields = {
-    v: 1, dataset: 'sotu', budget, budgetMode, prepareHash: sha('TIME_BUDGET = 300\n'), baselineHash: sha('print("train")\n'),
+    v: 1, dataset: 'sotu', budget, budgetMode, prepareHash: sha('TIME_BUDGET = 300\n'), evaluateHash: sha('print("evaluate")\n'), baselineHash: sha('print("train")\n'),
     programHash: sha('# program\n'), dataVersion: 'sotu@0.2.2',
   };
   return sha(JSON.stringify(fields)).slice(0, 16);
 }
 
 describe('program id', () => {
-  it('time mode: the id hashes the seconds, computed exactly as before the tokens mode (and as section 9 says)', async () => {
+  it('time mode: the id hashes the seconds and both harness files (as section 9 says)', async () => {
     const p = await describeProgram({ ...base, budget: 300 });
     expect(p.id).toBe(expectedId(300, 'time'));
     expect(p).toMatchObject({ budgetMode: 'time', budget: 300, dataset: 'sotu', dataVersion: 'sotu@0.2.2' });

@@ -5,6 +5,7 @@ import { TrainerError } from '../../src/core/index.js';
 import {
   classify, isTrivialError, parseSummary, pythonTrainer, type Progress, type PythonTrainerInit, type RunResult,
 } from '../../src/runner/index.js';
+import { noFence, type Fence } from '../../src/sandbox/index.js';
 import { FIXTURES, fixture, pidAlive, testPython, tmpDir } from './helpers.js';
 
 let root: string;
@@ -15,7 +16,7 @@ afterAll(async () => { await rm(root, { recursive: true, force: true }); });
 function init(over: Partial<PythonTrainerInit> = {}): PythonTrainerInit {
   return {
     python: testPython(), trainerDir: FIXTURES, cacheDir: path.join(root, 'cache'), dataset: 'sotu',
-    budgetSeconds: 3, timeoutSeconds: 30, killGraceSeconds: 0.5, ...over,
+    budgetSeconds: 3, timeoutSeconds: 30, killGraceSeconds: 0.5, metric: 'printed', ...over,
   };
 }
 
@@ -181,11 +182,37 @@ describe('pythonTrainer.run', () => {
     await expect(runFixture('needprepare.py', { trainerDir: root })).rejects.toBeInstanceOf(TrainerError);
   });
 
-  it('wrap seam: the command can be wrapped', async () => {
+  it('fence seam: the command is spawned as the fence rewrote it, and the fence is closed after', async () => {
     const seen: string[][] = [];
-    const r = await runFixture('ok.py', { wrap: (cmd) => { seen.push(cmd); return ['env', 'SWARM_WRAPPED=1', ...cmd]; } });
+    let closed = 0;
+    const base = noFence('test');
+    const fence: Fence = {
+      ...base,
+      enter: async (cmd, spec, onLimit) => {
+        seen.push(cmd);
+        const run = await base.enter(cmd, spec, onLimit);
+        return { ...run, cmd: ['env', 'SWARM_WRAPPED=1', ...run.cmd], close: async () => { closed++; } };
+      },
+    };
+    const r = await runFixture('ok.py', { fence });
     expect(r.outcome).toBe('ok');
     expect(seen[0]![1]).toMatch(/train\.py$/);
+    expect(closed).toBe(1);
+  });
+
+  it('a limit the fence reports stops the run and is its crash reason', async () => {
+    const base = noFence('test');
+    const fence: Fence = {
+      ...base,
+      enter: async (cmd, spec, onLimit) => {
+        setTimeout(() => onLimit('run folder grew past 1.0 MiB'), 300);
+        return base.enter(cmd, spec, onLimit);
+      },
+    };
+    const r = await runFixture('hang.py', { fence, timeoutSeconds: 20 });
+    expect(r.outcome).toBe('crash');
+    expect(r.reason).toBe('stopped by the fence: run folder grew past 1.0 MiB');
+    expect(r.wallSeconds).toBeLessThan(10);
   });
 });
 

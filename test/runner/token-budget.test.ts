@@ -32,7 +32,7 @@ for k, v in (("val_bpb", "1.5"), ("training_seconds", "1.0"), ("total_seconds", 
 function echoRun(over: Partial<PythonTrainerInit>, trained?: number) {
   const trainer = pythonTrainer({
     python: testPython(), trainerDir: FIXTURES, cacheDir: path.join(root, 'cache'), dataset: 'sotu',
-    budgetSeconds: 3, timeoutSeconds: 30, ...over,
+    budgetSeconds: 3, timeoutSeconds: 30, metric: 'printed', ...over,
     env: { ...(over.env ?? {}), ...(trained === undefined ? {} : { TRAINED: String(trained) }) },
   });
   return trainer.run({ source: ECHO_TRAIN_PY, runDir: path.join(root, `echo-${++n}`) });
