@@ -94,7 +94,7 @@ DEV_TOKENS = DATASETS[DATASET]["DEV_TOKENS"]    # dev targets a run scores itsel
 VOCAB_SIZE = DATASETS[DATASET]["VOCAB_SIZE"]    # BPE vocabulary, special tokens included
 
 # Splits of sotu: the addresses given in a year ending in 5 (1795, 1805, ..., 2015) are validation,
-# those ending in 0 are dev: 23 addresses each, spread evenly over 1790-2021. The rest is training data.
+# those ending in 0 are dev (23 and 24 addresses, spread evenly over 1790-2021). The rest is training data.
 SOTU_VAL_YEAR_DIGIT = "5"
 SOTU_DEV_YEAR_DIGIT = "0"
 

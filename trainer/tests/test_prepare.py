@@ -13,13 +13,14 @@ import prepare
 from conftest import TRAINER_DIR, child_env
 
 
-def test_sotu_split_is_fixed_years_ending_in_5():
-    train, val = prepare.sotu_split()
-    assert len(val) == 23 and len(train) == 210
-    assert all(name[3] == "5" for name in val)
+def test_sotu_split_is_fixed_years_ending_in_5_val_and_0_dev():
+    split = prepare.sotu_split()
+    train, dev, val = split["train"], split["dev"], split["val"]
+    assert len(val) == 23 and len(dev) == 24 and len(train) == 186
+    assert all(name[3] == "5" for name in val) and all(name[3] == "0" for name in dev)
     assert "1795_george_washington_n.txt" in val and "2015_barack_obama_d.txt" in val
-    assert not set(train) & set(val)
-    assert all(name[3] != "5" for name in train)
+    assert not set(train) & set(val) and not set(train) & set(dev) and not set(dev) & set(val)
+    assert all(name[3] not in "05" for name in train)
 
 
 def test_sotu_build_sizes(sotu):
@@ -27,14 +28,14 @@ def test_sotu_build_sizes(sotu):
     train = prepare.load_tokens(sotu, "train")
     val = prepare.load_tokens(sotu, "val")
     assert meta["train_tokens"] == len(train) and meta["val_tokens"] == len(val)
-    assert meta["val_files"] == prepare.sotu_split()[1]
+    assert meta["val_files"] == prepare.sotu_split()["val"] and meta["dev_files"] == prepare.sotu_split()["dev"]
     assert sotu.vocab_size == prepare.VOCAB_SIZE == 2048 and sotu.kind == "bpe2048"
-    # ~10.8 MB of text: a little under 3M BPE tokens, about 11 % of them in the validation split
-    assert 2_000_000 < len(train) < 3_500_000
+    # ~10.8 MB of text: a little under 3M BPE tokens, about 11 % of them in each held-out split
+    assert 1_800_000 < len(train) < 3_500_000
     assert 200_000 < len(val) < 500_000
     assert len(val) >= prepare.EVAL_TOKENS + prepare.MAX_SEQ_LEN
     # one BOS per document, each document starts with it
-    assert int((np.asarray(train) == sotu.bos_token_id).sum()) == 210
+    assert int((np.asarray(train) == sotu.bos_token_id).sum()) == 186
     assert int((np.asarray(val) == sotu.bos_token_id).sum()) == 23
     assert train[0] == sotu.bos_token_id and val[0] == sotu.bos_token_id
     assert int(np.asarray(train).max()) < sotu.vocab_size
@@ -110,7 +111,7 @@ def test_byte_fallback(monkeypatch, tmp_path):
     assert tok.kind == "byte" and tok.vocab_size == 256 + len(prepare.SPECIAL_TOKENS)
     assert tok.data_dir == str(tmp_path / "sotu" / "byte")
     assert tok.token_bytes[:256].eq(1).all() and tok.token_bytes[256:].eq(0).all()
-    train_names, val_names = prepare.sotu_split()
+    val_names = prepare.sotu_split()["val"]
     src = prepare.sotu_dir()
     nbytes = sum(os.path.getsize(os.path.join(src, n)) for n in val_names)
     assert len(prepare.load_tokens(tok, "val")) == nbytes + len(val_names)  # one id per byte + BOS each
@@ -153,8 +154,8 @@ def test_climbmix_cli_offline_exits_nonzero(tmp_path):
 
 
 def test_climbmix_shard_names():
-    assert prepare.CLIMBMIX_VAL_SHARD == 6542
-    assert prepare.DATASETS["climbmix"] == dict(MAX_SEQ_LEN=2048, EVAL_TOKENS=40 * 524288, VOCAB_SIZE=8192)
+    assert prepare.CLIMBMIX_VAL_SHARD == 6542 and prepare.CLIMBMIX_DEV_SHARD == 6541
+    assert prepare.DATASETS["climbmix"] == dict(MAX_SEQ_LEN=2048, EVAL_TOKENS=40 * 524288, DEV_TOKENS=5 * 524288, VOCAB_SIZE=8192)
 
 
 def test_hardware_cli_prints_one_json_line():
@@ -210,13 +211,51 @@ def test_climbmix_download_names_retries_and_atomic_rename(monkeypatch, tmp_path
         monkeypatch.setenv("SWARM_CLIMBMIX_URL", f"http://127.0.0.1:{server.server_port}/data/")
         monkeypatch.setenv("SWARM_DOWNLOAD_RETRIES", "3")
         monkeypatch.setenv("SWARM_DOWNLOAD_BACKOFF", "0.01")
-        train, val = prepare.download_climbmix(str(tmp_path), num_train_shards=2)
+        paths = prepare.download_climbmix(str(tmp_path), num_train_shards=2)
     finally:
         server.shutdown()
-    assert [os.path.basename(p) for p in train] == ["shard_00000.parquet", "shard_00001.parquet"]
-    assert os.path.basename(val) == "shard_06542.parquet"
-    assert sorted(set(seen)) == ["/data/shard_00000.parquet", "/data/shard_00001.parquet", "/data/shard_06542.parquet"]
-    assert len(seen) == 6  # one failure and one retry each
-    with open(val, "rb") as f:
+    assert [os.path.basename(p) for p in paths["train"]] == ["shard_00000.parquet", "shard_00001.parquet"]
+    assert [os.path.basename(p) for p in paths["dev"]] == ["shard_06541.parquet"]
+    assert [os.path.basename(p) for p in paths["val"]] == ["shard_06542.parquet"]
+    names = ["shard_00000.parquet", "shard_00001.parquet", "shard_06541.parquet", "shard_06542.parquet"]
+    assert sorted(set(seen)) == [f"/data/{n}" for n in names]
+    assert len(seen) == 8  # one failure and one retry each
+    with open(paths["val"][0], "rb") as f:
         assert f.read() == b"parquet bytes of /data/shard_06542.parquet"
-    assert sorted(os.listdir(tmp_path)) == ["shard_00000.parquet", "shard_00001.parquet", "shard_06542.parquet"]
+    assert sorted(os.listdir(tmp_path)) == names
+
+
+def test_cache_holds_no_pickle_and_the_tokenizer_is_json(sotu):
+    files = sorted(os.listdir(sotu.data_dir))
+    assert files == ["dev.bin", "meta.json", "tokenizer.json", "train.bin", "val.bin"]
+    with open(os.path.join(sotu.data_dir, "tokenizer.json")) as f:
+        state = json.load(f)
+    assert state["kind"] == "bpe2048" and len(state["ranks"]) == 2044
+    again = prepare.Tokenizer.load(os.path.join(sotu.data_dir, "tokenizer.json"))
+    assert again.mergeable_ranks == sotu.mergeable_ranks
+
+
+def test_a_pickle_in_place_of_the_tokenizer_is_refused_not_loaded(tmp_path):
+    import pickle
+    path = tmp_path / "tokenizer.json"
+    path.write_bytes(pickle.dumps({"kind": "byte", "format": prepare.FORMAT_VERSION}))
+    with pytest.raises(ValueError):
+        prepare.Tokenizer.load(str(path))
+
+
+def test_manifest_rebuilds_a_tampered_cache(tmp_path):
+    cache = tmp_path / "cache"
+    env = child_env(SWARM_CACHE_DIR=cache, SWARM_TOKENIZER="byte")
+    cmd = [sys.executable, str(TRAINER_DIR / "prepare.py"), "manifest"]
+    first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    m = json.loads(first.stdout.strip().splitlines()[-1])
+    assert sorted(m["files"]) == ["dev.bin", "tokenizer.json", "train.bin", "val.bin"]
+    train = os.path.join(m["dir"], "train.bin")
+    with open(train, "r+b") as f:  # one flipped token
+        f.write(b"\x07\x00")
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "cache files train.bin do not match their recorded sha256; rebuilding" in again.stdout
+    assert json.loads(again.stdout.strip().splitlines()[-1]) == m
+    assert prepare._sha256(train) == m["files"]["train.bin"]
