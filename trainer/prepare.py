@@ -589,7 +589,9 @@ def evaluate_bpb(model, tokenizer_or_token_bytes, batch_size, device="cpu", val_
     if val_rows is None:
         tok = tokenizer_or_token_bytes if isinstance(tokenizer_or_token_bytes, Tokenizer) else get_tokenizer()
         if os.environ.get("SWARM_EXPORT_DIR"):
+            t0 = time.time()
             export_model(model, batch_size, device, os.environ["SWARM_EXPORT_DIR"])
+            print(f"export: {time.time() - t0:.2f}s (the harness measures val_bpb on this export)", flush=True)
         split = "val" if os.path.exists(os.path.join(tok.data_dir, "val.bin")) else "dev"
         val_rows = get_val_rows(tok, split=split)
         n_tokens = n_tokens or (EVAL_TOKENS if split == "val" else DEV_TOKENS)
