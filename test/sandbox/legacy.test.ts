@@ -5,7 +5,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bwrapArgs, detectSandbox, SandboxError, type Sandbox, type SandboxInit } from '../../src/sandbox/index.js';
+import { bwrapArgs, detectSandbox, SandboxError, type Sandbox, type SandboxInit } from '../../src/sandbox/legacy.js';
 import { pythonTrainer } from '../../src/runner/index.js';
 import { PYTHON, REPO, STUB_TRAINER } from '../helpers/paths.js';
 

@@ -1,0 +1,272 @@
+/**
+ * The fence: detects which layers this box can provide (once) and turns a command into the chain
+ * that runs it inside them:
+ *
+ *   sh (joins the run's cgroup, opens the seccomp filter on fd 3)
+ *     → prlimit (rlimits)
+ *       → bwrap (file system view, namespaces, empty environment, seccomp)
+ *         → setpriv (root node only: uid/gid 65534, no capabilities)
+ *           → the command
+ *
+ * The uid drop happens inside bwrap, not before it: bwrap run as root needs no user namespace, so
+ * it can bind folders only root may enter (a pyenv Python under /root), and the run's uid is then
+ * 65534 on the host too, not just inside a namespace, so what it writes is nobody's and it owns
+ * nothing of the host's. A non-root node's run keeps the node's uid inside a user namespace.
+ */
+import { chmodSync, chownSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { detectCgroup, type CgroupHost, type RunCgroup } from './cgroup.js';
+import { diskOver, watchDisk } from './disk.js';
+import { allowedEnv, runEnv } from './env.js';
+import { SandboxError } from './errors.js';
+import { findTool, identityFiles, NOBODY } from './host.js';
+import { defaultLimits, formatBytes, prlimitArgs } from './limits.js';
+import { pythonPaths } from './python.js';
+import { seccompFilter } from './seccomp.js';
+import { LAYER_NAMES, type Fence, type FencedRun, type FenceLimits, type FenceSpec, type LayerName } from './types.js';
+import { gpuDevices, hostSystem, interpreterBinds, resolvedBind, viewArgs, type SystemEntry } from './view.js';
+
+/** How runs are built on this box: the tools of each layer in force (null: layer missing). */
+interface Plan {
+  sh: string;
+  bwrap: string | null;
+  namespaces: string[];
+  setpriv: string | null;
+  seccomp: string | null;
+  cgroup: CgroupHost | null;
+  prlimit: string | null;
+  system: SystemEntry[];
+  etc: string[];
+}
+
+type Layers = Record<LayerName, string | null>;
+
+const ROOT = process.getuid?.() === 0;
+
+/** Namespaces for a root node: all but the user namespace (see the top), capabilities only to drop the uid. */
+const ROOT_NAMESPACES = [
+  '--unshare-ipc', '--unshare-pid', '--unshare-net', '--unshare-uts', '--unshare-cgroup-try',
+  '--die-with-parent', '--new-session',
+  '--cap-drop', 'ALL', '--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID', '--cap-add', 'CAP_SETPCAP',
+];
+/** Namespaces for a non-root node; --disable-userns needs bwrap 0.8 and a kernel that allows it. */
+const userNamespaces = (disableUserns: boolean) => [
+  '--unshare-all', ...(disableUserns ? ['--unshare-user', '--disable-userns'] : []),
+  '--die-with-parent', '--new-session', '--cap-drop', 'ALL',
+];
+const SETPRIV_ARGS = [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--'];
+
+/**
+ * Joins the cgroup(s) and opens the filter before exec, so the run is limited from its first
+ * instruction. Arguments: filter file ('' for none), folder to start in, cgroup.procs files, --.
+ */
+const JOIN = [
+  'bpf=$1; dir=$2; shift 2',
+  'while [ "$1" != -- ]; do echo $$ > "$1" || { echo "fence: cannot join cgroup $1" >&2; exit 125; }; shift; done; shift',
+  'cd "$dir" || exit 125',
+  'if [ -n "$bpf" ]; then exec "$@" 3<"$bpf"; fi',
+  'exec "$@"',
+].join('\n');
+
+export interface DetectOptions {
+  /** The bwrap binary. Default: bwrap on PATH. */
+  bwrap?: string;
+  /** The interpreter that builds the seccomp filter (it needs pyseccomp). Default: python3 on PATH. */
+  python?: string;
+  /** The limits describe() names. Default: defaultLimits(). */
+  limits?: FenceLimits;
+}
+
+/** Probes every layer once (a real run of `true` through each candidate chain) and returns the fence. */
+export async function detectFence(opts: DetectOptions = {}): Promise<Fence> {
+  const limits = opts.limits ?? defaultLimits();
+  const layers: Layers = { filesystem: null, network: null, user: null, seccomp: null, cgroup: null, rlimits: null };
+  const python = findTool(opts.python ?? 'python3');
+  const bwrapName = opts.bwrap ?? 'bwrap';
+  const [cg, filter] = await Promise.all([detectCgroup(), python ? seccompFilter(python) : Promise.resolve({ file: null, reason: 'no python3 to build the filter with' })]);
+  const plan: Plan = {
+    sh: findTool('sh') ?? '/bin/sh',
+    bwrap: findTool(bwrapName),
+    namespaces: ROOT ? ROOT_NAMESPACES : userNamespaces(true),
+    setpriv: ROOT ? findTool('setpriv') : null,
+    seccomp: filter.file,
+    cgroup: cg.host,
+    prlimit: findTool('prlimit'),
+    ...hostSystem(),
+  };
+  layers.cgroup = cg.reason;
+  layers.seccomp = filter.reason;
+  if (!plan.prlimit) layers.rlimits = 'prlimit (util-linux) not found';
+  if (ROOT && !plan.setpriv) layers.user = 'setpriv (util-linux) not found: runs would be root';
+  if (!plan.bwrap) return withoutBwrap(plan, layers, `bubblewrap not installed ("${bwrapName}" not found)`, limits);
+  return settle(plan, layers, python ?? '', limits);
+}
+
+/** Runs the probe, dropping one layer at a time on failure, until a chain works (or none does). */
+async function settle(plan: Plan, layers: Layers, python: string, limits: FenceLimits): Promise<Fence> {
+  for (;;) {
+    const err = await probe(plan, python);
+    if (err === null) return makeFence(plan, layers, limits);
+    if (/cannot join cgroup/.test(err) && plan.cgroup) {
+      layers.cgroup = `cannot move a process into the run cgroup: ${err}`;
+      plan.cgroup = null;
+    } else if (!ROOT && plan.namespaces.includes('--disable-userns')) {
+      plan.namespaces = userNamespaces(false); // older bwrap or kernel: nested namespaces stay refused by seccomp
+    } else if (plan.seccomp) {
+      layers.seccomp = `bwrap refused the filter: ${err}`;
+      plan.seccomp = null;
+    } else if (plan.setpriv) {
+      layers.user = `cannot drop to uid ${NOBODY}: ${err}`;
+      plan.setpriv = null;
+    } else {
+      return withoutBwrap(plan, layers, `bubblewrap cannot make a fence here: ${err}`, limits);
+    }
+  }
+}
+
+function withoutBwrap(plan: Plan, layers: Layers, reason: string, limits: FenceLimits): Fence {
+  for (const l of ['filesystem', 'network', 'seccomp'] as const) layers[l] = reason;
+  layers.user ??= reason;
+  return makeFence({ ...plan, bwrap: null, setpriv: null, seccomp: null }, layers, limits);
+}
+
+/** Why `true` does not run through this plan's chain, or null when it does. */
+async function probe(plan: Plan, python: string): Promise<string | null> {
+  const dir = mkdtempSync(join(tmpdir(), 'swarm-fence-probe-'));
+  const limits: FenceLimits = { memoryBytes: 256 * 1024 ** 2, processes: 64, cpus: 1, diskBytes: 16 * 1024 ** 2 };
+  let run: FencedRun | null = null;
+  try {
+    run = await enterWith(plan, ['true'], { runDir: dir, binds: [], env: {}, python, gpu: false, limits }, () => {});
+    const r = await execa(run.cmd[0]!, run.cmd.slice(1), { env: run.env, extendEnv: false, reject: false, timeout: 20_000, stdin: 'ignore', all: true });
+    return r.exitCode === 0 ? null : oneLine(r.all || r.shortMessage || `exit code ${r.exitCode}`);
+  } catch (err) {
+    return oneLine((err as Error).message);
+  } finally {
+    await run?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The fence without bubblewrap: the environment allowlist and the rlimits still apply. */
+export function noFence(reason: string): Fence {
+  const prlimit = findTool('prlimit');
+  const layers: Layers = { filesystem: reason, network: reason, user: reason, seccomp: reason, cgroup: reason, rlimits: prlimit ? null : 'prlimit (util-linux) not found' };
+  const plan: Plan = { sh: findTool('sh') ?? '/bin/sh', bwrap: null, namespaces: [], setpriv: null, seccomp: null, cgroup: null, prlimit, system: [], etc: [] };
+  return makeFence(plan, layers, defaultLimits());
+}
+
+function makeFence(plan: Plan, layers: Layers, limits: FenceLimits): Fence {
+  const frozen = Object.freeze({ ...layers });
+  const complete = LAYER_NAMES.every((l) => frozen[l] === null);
+  return {
+    layers: frozen,
+    complete,
+    describe: () => describeLayers(frozen, plan, limits),
+    enter: (cmd, spec, onLimit) => enterWith(plan, cmd, spec, onLimit),
+  };
+}
+
+function describeLayers(layers: Layers, plan: Plan, limits: FenceLimits): string {
+  const held = LAYER_NAMES.filter((l) => layers[l] === null).map((l) => {
+    if (l === 'user') return `user ${plan.setpriv ? NOBODY : process.getuid?.()}`;
+    if (l === 'cgroup' && plan.cgroup) {
+      const cpu = limits.cpus > 0 ? `, ${limits.cpus} cpus` : '';
+      return `${plan.cgroup.kind} (memory ${formatBytes(limits.memoryBytes)}, ${limits.processes} processes${cpu})`;
+    }
+    return l;
+  });
+  const missing = LAYER_NAMES.filter((l) => layers[l] !== null).map((l) => `${l} missing (${layers[l]})`);
+  if (missing.length === 0) return `fence: ${held.join(', ')}`;
+  return `fence incomplete: ${[...held, ...missing].join(', ')}`;
+}
+
+async function enterWith(plan: Plan, cmd: string[], spec: FenceSpec, onLimit: (reason: string) => void): Promise<FencedRun> {
+  if (cmd.length === 0) throw new SandboxError('cannot fence an empty command');
+  const runDir = resolvedBind(spec.runDir);
+  if (plan.setpriv) {
+    if (!spec.runDirReadonly) chownTree(runDir.src, NOBODY);
+    // bwrap enters the folder as root without capabilities, before the uid drop: it needs the
+    // search bit for "others" (a run that took it away stops its own later evaluation, nothing else).
+    chmodSync(runDir.src, 0o711);
+  }
+  const inner = runEnv(runDir.dest, plan.bwrap ? '/tmp' : tmpdir(), spec.env);
+  let cg: RunCgroup | null = null;
+  try {
+    cg = plan.cgroup?.create(spec.limits) ?? null;
+  } catch (err) {
+    throw new SandboxError(`cannot make the run's cgroup: ${(err as Error).message}`, { cause: err, hint: 'Check that the node may still write its cgroup (it could when it started).' });
+  }
+  try {
+    const inside = plan.bwrap ? await bwrapCommand(plan, cmd, spec, runDir, inner) : cmd;
+    // RLIMIT_AS only stands in for a missing memory cgroup, and never on a GPU run (see limits.ts).
+    const rl = plan.prlimit ? prlimitArgs(plan.prlimit, spec.limits, !cg && !spec.gpu) : [];
+    const full = [plan.sh, '-c', JOIN, 'fence', plan.bwrap ? (plan.seccomp ?? '') : '', runDir.src, ...(cg?.procsFiles ?? []), '--', ...rl, ...inside];
+    // bwrap starts the run with an empty environment; the chain before it needs only PATH and locale.
+    return fencedRun(full, plan.bwrap ? allowedEnv() : inner, spec, runDir.src, cg, onLimit);
+  } catch (err) {
+    await cg?.close();
+    throw err;
+  }
+}
+
+async function bwrapCommand(plan: Plan, cmd: string[], spec: FenceSpec, runDir: { src: string; dest: string }, env: Record<string, string>): Promise<string[]> {
+  const uid = plan.setpriv ? NOBODY : process.getuid!();
+  const gid = plan.setpriv ? NOBODY : process.getgid!();
+  const devices = spec.gpu ? gpuDevices() : [];
+  const view = viewArgs({
+    system: plan.system,
+    etc: plan.etc,
+    ...identityFiles(uid, gid),
+    readonly: [...interpreterBinds(spec.python ? await pythonPaths(spec.python) : [], plan.system), ...spec.binds.map((b) => resolvedBind(b.src, b.dest))],
+    runDir: { ...runDir, readonly: spec.runDirReadonly === true },
+    devices,
+    sys: devices.length > 0,
+    tmpBytes: spec.limits.diskBytes,
+  });
+  const setenv = Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]);
+  return [
+    plan.bwrap!, ...plan.namespaces, ...view, '--clearenv', ...setenv, '--chdir', runDir.dest,
+    ...(plan.seccomp ? ['--seccomp', '3'] : []), '--',
+    ...(plan.setpriv ? [plan.setpriv, ...SETPRIV_ARGS] : []), ...cmd,
+  ];
+}
+
+function fencedRun(cmd: string[], env: Record<string, string>, spec: FenceSpec, dir: string, cg: RunCgroup | null, onLimit: (reason: string) => void): FencedRun {
+  let diskHit: string | null = null;
+  const watch = spec.runDirReadonly ? null : watchDisk(dir, spec.limits.diskBytes, (reason) => {
+    diskHit = reason;
+    onLimit(reason);
+  });
+  let closed: Promise<void> | null = null;
+  return {
+    cmd,
+    env,
+    async limitHit() {
+      return diskHit ?? cg?.hit() ?? (spec.runDirReadonly ? null : await diskOver(dir, spec.limits.diskBytes));
+    },
+    close() {
+      closed ??= (async () => {
+        watch?.stop();
+        await cg?.close();
+      })();
+      return closed;
+    },
+  };
+}
+
+/** Gives the run folder to the run's uid; never follows a link (a link's target is not the run's). */
+function chownTree(dir: string, uid: number): void {
+  chownSync(dir, uid, uid);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) chownTree(p, uid);
+    else if (lstatSync(p).isSymbolicLink()) continue;
+    else chownSync(p, uid, uid);
+  }
+}
+
+function oneLine(s: string): string {
+  return s.trim().split('\n').filter(Boolean).pop()?.slice(0, 300) ?? '';
+}
