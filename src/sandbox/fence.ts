@@ -79,8 +79,23 @@ export interface DetectOptions {
   limits?: FenceLimits;
 }
 
-/** Probes every layer once (a real run of `true` through each candidate chain) and returns the fence. */
-export async function detectFence(opts: DetectOptions = {}): Promise<Fence> {
+const detected = new Map<string, Promise<Fence>>();
+
+/**
+ * Probes every layer (a real run of `true` through each candidate chain) and returns the fence.
+ * Once per process and options: a box does not grow layers while the node runs.
+ */
+export function detectFence(opts: DetectOptions = {}): Promise<Fence> {
+  const key = JSON.stringify([opts.bwrap, opts.python, opts.limits]);
+  let f = detected.get(key);
+  if (!f) {
+    f = detect(opts);
+    detected.set(key, f);
+  }
+  return f;
+}
+
+async function detect(opts: DetectOptions): Promise<Fence> {
   const limits = opts.limits ?? defaultLimits();
   const layers: Layers = { filesystem: null, network: null, user: null, seccomp: null, cgroup: null, rlimits: null };
   const python = findTool(opts.python ?? 'python3');

@@ -12,11 +12,11 @@ import sys
 
 try:
     import pyseccomp as seccomp  # ctypes binding to the system libseccomp.so.2
-except ImportError:
+except ImportError as missing:
     try:
         import seccomp  # libseccomp's own binding, same API
-    except ImportError as e:
-        print(f"pyseccomp not installed ({e}); pip install pyseccomp", file=sys.stderr)
+    except ImportError:
+        print(f"pyseccomp not installed ({missing}); pip install pyseccomp", file=sys.stderr)
         sys.exit(3)
 except RuntimeError as e:  # pyseccomp raises this when libseccomp.so.2 is missing
     print(f"libseccomp not found ({e}); apt-get install libseccomp2", file=sys.stderr)

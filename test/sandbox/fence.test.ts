@@ -314,6 +314,21 @@ print(json.dumps({"dev": sorted(os.listdir("/dev")), "sys": os.path.exists("/sys
     expect(r.json.sys).toBe(false);
   });
 
+  it('runs the real workload: torch imports, trains a step on several threads, and a subprocess works', async () => {
+    const r = await attack(`
+import json, subprocess, sys, torch
+torch.set_num_threads(2)
+w = torch.randn(64, 64, requires_grad=True)
+loss = (torch.randn(32, 64) @ w).pow(2).mean()
+loss.backward()
+child = subprocess.run([sys.executable, "-c", "print(42)"], capture_output=True, text=True).stdout.strip()
+print(json.dumps({"grad": bool(w.grad.abs().sum() > 0), "threads": torch.get_num_threads(), "child": child}))`,
+    { limits: { ...SMALL, memoryBytes: 2 * 1024 ** 3, processes: 256 } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.json).toEqual({ grad: true, threads: 2, child: '42' });
+    expect(r.limitHit).toBeNull();
+  });
+
   it('describes itself in one line', () => {
     const line = fence.describe();
     expect(line).not.toContain('\n');
