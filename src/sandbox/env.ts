@@ -5,9 +5,13 @@
  * user happens to export is a secret until proven otherwise.
  */
 
-/** Names copied from the node's environment when set: locale, time zone, and what PyTorch/CUDA/BLAS read. */
+/**
+ * Names copied from the node's environment when set: locale, time zone, and what PyTorch/CUDA/BLAS
+ * read. LD_LIBRARY_PATH and CUDA_HOME because GPU images point them at the driver and toolkit
+ * (under /usr/local, inside the view); a folder they name outside the view simply is not there.
+ */
 const ALLOWED_NAMES: ReadonlySet<string> = new Set([
-  'PATH', 'LANG', 'LANGUAGE', 'TZ',
+  'PATH', 'LANG', 'LANGUAGE', 'TZ', 'LD_LIBRARY_PATH', 'CUDA_HOME',
   'CUDA_VISIBLE_DEVICES', 'CUDA_DEVICE_ORDER', 'NVIDIA_VISIBLE_DEVICES', 'NVIDIA_DRIVER_CAPABILITIES',
   'OMP_NUM_THREADS', 'MKL_NUM_THREADS',
 ]);

@@ -215,8 +215,7 @@ async function enterWith(plan: Plan, cmd: string[], spec: FenceSpec, onLimit: (r
   }
   try {
     const inside = plan.bwrap ? await bwrapCommand(plan, cmd, spec, runDir, inner) : cmd;
-    // RLIMIT_AS only stands in for a missing memory cgroup, and never on a GPU run (see limits.ts).
-    const rl = plan.prlimit ? prlimitArgs(plan.prlimit, spec.limits, !cg && !spec.gpu) : [];
+    const rl = plan.prlimit ? prlimitArgs(plan.prlimit, spec.limits, !cg, spec.gpu) : [];
     const full = [plan.sh, '-c', JOIN, 'fence', plan.bwrap ? (plan.seccomp ?? '') : '', runDir.src, ...(cg?.procsFiles ?? []), '--', ...rl, ...inside];
     // bwrap starts the run with an empty environment; the chain before it needs only PATH and locale.
     return fencedRun(full, plan.bwrap ? allowedEnv() : inner, spec, runDir.src, cg, onLimit);

@@ -83,9 +83,10 @@ describe('limits in words and rlimits', () => {
     expect(formatBytes(512)).toBe('512 bytes');
   });
 
-  it('caps processes, file size and core dumps, and address space only when asked (never with CUDA)', () => {
+  it('caps file size and core dumps always; processes and address space without a cgroup (never with CUDA)', () => {
     const l = { memoryBytes: 1000, processes: 64, cpus: 1, diskBytes: 4096 };
-    expect(prlimitArgs('/usr/bin/prlimit', l, false)).toEqual(['/usr/bin/prlimit', '--nproc=64', '--fsize=4097', '--core=0', '--']);
-    expect(prlimitArgs('/usr/bin/prlimit', l, true)).toContain('--as=1000');
+    expect(prlimitArgs('/usr/bin/prlimit', l, false, false)).toEqual(['/usr/bin/prlimit', '--fsize=4097', '--core=0', '--']);
+    expect(prlimitArgs('/usr/bin/prlimit', l, true, false)).toEqual(['/usr/bin/prlimit', '--fsize=4097', '--core=0', '--nproc=64', '--as=1000', '--']);
+    expect(prlimitArgs('/usr/bin/prlimit', l, true, true)).not.toContain('--as=1000');
   });
 });
