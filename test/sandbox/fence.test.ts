@@ -329,6 +329,31 @@ print(json.dumps({"grad": bool(w.grad.abs().sum() > 0), "threads": torch.get_num
     expect(r.limitHit).toBeNull();
   });
 
+  it('overhead: the whole chain (cgroup, prlimit, bwrap, seccomp, uid drop) around `true`', async () => {
+    const { execa } = await import('execa');
+    const time = async (fencedRun: boolean) => {
+      const t0 = performance.now();
+      if (!fencedRun) {
+        await execa('true');
+        return performance.now() - t0;
+      }
+      const run = await fence.enter(['true'], { runDir: dirs.runDir, binds: [], env: {}, python: PYTHON, gpu: false, limits: SMALL }, () => {});
+      const r = await execa(run.cmd[0]!, run.cmd.slice(1), { env: run.env, extendEnv: false, reject: false });
+      await run.close();
+      expect(r.exitCode, r.stderr).toBe(0);
+      return performance.now() - t0;
+    };
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const plain: number[] = [];
+    const boxed: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      plain.push(await time(false));
+      boxed.push(await time(true));
+    }
+    console.log(`[fence overhead] true: plain ${med(plain).toFixed(0)} ms, fenced ${med(boxed).toFixed(0)} ms (medians, enter() to close())`);
+    expect(med(boxed) - med(plain)).toBeLessThan(500);
+  });
+
   it('describes itself in one line', () => {
     const line = fence.describe();
     expect(line).not.toContain('\n');
