@@ -116,29 +116,47 @@ async function detect(opts: DetectOptions): Promise<Fence> {
   if (!plan.prlimit) layers.rlimits = 'prlimit (util-linux) not found';
   if (ROOT && !plan.setpriv) layers.user = 'setpriv (util-linux) not found: runs would be root';
   if (!plan.bwrap) return withoutBwrap(plan, layers, `bubblewrap not installed ("${bwrapName}" not found)`, limits);
-  return settle(plan, layers, python ?? '', limits);
+  return settle(plan, layers, limits);
 }
 
-/** Runs the probe, dropping one layer at a time on failure, until a chain works (or none does). */
-async function settle(plan: Plan, layers: Layers, python: string, limits: FenceLimits): Promise<Fence> {
-  for (;;) {
-    const err = await probe(plan, python);
-    if (err === null) return makeFence(plan, layers, limits);
-    if (/cannot join cgroup/.test(err) && plan.cgroup) {
-      layers.cgroup = `cannot move a process into the run cgroup: ${err}`;
-      plan.cgroup = null;
-    } else if (!ROOT && plan.namespaces.includes('--disable-userns')) {
-      plan.namespaces = userNamespaces(false); // older bwrap or kernel: nested namespaces stay refused by seccomp
-    } else if (plan.seccomp) {
-      layers.seccomp = `bwrap refused the filter: ${err}`;
-      plan.seccomp = null;
-    } else if (plan.setpriv) {
-      layers.user = `cannot drop to uid ${NOBODY}: ${err}`;
-      plan.setpriv = null;
-    } else {
-      return withoutBwrap(plan, layers, `bubblewrap cannot make a fence here: ${err}`, limits);
+/** One thing a probe may leave out when the full chain fails here, and what the reason then says. */
+interface Drop {
+  layer: LayerName | null;
+  words: string;
+  apply(p: Plan): Plan | null;
+}
+const DROPS: Drop[] = [
+  { layer: 'cgroup', words: 'cannot move a run into its cgroup', apply: (p) => (p.cgroup ? { ...p, cgroup: null } : null) },
+  // older bwrap or kernel without --disable-userns: nested namespaces stay refused by seccomp
+  { layer: null, words: '', apply: (p) => (!ROOT && p.namespaces.includes('--disable-userns') ? { ...p, namespaces: userNamespaces(false) } : null) },
+  { layer: 'seccomp', words: 'bwrap refused the filter', apply: (p) => (p.seccomp ? { ...p, seccomp: null } : null) },
+  { layer: 'user', words: `cannot drop to uid ${NOBODY}`, apply: (p) => (p.setpriv ? { ...p, setpriv: null } : null) },
+];
+
+/**
+ * Probes the full chain; when it fails, finds the one part whose absence makes it work and names
+ * that layer with bwrap's error. If no single part does, all of them go; if even that fails,
+ * bubblewrap itself cannot run here.
+ */
+async function settle(plan: Plan, layers: Layers, limits: FenceLimits): Promise<Fence> {
+  const err = await probe(plan);
+  if (err === null) return makeFence(plan, layers, limits);
+  for (const d of DROPS) {
+    const p = d.apply(plan);
+    if (p && (await probe(p)) === null) {
+      if (d.layer) layers[d.layer] = `${d.words}: ${err}`;
+      return makeFence(p, layers, limits);
     }
   }
+  let bare = plan;
+  for (const d of DROPS) {
+    const p = d.apply(bare);
+    if (!p) continue;
+    bare = p;
+    if (d.layer) layers[d.layer] = `${d.words}: ${err}`;
+  }
+  if ((await probe(bare)) === null) return makeFence(bare, layers, limits);
+  return withoutBwrap(plan, layers, `bubblewrap cannot make a fence here: ${err}`, limits);
 }
 
 function withoutBwrap(plan: Plan, layers: Layers, reason: string, limits: FenceLimits): Fence {
@@ -147,13 +165,16 @@ function withoutBwrap(plan: Plan, layers: Layers, reason: string, limits: FenceL
   return makeFence({ ...plan, bwrap: null, setpriv: null, seccomp: null }, layers, limits);
 }
 
-/** Why `true` does not run through this plan's chain, or null when it does. */
-async function probe(plan: Plan, python: string): Promise<string | null> {
+/**
+ * Why `true` does not run through this plan's chain, or null when it does. No interpreter is bound
+ * (python ''): the probe is about the layers, and an interpreter's own trouble shows in its run.
+ */
+async function probe(plan: Plan): Promise<string | null> {
   const dir = mkdtempSync(join(tmpdir(), 'swarm-fence-probe-'));
   const limits: FenceLimits = { memoryBytes: 256 * 1024 ** 2, processes: 64, cpus: 1, diskBytes: 16 * 1024 ** 2 };
   let run: FencedRun | null = null;
   try {
-    run = await enterWith(plan, ['true'], { runDir: dir, binds: [], env: {}, python, gpu: false, limits }, () => {});
+    run = await enterWith(plan, ['true'], { runDir: dir, binds: [], env: {}, python: '', gpu: false, limits }, () => {});
     const r = await execa(run.cmd[0]!, run.cmd.slice(1), { env: run.env, extendEnv: false, reject: false, timeout: 20_000, stdin: 'ignore', all: true });
     return r.exitCode === 0 ? null : oneLine(r.all || r.shortMessage || `exit code ${r.exitCode}`);
   } catch (err) {

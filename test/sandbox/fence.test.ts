@@ -380,6 +380,24 @@ describe.skipIf(!bwrapInstalled)('a fence with layers missing', () => {
     }
   });
 
+  it('names the one layer whose absence makes the chain work (here: a bwrap that refuses seccomp filters)', async () => {
+    const dirs = runFolder();
+    try {
+      const picky = join(dirs.root, 'bwrap');
+      writeFileSync(picky, '#!/bin/sh\ncase " $* " in *" --seccomp "*) echo "bwrap: seccomp filters not supported" >&2; exit 1;; esac\nexec bwrap "$@"\n', { mode: 0o755 });
+      const f = await detectFence({ bwrap: picky, python: PYTHON });
+      expect(f.layers.seccomp).toBe('bwrap refused the filter: bwrap: seccomp filters not supported');
+      expect(f.layers.filesystem).toBeNull();
+      expect(f.layers.network).toBeNull();
+      expect(f.layers.user).toBeNull();
+      const r = await fenced(f, 'import json, os; print(json.dumps({"uid": os.getuid()}))', { runDir: dirs.runDir });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.json.uid).toBe(ROOT ? 65534 : process.getuid!());
+    } finally {
+      dirs.cleanup();
+    }
+  });
+
   it('reports seccomp missing when pyseccomp cannot be imported, with the reason', async () => {
     const dirs = runFolder();
     try {
