@@ -13,7 +13,7 @@
  * 65534 on the host too, not just inside a namespace, so what it writes is nobody's and it owns
  * nothing of the host's. A non-root node's run keeps the node's uid inside a user namespace.
  */
-import { chmodSync, chownSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, lchownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -221,12 +221,7 @@ function describeLayers(layers: Layers, plan: Plan, limits: FenceLimits): string
 async function enterWith(plan: Plan, cmd: string[], spec: FenceSpec, onLimit: (reason: string) => void): Promise<FencedRun> {
   if (cmd.length === 0) throw new SandboxError('cannot fence an empty command');
   const runDir = resolvedBind(spec.runDir);
-  if (plan.setpriv) {
-    if (!spec.runDirReadonly) chownTree(runDir.src, NOBODY);
-    // bwrap enters the folder as root without capabilities, before the uid drop: it needs the
-    // search bit for "others" (a run that took it away stops its own later evaluation, nothing else).
-    chmodSync(runDir.src, 0o711);
-  }
+  if (plan.setpriv) giveRunFolder(runDir.src, spec.runDirReadonly === true);
   const inner = runEnv(runDir.dest, plan.bwrap ? '/tmp' : tmpdir(), spec.env);
   let cg: RunCgroup | null = null;
   try {
@@ -254,7 +249,7 @@ async function bwrapCommand(plan: Plan, cmd: string[], spec: FenceSpec, runDir: 
     system: plan.system,
     etc: plan.etc,
     ...identityFiles(uid, gid),
-    readonly: [...interpreterBinds(spec.python ? await pythonPaths(spec.python) : [], plan.system), ...spec.binds.map((b) => resolvedBind(b.src, b.dest))],
+    readonly: [...interpreterBinds(spec.python ? await pythonPaths(spec.python) : [], plan.system), ...callerBinds(spec, runDir.dest)],
     runDir: { ...runDir, readonly: spec.runDirReadonly === true },
     devices,
     sys: devices.length > 0,
@@ -266,6 +261,20 @@ async function bwrapCommand(plan: Plan, cmd: string[], spec: FenceSpec, runDir: 
     ...(plan.seccomp ? ['--seccomp', '3'] : []), '--',
     ...(plan.setpriv ? [plan.setpriv, ...SETPRIV_ARGS] : []), ...cmd,
   ];
+}
+
+/**
+ * The caller's read-only binds, resolved. None may land inside the run folder: bwrap mounts as root,
+ * and a link a run left there would decide where the mount goes.
+ */
+function callerBinds(spec: FenceSpec, runDir: string): { src: string; dest: string }[] {
+  return spec.binds.map((b) => {
+    const bind = resolvedBind(b.src, b.dest);
+    if (bind.dest === runDir || bind.dest.startsWith(`${runDir}/`)) {
+      throw new SandboxError(`a fence bind cannot go inside the run folder: ${bind.dest}`, { hint: 'Bind it beside the run folder (e.g. /data) and tell the run where.' });
+    }
+    return bind;
+  });
 }
 
 function fencedRun(cmd: string[], env: Record<string, string>, spec: FenceSpec, dir: string, cg: RunCgroup | null, onLimit: (reason: string) => void): FencedRun {
@@ -291,14 +300,23 @@ function fencedRun(cmd: string[], env: Record<string, string>, spec: FenceSpec, 
   };
 }
 
-/** Gives the run folder to the run's uid; never follows a link (a link's target is not the run's). */
+/**
+ * Makes the run folder the run's (uid 65534) when it may write it. bwrap enters it as root without
+ * capabilities, before the uid drop, so it also needs the search bit for others (a run that takes
+ * it away stops only its own later evaluation).
+ */
+function giveRunFolder(dir: string, readonly: boolean): void {
+  if (!readonly) chownTree(dir, NOBODY);
+  chmodSync(dir, 0o711);
+}
+
+/** lchown all the way down: never through a link, whose target is not the run's. */
 function chownTree(dir: string, uid: number): void {
-  chownSync(dir, uid, uid);
+  lchownSync(dir, uid, uid);
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) chownTree(p, uid);
-    else if (lstatSync(p).isSymbolicLink()) continue;
-    else chownSync(p, uid, uid);
+    else if (!e.isSymbolicLink()) lchownSync(p, uid, uid);
   }
 }
 

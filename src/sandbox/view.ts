@@ -49,8 +49,11 @@ export function viewArgs(v: ViewInput): string[] {
     '--proc', '/proc',
   ];
   for (const d of v.devices) a.push('--dev-bind', d, d);
-  // libcuda and NVML read the GPU's PCI and NUMA topology under /sys/bus/pci and /sys/devices
-  // (the former is symlinks into the latter); read-only, and only on a run that has the GPU.
+  // A GPU run needs: the device nodes (/dev/nvidiactl, nvidia-uvm, nvidiaN, nvidia-caps; /dev/dri
+  // and /dev/kfd for others), the driver's user-space libraries (under /usr, already shown),
+  // /proc/driver/nvidia (part of the fresh /proc), and /sys: libcuda and NVML read the GPU's PCI and
+  // NUMA topology under /sys/bus/pci and /sys/devices (the former is symlinks into the latter).
+  // Read-only, and only on a run that has the GPU.
   if (v.sys) a.push('--ro-bind', '/sys', '/sys');
   for (const s of v.system) {
     if (s.link !== null) a.push('--symlink', s.link, s.path);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -303,6 +303,22 @@ print(json.dumps(out))`, { runDirReadonly: true, binds: [{ src: data, dest: '/da
     expect(r.json.run).toMatch(/Error/);
     expect(r.json.bind).toMatch(/Error/);
     expect(existsSync(join(dirs.runDir, 'new.txt'))).toBe(false);
+  });
+
+  it('gives the run folder to the run without following a link in it to a host file, and refuses binds inside it', async () => {
+    const own = runFolder();
+    try {
+      writeFileSync(join(own.runDir, 'train.py'), 'print(1)');
+      symlinkSync(otherCanary, join(own.runDir, 'link'));
+      const run = await fence.enter(['true'], { runDir: own.runDir, binds: [], env: {}, python: PYTHON, gpu: false, limits: SMALL }, () => {});
+      await run.close();
+      if (ROOT && fence.layers.user === null) expect(statSync(join(own.runDir, 'train.py')).uid).toBe(65534);
+      expect(statSync(otherCanary).uid).toBe(process.getuid!()); // the link's target stays the node's
+      await expect(fence.enter(['true'], { runDir: own.runDir, binds: [{ src: outside, dest: join(own.runDir, 'data') }], env: {}, python: PYTHON, gpu: false, limits: SMALL }, () => {}))
+        .rejects.toThrow(/cannot go inside the run folder/);
+    } finally {
+      own.cleanup();
+    }
   });
 
   it('keeps the GPU and /sys out of a run that does not ask for the GPU', async () => {
