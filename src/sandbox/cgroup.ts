@@ -6,8 +6,8 @@
  * kernel's own files are used: no systemd, so it works wherever the node can write the cgroup.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { memoryWords, processWords } from './limits.js';
 import type { FenceLimits } from './types.js';
@@ -31,10 +31,13 @@ export interface CgroupHost {
   create(limits: FenceLimits): RunCgroup;
 }
 
-/** The host's cgroup for runs, or why there is none (one line). Creates and removes a probe cgroup. */
-export async function detectCgroup(): Promise<{ host: CgroupHost | null; reason: string | null }> {
-  const own = ownCgroups();
-  const mounts = cgroupMounts();
+/**
+ * The host's cgroup for runs, or why there is none (one line). Creates and removes a probe cgroup.
+ * `proc`: where this process's mountinfo and cgroup files are (tests point it at a fake tree).
+ */
+export async function detectCgroup(proc = '/proc/self'): Promise<{ host: CgroupHost | null; reason: string | null }> {
+  const own = ownCgroups(proc);
+  const mounts = cgroupMounts(proc);
   const reasons: string[] = [];
   for (const make of [v2Host, v1Host]) {
     try {
@@ -51,9 +54,9 @@ export async function detectCgroup(): Promise<{ host: CgroupHost | null; reason:
 type Mount = { dir: string; root: string; fstype: string; options: string[] };
 
 /** cgroup mounts from /proc/self/mountinfo. */
-function cgroupMounts(): Mount[] {
+function cgroupMounts(proc: string): Mount[] {
   const out: Mount[] = [];
-  for (const line of safeRead('/proc/self/mountinfo').split('\n')) {
+  for (const line of safeRead(join(proc, 'mountinfo')).split('\n')) {
     const [pre, post] = line.split(' - ');
     if (!pre || !post) continue;
     const f = pre.split(' ');
@@ -65,9 +68,9 @@ function cgroupMounts(): Mount[] {
 }
 
 /** This process's cgroup per hierarchy: controller list ('' for v2) → path. */
-function ownCgroups(): Map<string, string> {
+function ownCgroups(proc: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const line of safeRead('/proc/self/cgroup').split('\n')) {
+  for (const line of safeRead(join(proc, 'cgroup')).split('\n')) {
     const m = /^\d+:([^:]*):(.*)$/.exec(line);
     if (m) out.set(m[1]!, m[2]!);
   }
@@ -84,12 +87,14 @@ function v2Host(own: Map<string, string>, mounts: Mount[]): CgroupHost {
   const path = own.get('');
   const m = mounts.find((x) => x.fstype === 'cgroup2');
   if (path === undefined || !m) throw new Error('v2: not mounted');
-  const base = mountedPath(m, path);
+  // a node that already moved itself into its leaf (an earlier detection) makes runs beside it
+  const cgroup = basename(path) === 'swarm-node' ? dirname(path) : path;
+  const base = mountedPath(m, cgroup);
   const available = safeRead(join(base, 'cgroup.controllers')).split(/\s+/);
   const missing = ['memory', 'pids'].filter((c) => !available.includes(c));
   if (missing.length > 0) throw new Error(`v2: ${missing.join(' and ')} not delegated to ${base}`);
   const controllers = ['memory', 'pids', ...(available.includes('cpu') ? ['cpu'] : [])];
-  enableControllers(base, controllers);
+  enableControllers(base, cgroup === '/', controllers);
   return {
     kind: 'cgroup v2',
     create(limits) {
@@ -117,9 +122,11 @@ function v2Host(own: Map<string, string>, mounts: Mount[]): CgroupHost {
 /**
  * Enables the controllers for the node's children. v2's "no internal processes" rule forbids it
  * while the node's own cgroup holds processes (EBUSY): then they move into a leaf, swarm-node, the
- * way a delegated service manager does it, and the runs become its siblings.
+ * way a delegated service manager does it, and the runs become its siblings. Only processes that
+ * are the node's to move: its own, or all of a container's (the node's cgroup is the root of its
+ * cgroup namespace). A login session's shell is left where it is, and the layer is reported missing.
  */
-function enableControllers(base: string, controllers: string[]): void {
+function enableControllers(base: string, nsRoot: boolean, controllers: string[]): void {
   const enabled = safeRead(join(base, 'cgroup.subtree_control')).split(/\s+/);
   const want = controllers.filter((c) => !enabled.includes(c)).map((c) => `+${c}`).join(' ');
   if (!want) return;
@@ -129,9 +136,13 @@ function enableControllers(base: string, controllers: string[]): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EBUSY') throw new Error(`v2: cannot enable ${want} in ${base}: ${(err as Error).message}`);
   }
+  const procs = pidsIn(base);
+  if (!nsRoot && procs.some((p) => p !== process.pid)) {
+    throw new Error(`v2: ${base} holds other processes too; start the node in a cgroup of its own (systemd-run --scope -p Delegate=yes ...)`);
+  }
   const leaf = join(base, 'swarm-node');
   mkdirSync(leaf, { recursive: true });
-  for (const pid of pidsIn(base)) tryWrite(join(leaf, 'cgroup.procs'), String(pid));
+  for (const pid of procs) tryWrite(join(leaf, 'cgroup.procs'), String(pid));
   writeFileSync(join(base, 'cgroup.subtree_control'), want);
 }
 
@@ -201,11 +212,8 @@ function runCgroup(dirs: string[], limits: FenceLimits, events: () => { oom: num
           }
           await sleep(20);
         }
-        for (let i = 0; i < 50; i++) {
-          for (const d of dirs) tryRmdir(d);
-          if (!dirs.some(existsSync)) break;
-          await sleep(20);
-        }
+        // EBUSY while an exiting process is still listed; anything else will not get better
+        for (let i = 0; i < 50 && dirs.map(tryRmdir).includes('EBUSY'); i++) await sleep(20);
       })();
       return closing;
     },
@@ -239,11 +247,14 @@ function tryWrite(p: string, v: string): boolean {
   }
 }
 
-function tryRmdir(d: string): void {
+/** Removes an (empty) cgroup; the error code when it cannot, null when it is gone. */
+function tryRmdir(d: string): string | null {
   try {
     rmdirSync(d);
-  } catch {
-    // busy (a process not yet gone) or already removed
+    return null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    return code === 'ENOENT' ? null : code;
   }
 }
 
