@@ -38,7 +38,10 @@ CLONE_NS_FLAGS = [0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x
 
 
 def build():
+    # Only the native architecture is allowed: the process dies on a call made through another ABI
+    # (x86-64's int 0x80 i386 entry, x32), so socketcall() and friends cannot go around the rules.
     f = seccomp.SyscallFilter(seccomp.ALLOW)
+    f.set_attr(seccomp.Attr.ACT_BADARCH, seccomp.KILL_PROCESS)
     eperm = seccomp.ERRNO(errno.EPERM)
     for name in DENIED:
         try:

@@ -198,6 +198,20 @@ print(json.dumps(out))`);
     expect(r.json.fork).toBe(0); // ordinary processes still work
   });
 
+  it('kills a run that goes around the filter through the i386 syscall entry (int 0x80 socketcall)', async () => {
+    if (process.arch !== 'x64' || skipUnless('seccomp')) return;
+    const r = await attack(`
+import ctypes, mmap
+# mov eax, 102 (socketcall); mov ebx, 1 (SYS_SOCKET); xor ecx, ecx; int 0x80; ret
+code = bytes.fromhex("b866000000" "bb01000000" "31c9" "cd80" "c3")
+page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+page.write(code)
+fn = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.addressof(ctypes.c_char.from_buffer(page)))
+print("returned", fn())`);
+    expect(r.stdout).not.toContain('returned');
+    expect(r.exitCode).toBe(128 + 31); // SIGSYS, passed on by bwrap
+  });
+
   it('stops a fork bomb at the process limit and says so', async () => {
     if (skipUnless('cgroup')) return;
     const r = await attack(`
