@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectFence, type Fence } from '../../src/sandbox/index.js';
+import { detectFence, noFence, type Fence } from '../../src/sandbox/index.js';
 import { PYTHON, REPO } from '../helpers/paths.js';
 import { fenced, processesWith, runFolder, SMALL } from './fenced.js';
 
@@ -389,6 +389,25 @@ print(json.dumps({"grad": bool(w.grad.abs().sum() > 0), "threads": torch.get_num
     expect(line).not.toContain('\n');
     if (fence.complete) expect(line).toMatch(/^fence: filesystem, network, user \d+, seccomp, cgroup v[12] \(memory [\d.]+ GiB, \d+ processes/);
     else expect(line).toMatch(/^fence incomplete: .* missing \(/);
+  });
+});
+
+describe('noFence', () => {
+  it('keeps the environment allowlist and the rlimits, and says every other layer is missing', async () => {
+    const f = noFence('allowed by --allow-unsandboxed');
+    expect(f.complete).toBe(false);
+    expect(f.layers.filesystem).toBe('allowed by --allow-unsandboxed');
+    expect(f.describe()).toMatch(/^fence incomplete: rlimits, filesystem missing \(allowed by --allow-unsandboxed\)/);
+    const dirs = runFolder();
+    process.env.PGPASSWORD = 'canary';
+    try {
+      const r = await fenced(f, 'import json, os, resource; print(json.dumps({"pg": os.environ.get("PGPASSWORD"), "seed": os.environ.get("SWARM_SEED"), "home": os.environ["HOME"], "fsize": resource.getrlimit(resource.RLIMIT_FSIZE)[0]}))', { runDir: dirs.runDir, env: { SWARM_SEED: '3' } });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.json).toEqual({ pg: null, seed: '3', home: dirs.runDir, fsize: SMALL.diskBytes + 1 });
+    } finally {
+      delete process.env.PGPASSWORD;
+      dirs.cleanup();
+    }
   });
 });
 
