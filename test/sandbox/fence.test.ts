@@ -288,7 +288,7 @@ time.sleep(600)`;
       // the run itself, the Popen'd child and the double-forked grandchild
       const pythons = () => processesWith(tag, PYTHON);
       for (let i = 0; i < 200 && pythons().length < 3; i++) await new Promise((ok) => setTimeout(ok, 50));
-      expect(pythons()).toHaveLength(3);
+      expect(pythons().length).toBeGreaterThanOrEqual(3); // more while a fork has not yet exec'd or exited
       if (how === 'close') await run.close();
       else process.kill(-sub.pid!, 'SIGKILL');
       await sub;
