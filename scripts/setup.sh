@@ -28,7 +28,7 @@ if ! "$VPY" -c 'import torch' >/dev/null 2>&1; then
 fi
 missing=$("$VPY" - <<'PY'
 import importlib.util
-need = {"numpy": "numpy", "tiktoken": "tiktoken", "rustbpe": "rustbpe", "pytest": "pytest"}
+need = {"numpy": "numpy", "tiktoken": "tiktoken", "rustbpe": "rustbpe", "pytest": "pytest", "pyseccomp": "pyseccomp"}
 print(" ".join(pkg for mod, pkg in need.items() if importlib.util.find_spec(mod) is None))
 PY
 )

@@ -33,7 +33,9 @@ IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,199}")
 WEIGHT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.]{0,299}")
 # Only ATen operators and tuple indexing: no higher-order ops, custom ops or Python callables.
 TARGET = re.compile(r"torch\.ops\.aten\.[a-z0-9_]+\.[A-Za-z0-9_]+|_operator\.getitem")
-CAUSAL_TOL = 1e-4  # max |change| of an earlier log-probability (nats), float32 compute
+# Max |change| of a log-probability (nats) that counts as none: float32 kernels may reorder sums by
+# ~1e-4 between calls; a leak this small is worth under 0.001 bpb, below any noise floor.
+CAUSAL_TOL = 1e-3
 INPUT_KINDS = {"parameter", "buffer", "tensor_constant", "user_input"}
 
 
@@ -169,9 +171,12 @@ def log_probs(model, x):
 def check_causal(model, x, n_ordinary):
     """Tokens from position c on must not change any log-probability before c; rows must not mix."""
     base = log_probs(model, x)
+    delta = (log_probs(model, x) - base).abs().max().item()
+    if not delta <= CAUSAL_TOL:
+        raise Refused(f"not deterministic: the same tokens gave log-probabilities {delta:.3g} apart")
     gen = torch.Generator().manual_seed(20261201)
     T = x.size(1)
-    cuts = sorted({1, T // 4, T // 2, T - 1, *torch.randint(1, T, (4,), generator=gen).tolist()})
+    cuts = sorted({1, T // 2, T - 1, *torch.randint(1, T, (2,), generator=gen).tolist()})
     for c in cuts:
         changed = x.clone()
         changed[:, c:] = torch.randint(0, n_ordinary, changed[:, c:].shape, generator=gen).to(x.device)
@@ -183,7 +188,7 @@ def check_causal(model, x, n_ordinary):
     delta = (log_probs(model, x[perm]) - base[perm]).abs().max().item()
     if not delta <= CAUSAL_TOL:
         raise Refused(f"rows are not scored independently: reordering the batch changed log-probabilities by {delta:.3g}")
-    return len(cuts) + 1
+    return len(cuts) + 2
 
 
 @torch.no_grad()

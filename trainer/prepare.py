@@ -153,6 +153,7 @@ def _atomic_file(path):
             yield f
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # fenced runs read the cache as another user (uid 65534)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -57,6 +57,10 @@ common(program.command('join'))
   .option('--replicas <n>', "peers that re-run a result that would become the swarm's best (default 2)")
   .addOption(new Option('--run-policy <policy>', "whose code runs here (default all: screened and sandboxed)").choices(['all', 'verified', 'allowlist', 'none']))
   .option('--allowlist <peers>', 'peer ids trusted by name, comma-separated')
+  .option('--memory-limit-gb <GiB>', 'memory of one run, all its processes (default: 3/4 of this box)')
+  .option('--process-limit <n>', 'processes and threads of one run (default: from the cores)')
+  .option('--cpu-limit <cores>', 'CPU time of one run, in cores (default: all)')
+  .option('--disk-limit-gb <GiB>', 'what one run folder may hold (default 4)')
   .action(async (o: CommonOptions & Record<string, string | boolean | undefined>) => {
     const src = sources(o as CommonOptions, {
       maxExperiments: o.maxExperiments, budget: o.budget, budgetMode: o.budgetMode, budgetTokens: o.budgetTokens,
@@ -65,6 +69,7 @@ common(program.command('join'))
       threshold: o.threshold, seed: o.seed, program: o.program, listen: o.listen, announce: o.announce,
       bootstrap: o.bootstrap, mdns: o.mdns, allowUnsandboxed: o.allowUnsandboxed, swarmKey: o.swarmKey,
       noiseRuns: o.noiseRuns, noiseEvery: o.noiseEvery, noiseK: o.noiseK, replicas: o.replicas, runPolicy: o.runPolicy, allowlist: o.allowlist,
+      memoryLimitGb: o.memoryLimitGb, processLimit: o.processLimit, cpuLimit: o.cpuLimit, diskLimitGb: o.diskLimitGb,
     });
     await join(src).catch((err: unknown) => {
       throw asStateError(err, () => loadConfig(src).state);

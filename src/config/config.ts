@@ -79,6 +79,11 @@ export interface NodeConfig {
   runPolicy: RunPolicy;
   /** Peer ids whose patches are trusted by name. */
   allowlist: string[];
+  /** Fence limits per run; null takes the fence's default for this box (docs/trust.md). */
+  memoryLimitGb: number | null;
+  processLimit: number | null;
+  cpuLimit: number | null;
+  diskLimitGb: number | null;
 }
 
 export type ConfigKey = keyof NodeConfig;
@@ -87,6 +92,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   'python', 'cache', 'threshold', 'seed', 'program', 'trainer',
   'listen', 'announce', 'bootstrap', 'bootstrapFile', 'mdns', 'allowUnsandboxed', 'swarmKey',
   'noiseRuns', 'noiseEvery', 'noiseK', 'replicas', 'runPolicy', 'allowlist',
+  'memoryLimitGb', 'processLimit', 'cpuLimit', 'diskLimitGb',
 ];
 const PATH_KEYS = new Set<ConfigKey>(['state', 'python', 'cache', 'program', 'trainer', 'bootstrapFile', 'swarmKey']);
 
@@ -174,6 +180,10 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
     replicas: get('replicas', nonNegativeInteger, 2),
     runPolicy: get('runPolicy', oneOf(RUN_POLICIES), 'all'),
     allowlist: get('allowlist', peerList, []),
+    memoryLimitGb: get<number | null>('memoryLimitGb', positiveNumber, null),
+    processLimit: get<number | null>('processLimit', positiveInteger, null),
+    cpuLimit: get<number | null>('cpuLimit', positiveNumber, null),
+    diskLimitGb: get<number | null>('diskLimitGb', positiveNumber, null),
   };
   if (config.proposer === 'openai' && config.model === null) {
     throw new ConfigError('the openai proposer needs a model name', {

@@ -192,6 +192,11 @@ class PythonTrainer implements Trainer {
     return env;
   }
 
+  /** Compiled kernels stay in the run folder: a cache shared between runs would let one run plant code for the next. */
+  private compileCaches(runDir: string): Record<string, string> {
+    return { TORCHINDUCTOR_CACHE_DIR: path.join(runDir, '.inductor'), TRITON_CACHE_DIR: path.join(runDir, '.triton') };
+  }
+
   /** The environment of trusted harness processes run outside the fence (hardware, building the cache). */
   private hostEnv(): Record<string, string> {
     const env: Record<string, string> = {};
@@ -233,6 +238,7 @@ class PythonTrainer implements Trainer {
     await writeFile(trainPath, req.source, 'utf8').catch(runFolderError(`write ${trainPath}`));
 
     const spec = await this.spec(runDir, 'train');
+    Object.assign(spec.env, this.compileCaches(runDir));
     if (req.seed !== undefined) spec.env.SWARM_SEED = String(req.seed);
     // Tells prepare.py it runs under a node, which arms its watchdog against outliving a node killed with -9.
     spec.env.SWARM_RUN_ID = path.basename(runDir);
