@@ -1,4 +1,4 @@
-import { copyFile, readFile, rm } from 'node:fs/promises';
+import { copyFile, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrainerError } from '../../src/core/index.js';
@@ -213,6 +213,17 @@ describe('pythonTrainer.run', () => {
     expect(r.outcome).toBe('crash');
     expect(r.reason).toBe('stopped by the fence: run folder grew past 1.0 MiB');
     expect(r.wallSeconds).toBeLessThan(10);
+  });
+});
+
+describe('the run log', () => {
+  it('a 50 MB stdout flood keeps at most the cap on disk, and the summary after it still counts', async () => {
+    const r = await runFixture('flood.py', { maxLogBytes: 1 << 20 });
+    expect(r.outcome).toBe('ok');
+    expect(r.metrics!.val_bpb).toBe(1.5);
+    const { size } = await stat(r.logPath);
+    expect(size).toBeLessThan((1 << 20) + 200);
+    expect(await readFile(r.logPath, 'utf8')).toContain(`[swarm] run log cut at ${1 << 20} bytes`);
   });
 });
 
