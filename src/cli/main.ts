@@ -58,7 +58,7 @@ common(program.command('join'))
   .addOption(new Option('--run-policy <policy>', "whose code runs here (default all: screened and sandboxed)").choices(['all', 'verified', 'allowlist', 'none']))
   .option('--allowlist <peers>', 'peer ids trusted by name, comma-separated')
   .option('--memory-limit-gb <GiB>', 'memory of one run, all its processes (default: 3/4 of this box)')
-  .option('--process-limit <n>', 'processes and threads of one run (default: from the cores)')
+  .option('--process-limit <n>', 'processes and threads of one run (default: max(512, 4 × cores))')
   .option('--cpu-limit <cores>', 'CPU time of one run, in cores (default: all)')
   .option('--disk-limit-gb <GiB>', 'what one run folder may hold (default 4)')
   .action(async (o: CommonOptions & Record<string, string | boolean | undefined>) => {
