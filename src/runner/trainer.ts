@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import {
   diskError, probedDiskError, StateError, TrainerError, type Dataset, type Hardware, type Metrics, type RunOutcome,
 } from '../core/index.js';
+import { CONFIG_KEYS, envName } from '../config/index.js';
 import { defaultLimits, noFence, type Fence, type FenceLimits, type FenceSpec } from '../sandbox/index.js';
 import { classify, isStrongOomLine } from './classify.js';
 import { dataView, prepareData, type DataManifest, type Phase } from './data.js';
@@ -25,6 +26,7 @@ export type { Progress } from './parse.js';
 /** Lines of the log kept in memory and in the result. */
 export const LOG_TAIL_LINES = 50;
 const MAX_SUMMARY_LINES = 200;
+const NODE_VARIABLES = new Set(CONFIG_KEYS.map(envName));
 const SETUP_HINT = 'run scripts/setup.sh to create .venv with PyTorch, or point the python setting at a Python that has torch';
 
 export interface RunRequest {
@@ -179,9 +181,17 @@ class PythonTrainer implements Trainer {
     this.fence = init.fence ?? noFence('the runner was given no fence');
   }
 
-  /** The trainer's contract variables; nothing else of the node's environment reaches a run but the fence's allowlist. */
+  /**
+   * The trainer's variables: SWARM_* of the node's environment (SWARM_DEVICE, SWARM_TOKENIZER…) except
+   * the node's own configuration, then init.env, then the contract. Nothing else of the node's
+   * environment reaches a run but the fence's allowlist.
+   */
   private contractEnv(cacheDir: string): Record<string, string> {
-    const env: Record<string, string> = { ...(this.init.env ?? {}) };
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) {
+      if (v !== undefined && k.startsWith('SWARM_') && !NODE_VARIABLES.has(k)) env[k] = v;
+    }
+    Object.assign(env, this.init.env ?? {});
     env.PYTHONPATH = this.trainerDir;
     env.PYTHONUNBUFFERED = '1';
     env.SWARM_DATASET = this.init.dataset;

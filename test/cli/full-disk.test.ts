@@ -9,7 +9,7 @@ import { bwrapArgs, bwrapMountsUnavailable } from '../helpers/bwrap.js';
 import { STUB_ENV } from '../helpers/cli.js';
 import { CLI } from '../helpers/paths.js';
 
-const env = { ...STUB_ENV, STUB_SLEEP: '0' };
+const env = { ...STUB_ENV, SWARM_STUB_SLEEP: '0' };
 const DISK_BYTES = 8 * 1024 * 1024;
 /** KiB left free on the disk before each round: from "full at start" to "full after a few experiments". */
 const SLACKS_KIB = (process.env.SWARM_DISK_SLACKS ?? '0 4 8 12 16 20 24 28 32 40 48 64 96 128 192').split(/\s+/).map(Number);

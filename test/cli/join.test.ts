@@ -18,7 +18,7 @@ async function stateDir(): Promise<string> {
   return d;
 }
 
-const swarm = cli({ SWARM_NOISE_RUNS: '0', STUB_SLEEP: '1.5' });
+const swarm = cli({ SWARM_NOISE_RUNS: '0', SWARM_STUB_SLEEP: '1.5' });
 
 async function records(state: string): Promise<ExperimentRecord[]> {
   const { stdout } = await swarm(['log', '--json', '--state', state]);
@@ -29,7 +29,7 @@ describe('swarm join', () => {
   it('killed with -9 mid-experiment, loses nothing finished and resumes the interrupted run', async () => {
     const state = await stateDir();
     // A long run, so the kill lands inside #2 even on a loaded machine.
-    const first = swarm(['join', '--state', state, '--max-experiments', '5', '--budget', '1'], { STUB_SLEEP: '6' });
+    const first = swarm(['join', '--state', state, '--max-experiments', '5', '--budget', '1'], { SWARM_STUB_SLEEP: '6' });
     await waitFor(first, /#2 /);
 
     // While it runs, read commands ask the node over its control socket.
@@ -89,7 +89,7 @@ describe('swarm join', () => {
 
   it('shows one experiment with its diff and metrics', async () => {
     const state = await stateDir();
-    const r = await swarm(['join', '--state', state, '--max-experiments', '2', '--budget', '1'], { STUB_SLEEP: '0' });
+    const r = await swarm(['join', '--state', state, '--max-experiments', '2', '--budget', '1'], { SWARM_STUB_SLEEP: '0' });
     expect(r.exitCode, r.all).toBe(0);
     const show = await swarm(['show', '2', '--state', state]);
     expect(show.stdout).toMatch(/experiment #2/);
@@ -101,7 +101,7 @@ describe('swarm join', () => {
 
     // Under a tokens budget the record says so, not the seconds value that does not bind.
     const tokens = await stateDir();
-    const t = await swarm(['join', '--state', tokens, '--max-experiments', '1', '--budget-mode', 'tokens', '--budget-tokens', '1000', '--noise-runs', '0'], { STUB_SLEEP: '0' });
+    const t = await swarm(['join', '--state', tokens, '--max-experiments', '1', '--budget-mode', 'tokens', '--budget-tokens', '1000', '--noise-runs', '0'], { SWARM_STUB_SLEEP: '0' });
     expect(t.exitCode, t.all).toBe(0);
     expect(t.all).toMatch(/1k tokens/);
     expect((await swarm(['show', '1', '--state', tokens])).stdout).toMatch(/budget 1000 tokens/);
@@ -127,14 +127,14 @@ describe('a node killed with -9', () => {
 describe('swarm join with peers', () => {
   it('prints the address to join; two CLI nodes see each other and the shared leaderboard', async () => {
     const [sa, sb] = [await stateDir(), await stateDir()];
-    const a = swarm(['join', '--state', sa, '--budget', '1'], { STUB_SLEEP: '0' });
+    const a = swarm(['join', '--state', sa, '--budget', '1'], { SWARM_STUB_SLEEP: '0' });
     let out = '';
     a.all?.on('data', (c: Buffer) => { out += c.toString(); });
     await waitFor(a, /others join with: swarm join --bootstrap \S+/);
     const address = /others join with: swarm join --bootstrap (\S+)/.exec(out)![1]!;
     expect(address).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/12D3Koo/);
 
-    const b = await swarm(['join', '--state', sb, '--budget', '1', '--max-experiments', '3', '--bootstrap', address], { STUB_SLEEP: '0' });
+    const b = await swarm(['join', '--state', sb, '--budget', '1', '--max-experiments', '3', '--bootstrap', address], { SWARM_STUB_SLEEP: '0' });
     expect(b.exitCode, b.all).toBe(0);
     // A is still running: its status names its peer and B's results reached it through the socket-backed commands.
     const status = JSON.parse((await swarm(['status', '--json', '--state', sa])).stdout) as { live: { swarm: { peerId: string } } };

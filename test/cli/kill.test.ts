@@ -11,7 +11,7 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-const swarm = cli({ STUB_SLEEP: '0.4' });
+const swarm = cli({ SWARM_STUB_SLEEP: '0.4' });
 
 async function records(state: string): Promise<ExperimentRecord[]> {
   const r = await swarm(['log', '--json', '--state', state]);

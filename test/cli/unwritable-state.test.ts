@@ -9,8 +9,8 @@ import { bwrapArgs, bwrapMountsUnavailable } from '../helpers/bwrap.js';
 import { cli, STUB_ENV } from '../helpers/cli.js';
 import { CLI } from '../helpers/paths.js';
 
-const env = { ...STUB_ENV, STUB_SLEEP: '0' };
-const swarm = cli({ STUB_SLEEP: '0' });
+const env = { ...STUB_ENV, SWARM_STUB_SLEEP: '0' };
+const swarm = cli({ SWARM_STUB_SLEEP: '0' });
 /** `swarm` with `path` mounted read-only on top of the host's file system. */
 const swarmReadOnly = (path: string, args: string[]) =>
   execa('bwrap', bwrapArgs(['--ro-bind', path, path], ['node', CLI, ...args]), { env, reject: false, all: true });

@@ -11,7 +11,7 @@ afterEach(async () => {
 });
 
 // The stub harness adds seed luck of this amplitude to seeded runs, so σ is not zero.
-const swarm = cli({ STUB_NOISE: '0.1' });
+const swarm = cli({ SWARM_STUB_NOISE: '0.1' });
 
 interface Report { target: { label: string; claimed: number | null }; measured: number | null; tolerance: number; verdict: string | null }
 
@@ -49,7 +49,7 @@ describe('swarm status and swarm verify', () => {
   it('asks a running node to re-run it between its own runs', async () => {
     const state = await mkdtemp(join(tmpdir(), 'swarm-verify-'));
     dirs.push(state);
-    const node = swarm(['join', '--state', state, '--budget', '1', '--noise-runs', '0'], { STUB_SLEEP: '0.5' });
+    const node = swarm(['join', '--state', state, '--budget', '1', '--noise-runs', '0'], { SWARM_STUB_SLEEP: '0.5' });
     try {
       await waitFor(node, /#2 /);
       const logged = waitFor(node, /swarm verify: re-running #1/);

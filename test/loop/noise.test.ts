@@ -4,10 +4,10 @@ import { node } from '../helpers/node.js';
 import { STUB_TRAINER } from '../helpers/paths.js';
 import { scripted, setConst } from '../helpers/swarm.js';
 
-// The stub harness adds seed luck: STUB_NOISE · (((seed · 7919) mod 1000) / 1000 − 0.5) (test/fixtures/stub-trainer/prepare.py).
+// The stub harness adds seed luck: SWARM_STUB_NOISE · (((seed · 7919) mod 1000) / 1000 − 0.5) (test/fixtures/stub-trainer/prepare.py).
 const AMPLITUDE = 0.1;
 const luck = (seed: number) => AMPLITUDE * (((seed * 7919) % 1000) / 1000 - 0.5);
-const env = { STUB_NOISE: String(AMPLITUDE) };
+const env = { SWARM_STUB_NOISE: String(AMPLITUDE) };
 const BASELINE_SEED = 42;
 const plantSeed = (seed: number) => (source: string) => source.replace(`or ${BASELINE_SEED})`, `or ${seed})`);
 

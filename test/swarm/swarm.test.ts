@@ -47,16 +47,16 @@ describe('a swarm of real libp2p nodes on 127.0.0.1', () => {
     const a = await swarmNode({ name: 'a' });
     const b = await swarmNode({ name: 'b', bootstrap: [a] });
     const idea = { hypothesis: 'deeper', edit: setConst('DEPTH', '5') };
-    process.env.STUB_SLEEP = '0';
+    process.env.SWARM_STUB_SLEEP = '0';
     await Promise.all([a.run(1, scripted([])), b.run(1, scripted([]))]);
-    process.env.STUB_SLEEP = '4';
+    process.env.SWARM_STUB_SLEEP = '4';
     try {
       const running = a.run(1, scripted([idea]));
       await until("A's claim to reach B", async () => (await b.shared()).some((r) => r.type === 'claim'));
       await b.run(1, scripted([idea]));
       await running;
     } finally {
-      delete process.env.STUB_SLEEP;
+      delete process.env.SWARM_STUB_SLEEP;
     }
     expect((await a.store.list())[1]).toMatchObject({ status: 'keep' });
     const [, mine] = await b.store.list();
