@@ -4,6 +4,7 @@ import type { RecordBody, SignedClaim, SignedRecord, SignedResult } from '../p2p
 import type { RunResult } from '../runner/index.js';
 import { claimKey, replicationTolerance, replicationVerdict, sharedSigma, standings, trustOf } from '../trust/index.js';
 import { claimedBefore } from './claims.js';
+import { wireHypothesis } from './outbound.js';
 import { short } from './short.js';
 
 export interface ReplicatorInit {
@@ -89,7 +90,7 @@ export function replicator(init: ReplicatorInit) {
       replicating.add(key);
       const claim = await init.publish({
         type: 'claim', experiment: r.experiment, fingerprint: `verify:${key}`, parentHash: r.parentHash, hash: r.hash,
-        hypothesis: `replicate: ${r.hypothesis}`.slice(0, 500), hardware: init.hardwareClass,
+        hypothesis: wireHypothesis(`replicate: ${r.hypothesis}`), hardware: init.hardwareClass,
         expires: new Date(Date.now() + (sameClass ? 1 : 2) * init.claimSeconds * 1000).toISOString(),
       }) as SignedClaim | null;
       pending.push({ result: r, notBefore: sameClass ? 0 : Date.parse(r.endedAt) + init.claimSeconds * 1000, claim });
