@@ -8,6 +8,7 @@ import { disputedPeers, mayReplicate, peerCodeDecision, standings, trustOf, type
 import type { Workspace } from '../workspace/index.js';
 import { earlierClaims } from './claims.js';
 import { diffFiles, fingerprint } from './fingerprint.js';
+import { replicationRefusal } from './gate.js';
 import { replicator } from './replication.js';
 import { publishedReason } from './reason-code.js';
 import { short } from './short.js';
@@ -106,11 +107,14 @@ export function swarmLink(init: LinkInit) {
     return Buffer.from(bytes).toString('utf8');
   }
 
+  const gate = { policy, allowlist, refusePeerCode: init.refusePeerCode };
+  const refusal = async (peer: string, source: string) => replicationRefusal(gate, peer, source, (await workspace.best()).source);
+
   const replication = replicator({
     log, hardwareClass, hardware, claimSeconds: init.claimSeconds,
     replicas: init.replicas ?? 2, k: init.noiseK ?? 2, crossClass: init.crossClass ?? false,
     mayRun: (peer) => init.refusePeerCode === null && mayReplicate(policy, allowlist, peer),
-    self: () => net?.peerId ?? null, records: all, publish, fetchText,
+    self: () => net?.peerId ?? null, records: all, publish, fetchText, refusal,
   });
 
   /** A peer kept a change: bring its versions over, screen it, and queue it rebased onto our best. */
@@ -312,8 +316,16 @@ export function swarmLink(init: LinkInit) {
     async bests(): Promise<SignedBest[]> {
       return (await all()).filter((r): r is SignedBest => r.type === 'best');
     },
-    /** Queues a re-run of `task` ahead of everything else (`swarm verify`); resolves when it has run. */
-    verifyNow: (task: Replication): Promise<RunResult> => replication.verifyNow(task),
+    /**
+     * Queues a re-run of `task` ahead of everything else (`swarm verify`, also over the control socket);
+     * resolves when it has run. A peer's train.py gets the policy and screen any peer's code gets:
+     * RefusedError when it must not run here.
+     */
+    async verifyNow(task: Replication): Promise<RunResult> {
+      const refused = task.peer === net?.peerId ? null : await refusal(task.peer, task.source);
+      if (refused) throw refused;
+      return replication.verifyNow(task);
+    },
     /** Waits until every received record has been handled (tests, shutdown). */
     settled: () => intake,
   };

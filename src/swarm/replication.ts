@@ -20,8 +20,10 @@ export interface ReplicatorInit {
   k: number;
   /** Replicate other hardware classes too, after same-class peers had their turn (tokens budget). */
   crossClass: boolean;
-  /** Whether this box may run that peer's code at all (run policy, sandbox). */
+  /** Whether this box may run that peer's code at all (run policy, sandbox): checked before claiming. */
   mayRun(peer: string): boolean;
+  /** Why that peer's train.py must not run here (policy, sandbox, screen), or null: checked before running. */
+  refusal(peer: string, source: string): Promise<Error | null>;
   self(): string | null;
   records(): Promise<SignedRecord[]>;
   /** Signs and shares a record; null when the node is not on the swarm. */
@@ -121,6 +123,12 @@ export function replicator(init: ReplicatorInit) {
         const source = await init.fetchText(r.hash!, r.peer);
         if (source === undefined || sourceHash(source) !== r.hash) {
           log.warn(`peer ${short(r.peer)}: could not fetch the train.py of ${r.experiment} to replicate it`);
+          replicating.delete(key);
+          continue;
+        }
+        const refused = await init.refusal(r.peer, source);
+        if (refused) {
+          log.warn(`peer ${short(r.peer)}: not replicating ${r.experiment}: ${refused.message}`);
           replicating.delete(key);
           continue;
         }
