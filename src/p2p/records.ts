@@ -187,8 +187,8 @@ export const FINGERPRINT = new RegExp(`^(?:[0-9a-f]{64}|verify:${PEER.source.sli
 export const NAME = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]*$/u;
 /** A version string (torch, CUDA, Python). */
 export const VERSION = /^[0-9A-Za-z.+_-]{1,64}$/;
-/** What free text (a hypothesis) must not hold: control characters but tab and newline, bidi overrides, BOM, lone surrogates. */
-export const UNSAFE_TEXT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\p{Cs}]/u;
+/** What free text (a hypothesis, one line) must not hold: control characters (newlines too), bidi overrides, BOM, lone surrogates. */
+export const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\p{Cs}]/u;
 
 function codePoints(s: string): number {
   let n = 0;
@@ -452,9 +452,9 @@ export function encodeRecord(record: SignedRecord): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(record));
 }
 
-/** `s` made valid for a free-text field: characters UNSAFE_TEXT refuses dropped, cut to `max` code points. */
+/** `s` made valid for a free-text field: line breaks and tabs become spaces, other characters UNSAFE_TEXT refuses are dropped, cut to `max` code points. */
 export function safeText(s: string, max: number): string {
-  const kept = [...s].filter((c) => !UNSAFE_TEXT.test(c));
+  const kept = [...s.replace(/[\t\n\r\v\f]+/g, ' ')].filter((c) => !UNSAFE_TEXT.test(c));
   return kept.slice(0, max).join('');
 }
 
