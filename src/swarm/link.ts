@@ -9,10 +9,10 @@ import type { Workspace } from '../workspace/index.js';
 import { earlierClaims } from './claims.js';
 import { diffFiles, fingerprint } from './fingerprint.js';
 import { replicationRefusal } from './gate.js';
-import { replicator } from './replication.js';
-import { publishedReason } from './reason-code.js';
-import { short } from './short.js';
 import { wireClass, wireHardware, wireHypothesis, wireName } from './outbound.js';
+import { publishedReason } from './reason-code.js';
+import { replicator } from './replication.js';
+import { short } from './short.js';
 
 export interface LinkInit {
   store: Store;
