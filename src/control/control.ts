@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { chmod, rm } from 'node:fs/promises';
 import { createServer, request } from 'node:http';
 import { join } from 'node:path';
 import type { ExperimentRecord, NoiseFloor } from '../core/index.js';
@@ -79,6 +79,8 @@ export async function serveControl(stateDir: string, handlers: ControlHandlers):
     server.once('error', reject);
     server.listen(path, () => resolve());
   });
+  // Only this user may ask the node for anything (a verify runs code); the run policy still applies to what it asks.
+  await chmod(path, 0o600);
   return {
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());

@@ -1,5 +1,4 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Proposer } from '../agent/index.js';
 import {
   ProposalError, TrainerError, silentLogger,
@@ -7,11 +6,12 @@ import {
 } from '../core/index.js';
 import { judge } from '../judge/index.js';
 import { isTrivialError, type RunResult, type Trainer } from '../runner/index.js';
-import type { Store } from '../store/index.js';
+import { pathInside, type Store } from '../store/index.js';
 import { keepMargin, noiseDue, noiseSeeds, sampleSigma, type NoiseSettings } from '../trust/index.js';
 import type { Staged, Version, Workspace } from '../workspace/index.js';
 import { latestKeep, toHistory, triedHashes } from './history.js';
 import { newId } from './ids.js';
+import { runFolderName } from './run-folder.js';
 
 export interface LoopInit {
   store: Store;
@@ -287,7 +287,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
   async function train(source: string, folder: string, seq: number, seed?: number): Promise<RunResult | 'aborted'> {
     try {
       return await trainer.run({
-        source, runDir: join(init.runsDir, folder),
+        source, runDir: await pathInside(init.runsDir, folder),
         onProgress: (p) => emit({ type: 'progress', seq, step: p.step, loss: p.loss, elapsedSeconds: p.elapsedSeconds }),
         ...(seed === undefined ? {} : { seed }),
         ...(signal ? { signal } : {}),
@@ -333,7 +333,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
   /** Re-runs a peer's claimed result and hands the measurement to the swarm. False when the node was stopped. */
   async function replicate(task: Replication): Promise<boolean> {
     log.info(`replicating ${task.experiment} of peer ${task.peer.slice(-8)} (claimed val_bpb ${task.claimed?.toFixed(6) ?? 'none'})`);
-    const result = await train(task.source, `verify-${task.peer.slice(-8)}-${task.experiment}`, 0);
+    const result = await train(task.source, runFolderName('verify', task.peer, task.experiment), 0);
     if (result === 'aborted') return false;
     await swarm!.replicated(task, result).catch((err: unknown) => log.warn(`replication of ${task.experiment} not shared: ${(err as Error).message}`));
     return true;

@@ -10,11 +10,12 @@ export {
 } from './net.js';
 export {
   signRecord, verifyRecord, validateRecord, checkRecord, decodeRecord, encodeRecord, signingBytes, sha256Hex,
-  LIMITS, RECORD_TYPES, RESULT_STATUSES, RESULT_OUTCOMES, DROP_REASONS,
+  LIMITS, RECORD_TYPES, EXPERIMENT_ID, FINGERPRINT, NAME, VERSION, UNSAFE_TEXT, safeText, safeName, RESULT_STATUSES, RESULT_OUTCOMES, DROP_REASONS,
   type ResultBody, type ClaimBody, type BestBody, type NoiseBody, type VerifyBody, type SignedNoise, type SignedVerify, type RecordBody, type RecordType, type UnsignedRecord,
   type Envelope, type SignedRecord, type SignedResult, type SignedClaim, type SignedBest, type DraftRecord,
   type DropReason, type Validation, type ResultStatus, type ResultOutcome,
 } from './records.js';
+export { REASON_TEXTS, EXCEPTION_CLASS, isReasonCode, reasonText, type ReasonCode, type FixedReasonCode } from './reasons.js';
 export { generateSwarmKey, parseSwarmKey, SwarmKeyError } from './pnet.js';
 export { canonicalJson } from './canonical.js';
 export { loadOrCreateIdentity, SeqCounter, IdentityError } from './identity.js';

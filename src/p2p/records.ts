@@ -13,6 +13,7 @@ import type { PrivateKey } from '@libp2p/interface';
 import { DATASETS, METRIC_KEYS, type Dataset, type Hardware, type Metrics, type NoiseFloor } from '../core/types.js';
 import { replicationVerdict, type ReplicationVerdict } from '../trust/index.js';
 import { canonicalJson } from './canonical.js';
+import { isReasonCode, type ReasonCode } from './reasons.js';
 
 // ---------------------------------------------------------------------------------------------
 // Limits
@@ -24,8 +25,8 @@ export const LIMITS = {
   diffBytes: 64 * 1024,
   /** Largest hypothesis, Unicode code points. */
   hypothesisChars: 500,
-  /** Largest reason (why a run crashed or was discarded), code points. */
-  reasonChars: 2000,
+  /** Largest accelerator name, code points (a hardware class adds `<count>× ` to it). */
+  nameChars: 128,
   /** Default bound for short strings (ids, names, versions), code points. */
   shortChars: 256,
   /** Largest program id, hex characters. */
@@ -68,7 +69,8 @@ export interface ResultBody {
   /** e.g. "mutate", "claude:claude-sonnet-4-5". */
   proposer: string;
   outcome: ResultOutcome | null;
-  reason: string | null;
+  /** Why it crashed or was discarded: a code from a fixed table (./reasons.ts), never the run's own text. */
+  reason: ReasonCode | null;
   metrics: Metrics | null;
   hardware: Hardware | null;
   dataset: Dataset;
@@ -175,6 +177,19 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 const SIG = /^[A-Za-z0-9+/]{85}[AQgw]==$/;
 const PEER = /^[1-9A-HJ-NP-Za-km-z]{1,128}$/; // base58btc alphabet
 
+// Identifiers and names from peers end up in file names, log lines, terminal output and LLM prompts,
+// so each is held to the shape honest nodes produce (see docs/protocol.md §3.1), never "any string".
+/** An experiment id as newId() (src/loop/ids.ts) makes it: milliseconds in base 36, `-`, 8 random hex. */
+export const EXPERIMENT_ID = /^[0-9a-z]{9,12}-[0-9a-f]{8}$/;
+/** A result's fingerprint (sha256 hex), or a replication claim's `verify:<peer>/<experiment>`. */
+export const FINGERPRINT = new RegExp(`^(?:[0-9a-f]{64}|verify:${PEER.source.slice(1, -1)}/${EXPERIMENT_ID.source.slice(1, -1)})$`);
+/** A display name (accelerator, hardware class, proposer): letters, marks, digits, punctuation, symbols and plain spaces. */
+export const NAME = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]*$/u;
+/** A version string (torch, CUDA, Python). */
+export const VERSION = /^[0-9A-Za-z.+_-]{1,64}$/;
+/** What free text (a hypothesis, one line) must not hold: control characters (newlines too), bidi overrides, BOM, lone surrogates. */
+export const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\p{Cs}]/u;
+
 function codePoints(s: string): number {
   let n = 0;
   for (const _ of s) n++;
@@ -233,15 +248,20 @@ function checkObject(v: unknown, spec: Record<string, Check>): string | null {
   return null;
 }
 
+const text = (max: number): Check => (v) => str(max)(v) ?? (UNSAFE_TEXT.test(v as string) ? 'holds control or bidi characters' : null);
+const name = (max: number): Check => (v) => str(max)(v) ?? pattern(NAME, 'a printable name (no control characters)')(v);
+const version = pattern(VERSION, 'a version string ([0-9A-Za-z.+_-], 1-64 chars)');
+const reason: Check = (v) => (isReasonCode(v) ? null : 'expected a reason code (docs/protocol.md §3.3)');
+
 const metricsSpec: Record<string, Check> = Object.fromEntries(METRIC_KEYS.map((k) => [k, num(-1e15, 1e15)]));
 const hardwareSpec: Record<string, Check> = {
   device: oneOf(['cuda', 'mps', 'cpu']),
-  name: str(LIMITS.shortChars),
+  name: name(LIMITS.nameChars),
   count: int(0, 1_000_000),
   memoryGb: num(0, 1e9),
-  torch: str(64),
-  cuda: nullable(str(64)),
-  python: str(64),
+  torch: version,
+  cuda: nullable(version),
+  python: version,
 };
 
 const ENVELOPE: Record<string, Check> = {
@@ -253,8 +273,10 @@ const ENVELOPE: Record<string, Check> = {
   time: iso,
   sig: pattern(SIG, 'a base64 Ed25519 signature (88 chars)'),
 };
-const id = str(LIMITS.shortChars, 1);
-const lineage = array(str(LIMITS.shortChars, 1), LIMITS.lineageItems);
+const id = pattern(EXPERIMENT_ID, 'an experiment id (<9-12 of 0-9a-z>-<8 hex>)');
+const fingerprintCheck = pattern(FINGERPRINT, 'a fingerprint (sha256 hex, or verify:<peer>/<experiment>)');
+const lineage = array(id, LIMITS.lineageItems);
+const hardwareClass = (v: unknown) => name(LIMITS.nameChars + 16)(v);
 
 const BODIES: Record<RecordType, Record<string, Check>> = {
   result: {
@@ -263,12 +285,12 @@ const BODIES: Record<RecordType, Record<string, Check>> = {
     hash: nullable(hex64),
     diffHash: hex64,
     diff: nullable((v) => (typeof v === 'string' && Buffer.byteLength(v, 'utf8') <= LIMITS.diffBytes ? null : `expected a string of at most ${LIMITS.diffBytes} UTF-8 bytes`)),
-    fingerprint: id,
+    fingerprint: fingerprintCheck,
     status: oneOf(RESULT_STATUSES),
-    hypothesis: str(LIMITS.hypothesisChars),
-    proposer: str(LIMITS.shortChars),
+    hypothesis: text(LIMITS.hypothesisChars),
+    proposer: name(LIMITS.shortChars),
     outcome: nullable(oneOf(RESULT_OUTCOMES)),
-    reason: nullable(str(LIMITS.reasonChars)),
+    reason: nullable(reason),
     metrics: nullable(object(metricsSpec)),
     hardware: nullable(object(hardwareSpec)),
     dataset: oneOf(DATASETS),
@@ -279,18 +301,18 @@ const BODIES: Record<RecordType, Record<string, Check>> = {
   },
   claim: {
     experiment: id,
-    fingerprint: id,
+    fingerprint: fingerprintCheck,
     parentHash: hex64,
     hash: nullable(hex64),
-    hypothesis: str(LIMITS.hypothesisChars),
-    hardware: str(LIMITS.shortChars),
+    hypothesis: text(LIMITS.hypothesisChars),
+    hardware: hardwareClass,
     expires: iso,
   },
   best: {
     hash: hex64,
     val_bpb: num(Number.MIN_VALUE, 1e6),
     experiment: id,
-    hardware: str(LIMITS.shortChars),
+    hardware: hardwareClass,
     lineage,
   },
   noise: {
@@ -428,4 +450,15 @@ export async function checkRecord(value: unknown, program: string): Promise<Vali
 /** UTF-8 JSON bytes of a record, as sent on the wire. */
 export function encodeRecord(record: SignedRecord): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(record));
+}
+
+/** `s` made valid for a free-text field: line breaks and tabs become spaces, other characters UNSAFE_TEXT refuses are dropped, cut to `max` code points. */
+export function safeText(s: string, max: number): string {
+  const kept = [...s.replace(/[\t\n\r\v\f]+/g, ' ')].filter((c) => !UNSAFE_TEXT.test(c));
+  return kept.slice(0, max).join('');
+}
+
+/** `s` made valid for a name field: anything NAME refuses becomes a space, cut to `max` code points. */
+export function safeName(s: string, max: number): string {
+  return [...s].map((c) => (NAME.test(c) ? c : ' ')).slice(0, max).join('');
 }

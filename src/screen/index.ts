@@ -8,6 +8,9 @@
  * the boundary is the sandbox (src/sandbox: no network, read-only file system) that every trainer
  * process runs in, screened or not.
  *
+ * First, text that Python reads differently from a person or this screen (a source encoding other
+ * than UTF-8, a carriage return inside a line, bidi and invisible characters) is refused (./text.ts).
+ *
  * How: pure TypeScript, no Python process (see ./tokenize.ts). The candidate (`after`) and the current
  * train.py (`before`) are tokenized with comments and string literals set apart, so `socket` in a
  * comment or a string never triggers. Then
@@ -17,6 +20,7 @@
  */
 import { readDiff } from './diff.js';
 import { DEFAULT_ALLOWED_IMPORTS, findImports, findNames, moduleVerdict, type Finding } from './rules.js';
+import { textProblems } from './text.js';
 import { tokenize } from './tokenize.js';
 
 export { DEFAULT_ALLOWED_IMPORTS, CONDITIONAL_IMPORTS } from './rules.js';
@@ -71,6 +75,7 @@ export function screenPatch(input: ScreenInput): ScreenResult {
   for (const p of summary.problems) general(`the diff is malformed: ${p}`);
   if (input.after.trim() === '') general(`${TRAIN_FILE} would be empty`);
   if (input.after.includes('\0')) general(`${TRAIN_FILE} would contain a NUL byte`);
+  for (const text of textProblems(input.after)) reasons.push({ line: Number(/^line (\d+)/.exec(text)?.[1] ?? 0), text });
 
   // 3. code scan of after vs before
   const beforeTokens = tokenize(input.before);

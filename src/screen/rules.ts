@@ -36,6 +36,12 @@ const DENIED_SUBMODULES: ReadonlyArray<[string, string]> = [
   ['torch.distributed', 'network access is not allowed'],
   ['torch.package', 'unpickles arbitrary objects'],
   ['torch.utils.model_zoo', 'downloads files from the internet'],
+  ['torch.serialization', 'unpickles arbitrary objects'],
+  ['gc.get_objects', 'reaches every object in the interpreter (a way around the screen)'],
+  ['gc.get_referrers', 'reaches every object in the interpreter (a way around the screen)'],
+  ['gc.get_referents', 'reaches every object in the interpreter (a way around the screen)'],
+  ['operator.attrgetter', 'looks attributes up by a string (a way around the screen)'],
+  ['operator.methodcaller', 'calls methods by a string name (a way around the screen)'],
 ];
 
 /** Why well-known modules are refused (anything else not allowed gets a generic reason). */
@@ -47,7 +53,8 @@ const MODULE_REASONS: ReadonlyArray<[string[], string]> = [
   [['ctypes', 'cffi', 'mmap'], 'native code and raw memory access are not allowed'],
   [['importlib', 'imp', 'builtins', '__builtin__', 'runpy', 'code', 'codeop', 'pkgutil', 'zipimport', 'types', 'inspect', 'gc_hooks'],
     'dynamic imports and code execution are not allowed'],
-  [['pickle', 'cPickle', '_pickle', 'marshal', 'dill', 'cloudpickle', 'shelve', 'joblib'], 'deserialising objects can run arbitrary code'],
+  [['pickle', 'cPickle', '_pickle', 'marshal', 'dill', 'cloudpickle', 'shelve', 'joblib', 'copyreg'], 'deserialising objects can run arbitrary code'],
+  [['codecs', 'encodings'], 'codecs can turn text into code the screen never saw'],
   [['shutil', 'tempfile', 'pathlib', 'glob', 'fileinput', 'io', 'zipfile', 'tarfile'], 'file system access beyond the run folder is not needed'],
 ];
 
@@ -188,6 +195,8 @@ const BARE: ReadonlyMap<string, string> = new Map([
   ['compile', 'builds code objects at run time'],
   ['__import__', 'imports modules dynamically'],
   ['globals', 'reaches the module namespace (a way around the screen)'],
+  ['vars', 'reaches a namespace as a dict (a way around the screen)'],
+  ['locals', 'reaches a namespace as a dict (a way around the screen)'],
   ['breakpoint', 'starts a debugger hook'],
 ]);
 
@@ -222,7 +231,13 @@ const ATTR: ReadonlyMap<string, string> = new Map([
   ['f_globals', 'reaches a frame\'s namespace'],
   ['f_builtins', 'reaches a frame\'s builtins'],
   ['gi_frame', 'reaches generator frames'],
+  ...['f_back', 'f_locals', 'f_code', 'f_trace', 'tb_frame', 'tb_next', 'cr_frame', 'ag_frame', 'gi_code', '_getframe']
+    .map((n): [string, string] => [n, 'walks interpreter frames (a way around the screen)']),
+  ['serialization', 'torch.serialization unpickles arbitrary objects'],
 ]);
+
+/** Dunder attributes ordinary model code uses; any other `.__x__` reaches interpreter internals. */
+const SAFE_DUNDERS = new Set(['__init__', '__name__', '__qualname__', '__doc__', '__class__', '__call__', '__len__', '__iter__', '__next__', '__enter__', '__exit__', '__repr__', '__str__', '__version__', '__file__', '__module__']);
 
 /** Names refused wherever they appear as code (bare or as an attribute). */
 const ANY: ReadonlyMap<string, string> = (() => {
@@ -232,6 +247,8 @@ const ANY: ReadonlyMap<string, string> = (() => {
   for (const [mods, why] of MODULE_REASONS.slice(0, 5)) for (const n of mods) if (!skip.has(n)) m.set(n, why);
   m.set('shutil', 'changes files outside what training needs');
   for (const n of ['CDLL', 'cdll', 'PyDLL', 'pydll', 'ctypeslib']) m.set(n, 'native code and raw memory access are not allowed');
+  for (const [sub, why] of DENIED_SUBMODULES) if (sub.startsWith('gc.') || sub.startsWith('operator.')) m.set(sub.split('.')[1]!, why);
+  m.set('_getframe', 'walks interpreter frames (a way around the screen)');
   m.set('CodeType', 'builds code objects at run time');
   m.set('__builtins__', 'reaches the builtins (a way around the screen)');
   m.set('__import__', 'imports modules dynamically');
@@ -284,6 +301,9 @@ export function findNames(tokens: Token[], skip: ReadonlySet<number>): Finding[]
 
     if (ANY.has(n)) out.push({ key: `name:${n}`, line: t.line, message: `uses "${n}" (${ANY.get(n)})` });
     if (isAttr && ATTR.has(n) && !ANY.has(n) && !inChain.has(i)) out.push({ key: `attr:${n}`, line: t.line, message: `uses ".${n}" (${ATTR.get(n)})` });
+    if (isAttr && n.startsWith('__') && n.endsWith('__') && !ATTR.has(n) && !SAFE_DUNDERS.has(n)) {
+      out.push({ key: `attr:${n}`, line: t.line, message: `uses ".${n}" (interpreter internals are a way around the screen)` });
+    }
     if (!isAttr && !isDef && !isKwarg && BARE.has(n) && !ANY.has(n)) {
       const call = isOp(next, '(');
       out.push({ key: `bare:${n}`, line: t.line, message: `${call ? 'calls' : 'uses'} ${n}${call ? '()' : ''} (${BARE.get(n)})` });
@@ -318,6 +338,12 @@ export function findNames(tokens: Token[], skip: ReadonlySet<number>): Finding[]
       }
     }
 
+    if (REFLECT_FUNCS.has(chain) && callee === null && !isDef && !isKwarg && !isAttr) {
+      out.push({ key: `reflect:${chain}`, line: t.line, message: `uses ${chain} without calling it directly (an alias of it escapes the checks)` });
+    }
+    if (chain === 'type' && callee !== null && !isDef && callArgs(tokens, j).positional.length >= 2) {
+      out.push({ key: 'call:type', line: t.line, message: 'calls type() with several arguments (builds a class at run time)' });
+    }
     if (REFLECT_FUNCS.has(chain) && callee !== null && !isDef) {
       const args = callArgs(tokens, j);
       const target = args.positional[0];
@@ -325,6 +351,10 @@ export function findNames(tokens: Token[], skip: ReadonlySet<number>): Finding[]
       const attrName = attr && attr.length === 1 && attr[0]!.kind === 'string' ? attr[0]!.value : null;
       // the first name of the target expression: `os`, `os.path`, `globals()`, `type(x)` all count
       const callTarget = target && target.length >= 1 && target[0]!.kind === 'name' ? target[0]!.value : null;
+      const plain = attr !== undefined && attr.length === 1 && attr[0]!.kind === 'string' && !attr[0]!.prefix?.includes('f');
+      if (!plain) {
+        out.push({ key: `reflect:${chain}`, line: t.line, message: `calls ${chain}() with a computed attribute name (names built at run time are a way around the screen)` });
+      }
       if (callTarget !== null && REFLECT_TARGETS.has(callTarget)) {
         out.push({ key: `reflect:${chain}`, line: t.line, message: `calls ${chain}() on "${callTarget}" (reflection on a guarded object is a way around the screen)` });
       } else if (attrName !== null && isDangerousName(attrName)) {

@@ -1,13 +1,16 @@
 import { sourceHash, type Hardware, type HistoryEntry, type Logger } from '../core/index.js';
 import { latestKeep, type PeerCandidate, type Replication, type SwarmHooks } from '../loop/index.js';
 import type { RunResult } from '../runner/index.js';
-import type { RecordSource, SignedBest, SignedClaim, SignedRecord, SignedResult, SwarmNet } from '../p2p/index.js';
+import { reasonText, type RecordSource, type SignedBest, type SignedClaim, type SignedRecord, type SignedResult, type SwarmNet } from '../p2p/index.js';
 import { screenPatch } from '../screen/index.js';
 import type { SharedRecord, Store } from '../store/index.js';
 import { disputedPeers, mayReplicate, peerCodeDecision, standings, trustOf, type RunPolicy, type Trust } from '../trust/index.js';
 import type { Workspace } from '../workspace/index.js';
 import { earlierClaims } from './claims.js';
 import { diffFiles, fingerprint } from './fingerprint.js';
+import { replicationRefusal } from './gate.js';
+import { wireClass, wireHardware, wireHypothesis, wireName } from './outbound.js';
+import { publishedReason } from './reason-code.js';
 import { replicator } from './replication.js';
 import { short } from './short.js';
 
@@ -52,6 +55,9 @@ export interface LinkInit {
  */
 export function swarmLink(init: LinkInit) {
   const { store, workspace, log } = init;
+  /** This box's hardware and class as its records carry them. */
+  const hardwareClass = wireClass(init.hardwareClass);
+  const hardware = wireHardware(init.hardware ?? null);
   const policy = init.policy ?? 'all';
   const allowlist = new Set(init.allowlist ?? []);
   let net: SwarmNet | null = null;
@@ -101,11 +107,14 @@ export function swarmLink(init: LinkInit) {
     return Buffer.from(bytes).toString('utf8');
   }
 
+  const gate = { policy, allowlist, refusePeerCode: init.refusePeerCode };
+  const refusal = async (peer: string, source: string) => replicationRefusal(gate, peer, source, (await workspace.best()).source);
+
   const replication = replicator({
-    log, hardwareClass: init.hardwareClass, hardware: init.hardware ?? null, claimSeconds: init.claimSeconds,
+    log, hardwareClass, hardware, claimSeconds: init.claimSeconds,
     replicas: init.replicas ?? 2, k: init.noiseK ?? 2, crossClass: init.crossClass ?? false,
     mayRun: (peer) => init.refusePeerCode === null && mayReplicate(policy, allowlist, peer),
-    self: () => net?.peerId ?? null, records: all, publish, fetchText,
+    self: () => net?.peerId ?? null, records: all, publish, fetchText, refusal,
   });
 
   /** A peer kept a change: bring its versions over, screen it, and queue it rebased onto our best. */
@@ -179,7 +188,7 @@ export function swarmLink(init: LinkInit) {
     const disputed = disputedPeers(trust);
     // A claim still being replicated here waits for its verdict; a disputed one is never adopted.
     const better = records
-      .filter((r): r is SignedBest => r.type === 'best' && !mine(r) && r.hardware === init.hardwareClass && !considered.has(r.hash))
+      .filter((r): r is SignedBest => r.type === 'best' && !mine(r) && r.hardware === hardwareClass && !considered.has(r.hash))
       .filter((r) => r.val_bpb < ours.val_bpb - init.threshold && !replication.busy(r.peer, r.experiment))
       .filter((r) => decide(trust, disputed, r.peer, r.experiment).run)
       .sort((a, b) => a.val_bpb - b.val_bpb)[0];
@@ -223,7 +232,7 @@ export function swarmLink(init: LinkInit) {
     replicated: (task, result) => replication.done(task, result),
 
     async measured(floor) {
-      await publish({ type: 'noise', hash: floor.hash, seeds: floor.seeds, values: floor.values, sigma: floor.sigma, k: floor.k, hardware: floor.hardware });
+      await publish({ type: 'noise', hash: floor.hash, seeds: floor.seeds, values: floor.values, sigma: floor.sigma, k: floor.k, hardware: wireHardware(floor.hardware) });
     },
 
     async admit(record) {
@@ -243,7 +252,7 @@ export function swarmLink(init: LinkInit) {
       }
       const ours = await publish({
         type: 'claim', experiment: record.id, fingerprint: fp, parentHash: record.parentHash, hash: record.hash,
-        hypothesis: record.hypothesis.slice(0, 500), hardware: init.hardwareClass,
+        hypothesis: wireHypothesis(record.hypothesis), hardware: hardwareClass,
         expires: new Date(now + init.claimSeconds * 1000).toISOString(),
       }) as SignedClaim | null;
       // A peer that claimed the same change just before us runs it; our claim lapses unused.
@@ -266,13 +275,14 @@ export function swarmLink(init: LinkInit) {
         type: 'result', experiment: record.id, parentHash: record.parentHash, hash: record.hash, diffHash,
         diff: Buffer.byteLength(record.diff) <= 64 * 1024 ? record.diff : null,
         fingerprint: fingerprint(record.parentHash, record.diff), status: record.status,
-        hypothesis: record.hypothesis.slice(0, 500), proposer: record.origin.proposer.slice(0, 256),
-        outcome: record.outcome, reason: record.reason?.slice(0, 2000) ?? null, metrics: record.metrics,
-        hardware: record.hardware, dataset: record.dataset, budgetSeconds: record.budgetSeconds,
+        hypothesis: wireHypothesis(record.hypothesis), proposer: wireName(record.origin.proposer),
+        // The full reason stays in the local record: run output can carry what the run read.
+        outcome: record.outcome, reason: publishedReason(record), metrics: record.metrics,
+        hardware: wireHardware(record.hardware), dataset: record.dataset, budgetSeconds: record.budgetSeconds,
         startedAt: record.startedAt, endedAt: record.endedAt ?? new Date().toISOString(), lineage,
       });
       if (record.status === 'keep' && record.metrics) {
-        await publish({ type: 'best', hash: record.hash, val_bpb: record.metrics.val_bpb, experiment: record.id, hardware: init.hardwareClass, lineage });
+        await publish({ type: 'best', hash: record.hash, val_bpb: record.metrics.val_bpb, experiment: record.id, hardware: hardwareClass, lineage });
       }
     },
 
@@ -283,7 +293,7 @@ export function swarmLink(init: LinkInit) {
     async history() {
       return (await all()).filter((r): r is SignedResult => r.type === 'result' && !mine(r)).map((r): HistoryEntry => ({
         seq: 0, status: r.status, hypothesis: `[peer ${short(r.peer)}] ${r.hypothesis}`, diff: r.diff ?? '',
-        val_bpb: r.metrics?.val_bpb ?? null, reason: r.reason,
+        val_bpb: r.metrics?.val_bpb ?? null, reason: r.reason === null ? null : reasonText(r.reason),
       }));
     },
   };
@@ -306,8 +316,16 @@ export function swarmLink(init: LinkInit) {
     async bests(): Promise<SignedBest[]> {
       return (await all()).filter((r): r is SignedBest => r.type === 'best');
     },
-    /** Queues a re-run of `task` ahead of everything else (`swarm verify`); resolves when it has run. */
-    verifyNow: (task: Replication): Promise<RunResult> => replication.verifyNow(task),
+    /**
+     * Queues a re-run of `task` ahead of everything else (`swarm verify`, also over the control socket);
+     * resolves when it has run. A peer's train.py gets the policy and screen any peer's code gets:
+     * RefusedError when it must not run here.
+     */
+    async verifyNow(task: Replication): Promise<RunResult> {
+      const refused = task.peer === net?.peerId ? null : await refusal(task.peer, task.source);
+      if (refused) throw refused;
+      return replication.verifyNow(task);
+    },
     /** Waits until every received record has been handled (tests, shutdown). */
     settled: () => intake,
   };

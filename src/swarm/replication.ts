@@ -4,6 +4,7 @@ import type { RecordBody, SignedClaim, SignedRecord, SignedResult } from '../p2p
 import type { RunResult } from '../runner/index.js';
 import { claimKey, replicationTolerance, replicationVerdict, sharedSigma, standings, trustOf } from '../trust/index.js';
 import { claimedBefore } from './claims.js';
+import { wireHypothesis } from './outbound.js';
 import { short } from './short.js';
 
 export interface ReplicatorInit {
@@ -19,8 +20,10 @@ export interface ReplicatorInit {
   k: number;
   /** Replicate other hardware classes too, after same-class peers had their turn (tokens budget). */
   crossClass: boolean;
-  /** Whether this box may run that peer's code at all (run policy, sandbox). */
+  /** Whether this box may run that peer's code at all (run policy, sandbox): checked before claiming. */
   mayRun(peer: string): boolean;
+  /** Why that peer's train.py must not run here (policy, sandbox, screen), or null: checked before running. */
+  refusal(peer: string, source: string): Promise<Error | null>;
   self(): string | null;
   records(): Promise<SignedRecord[]>;
   /** Signs and shares a record; null when the node is not on the swarm. */
@@ -89,7 +92,7 @@ export function replicator(init: ReplicatorInit) {
       replicating.add(key);
       const claim = await init.publish({
         type: 'claim', experiment: r.experiment, fingerprint: `verify:${key}`, parentHash: r.parentHash, hash: r.hash,
-        hypothesis: `replicate: ${r.hypothesis}`.slice(0, 500), hardware: init.hardwareClass,
+        hypothesis: wireHypothesis(`replicate: ${r.hypothesis}`), hardware: init.hardwareClass,
         expires: new Date(Date.now() + (sameClass ? 1 : 2) * init.claimSeconds * 1000).toISOString(),
       }) as SignedClaim | null;
       pending.push({ result: r, notBefore: sameClass ? 0 : Date.parse(r.endedAt) + init.claimSeconds * 1000, claim });
@@ -120,6 +123,12 @@ export function replicator(init: ReplicatorInit) {
         const source = await init.fetchText(r.hash!, r.peer);
         if (source === undefined || sourceHash(source) !== r.hash) {
           log.warn(`peer ${short(r.peer)}: could not fetch the train.py of ${r.experiment} to replicate it`);
+          replicating.delete(key);
+          continue;
+        }
+        const refused = await init.refusal(r.peer, source);
+        if (refused) {
+          log.warn(`peer ${short(r.peer)}: not replicating ${r.experiment}: ${refused.message}`);
           replicating.delete(key);
           continue;
         }

@@ -3,3 +3,4 @@ export { sampleSigma, keepMargin, noiseSeeds, noiseDue, latestFloor, sharedSigma
 export { replicationTolerance, replicationVerdict, MIN_TOLERANCE, type ReplicationVerdict } from './replication.js';
 export { standings, trustOf, disputedPeers, claimKey, UNVERIFIED, type Standing, type Trust } from './standing.js';
 export { peerCodeDecision, mayReplicate, RUN_POLICIES, type RunPolicy, type PolicyInput, type PolicyDecision } from './policy.js';
+export type { Fact, VerifyFact, NoiseFact } from './facts.js';

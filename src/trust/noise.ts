@@ -1,5 +1,5 @@
 import type { ExperimentRecord, NoiseFloor } from '../core/index.js';
-import type { SignedNoise, SignedRecord } from '../p2p/index.js';
+import type { Fact, NoiseFact } from './facts.js';
 
 /** How a node measures its noise floor. */
 export interface NoiseSettings {
@@ -43,7 +43,7 @@ export function latestFloor(floors: readonly NoiseFloor[]): NoiseFloor | undefin
 }
 
 /** The latest σ a peer shared in its `noise` records; null when it shared none. */
-export function sharedSigma(records: readonly SignedRecord[], peer: string | null): number | null {
-  const floors = records.filter((r): r is SignedNoise => r.type === 'noise' && r.peer === peer && r.sigma !== null);
+export function sharedSigma(records: readonly Fact[], peer: string | null): number | null {
+  const floors = records.filter((r): r is NoiseFact => r.type === 'noise' && r.peer === peer && r.sigma !== null);
   return floors.sort((a, b) => a.seq - b.seq).at(-1)?.sigma ?? null;
 }

@@ -1,4 +1,4 @@
-import type { SignedRecord, SignedResult, SignedVerify } from '../p2p/index.js';
+import type { Fact, VerifyFact } from './facts.js';
 
 /** How far the swarm believes a kept result. */
 export type Standing = 'verified' | 'unverified' | 'disputed';
@@ -20,8 +20,8 @@ export const claimKey = (peer: string, experiment: string) => `${peer}/${experim
  * (its latest word). More disputes than confirmations: disputed. At least one confirmation and
  * more confirmations than disputes: verified. Otherwise (none yet, or a tie): unverified.
  */
-export function standings(records: readonly SignedRecord[]): Map<string, Trust> {
-  const latest = new Map<string, SignedVerify>();
+export function standings(records: readonly Fact[]): Map<string, Trust> {
+  const latest = new Map<string, VerifyFact>();
   for (const r of records) {
     if (r.type !== 'verify' || r.claimant === r.peer) continue;
     const key = `${claimKey(r.claimant, r.experiment)}|${r.peer}`;
@@ -45,7 +45,7 @@ export function standings(records: readonly SignedRecord[]): Map<string, Trust> 
 }
 
 /** The standing of one result. */
-export function trustOf(all: ReadonlyMap<string, Trust>, r: Pick<SignedResult, 'peer' | 'experiment'>): Trust {
+export function trustOf(all: ReadonlyMap<string, Trust>, r: { peer: string; experiment: string }): Trust {
   return all.get(claimKey(r.peer, r.experiment)) ?? UNVERIFIED;
 }
 

@@ -1,6 +1,11 @@
-/** A thin driver for git plumbing on one bare repository, isolated from the user's git config. */
+/**
+ * A thin driver for git plumbing on one bare repository, isolated from the user's git config, from
+ * GIT_* variables in the node's environment, and from anything planted in the repository: git runs
+ * no hook, no fsmonitor, no external diff, and refuses a repository config the node did not write.
+ */
 import { execa } from 'execa';
 import { probedDiskError, WorkspaceError } from '../core/index.js';
+import { checkRepoConfig } from './repo-config.js';
 
 export interface GitResult {
   exitCode: number;
@@ -10,6 +15,17 @@ export interface GitResult {
 
 const IDENTITY = { name: 'swarm', email: 'swarm@localhost' };
 export const MIN_GIT = [2, 38] as const; // `merge-tree --write-tree`
+
+/**
+ * Settings that win over any config file: no hooks (a planted hook would run with the node's rights),
+ * no fsmonitor or external programs, no automatic gc or maintenance spawning background processes.
+ */
+const SAFE_SETTINGS: readonly string[] = [
+  'core.hooksPath=/dev/null', 'core.fsmonitor=false', 'core.untrackedCache=false', 'core.sshCommand=false',
+  'core.pager=cat', 'core.askPass=false', 'gc.auto=0', 'maintenance.auto=false', 'protocol.allow=never',
+  'diff.external=false', 'credential.helper=', 'safe.bareRepository=all',
+];
+const SAFE_ARGS = SAFE_SETTINGS.flatMap((kv) => ['-c', kv]);
 
 export class Git {
   private readonly env: Record<string, string>;
@@ -24,7 +40,12 @@ export class Git {
       GIT_CONFIG_NOSYSTEM: '1',
       GIT_CONFIG_GLOBAL: '/dev/null',
       GIT_TERMINAL_PROMPT: '0',
+      GIT_PAGER: 'cat',
       LC_ALL: 'C',
+      // Only PATH comes from the node's environment: GIT_EXEC_PATH, GIT_DIR, GIT_CONFIG_*, GIT_SSH, HOME and
+      // the like must not reach git (see extendEnv below).
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      HOME: gitDir,
       // objects and refs reach the disk before the command returns, so that after a power cut no ref
       // (best moved after a record) points at an object that was still only in the page cache
       GIT_CONFIG_COUNT: '1',
@@ -36,11 +57,12 @@ export class Git {
   /** Runs git; exit codes listed in `ok` are returned, anything else throws WorkspaceError. */
   async run(args: string[], opts: { input?: string; ok?: number[] } = {}): Promise<GitResult> {
     const ok = opts.ok ?? [0];
+    await checkRepoConfig(this.gitDir);
     let res;
     try {
-      res = await execa('git', args, {
+      res = await execa('git', [...SAFE_ARGS, ...args], {
         env: this.env,
-        extendEnv: true,
+        extendEnv: false,
         input: opts.input ?? '',
         reject: false,
         stripFinalNewline: false,

@@ -329,7 +329,7 @@ export async function openWorkspace(init: { dir: string; baseline: string }): Pr
     await mkdir(dir, { recursive: true }).catch((err: unknown) => {
       throw diskError(WorkspaceError, err, dir, 'create the workspace') ?? err;
     });
-    await git.run(['init', '--bare', '--quiet', '--initial-branch=best', dir]);
+    await git.run(['init', '--bare', '--quiet', '--template=', '--initial-branch=best', dir]);
   } else {
     const r = await git.run(['rev-parse', '--is-bare-repository'], { ok: [0, 128] });
     if (r.exitCode !== 0 || r.stdout.trim() !== 'true') {

@@ -27,7 +27,7 @@ import {
   DROP_REASONS, LIMITS, WIRE, FETCH_FOUND, canonicalJson, checkRecord, decodeRecord, encodeRecord, parseSyncRequest,
   protocols, signRecord, topics, validateRecord, verifyRecord, type DraftRecord, type SignedRecord,
 } from '../../src/p2p/index.js';
-import { PROGRAM, bestBody, claimBody, cleanupDirs, noiseBody, publish, resultBody, startNode, verifyBody, waitFor } from './helpers.js';
+import { PROGRAM, bestBody, expId, claimBody, cleanupDirs, noiseBody, publish, resultBody, startNode, verifyBody, waitFor } from './helpers.js';
 
 afterAll(cleanupDirs);
 
@@ -143,7 +143,7 @@ function weirdValue(g: Gen, level = 0): unknown {
     case 7: return {};
     case 8: return JSON.parse(POLLUTER) as unknown;
     case 9: return g.pick(PROTO_KEYS);
-    case 10: return Array.from({ length: g.pick([1, 2, 4096, 4097]) }, () => (g.chance(0.9) ? 'exp-0' : weirdValue(g, level + 1)));
+    case 10: return Array.from({ length: g.pick([1, 2, 4096, 4097]) }, () => (g.chance(0.9) ? expId(0) : weirdValue(g, level + 1)));
     case 11: return deep(g.pick([10, 100, 1000]), weirdValue(g, level + 1), g.chance(0.5));
     case 12: return Object.fromEntries(Array.from({ length: g.range(1, 6) }, () => [g.pick([...PROTO_KEYS, 'val_bpb', 'device', 'x']), weirdValue(g, level + 1)]));
     default: return [weirdValue(g, level + 1), weirdValue(g, level + 1)];
@@ -186,7 +186,7 @@ function mutateObject(g: Gen, o: Obj, others: { peer: string; sig: string }): st
       const v = parent[key];
       if (typeof v === 'string') setOwn(parent, key, g.pick([v + g.pick(UNICODE_EDGES), v.toUpperCase(), v.slice(0, -1), ` ${v}`, v.normalize('NFD'), `${v}\u0000`]));
       else if (typeof v === 'number') setOwn(parent, key, g.pick([v + 1, v - 1, v * (1 + Number.EPSILON), -v, v + 0.5]));
-      else if (Array.isArray(v)) setOwn(parent, key, g.chance(0.5) ? [...v, 'exp-9'] : v.slice(1));
+      else if (Array.isArray(v)) setOwn(parent, key, g.chance(0.5) ? [...v, expId(9)] : v.slice(1));
       else setOwn(parent, key, v === null ? {} : null);
       return `tweak ${path.join('.')}`;
     }
@@ -283,11 +283,11 @@ async function baseRecords(key: PrivateKey, firstSeq = 1): Promise<SignedRecord[
   const claim = (n: number, seq: number) => ({ ...claimBody(n), expires: new Date(Date.parse(time(seq)) + 600_000).toISOString() });
   const bodies: object[] = [
     resultBody(1),
-    resultBody(2, { diff: null, status: 'discard', metrics: null, reason: 'worse', hypothesis: '\ud83d\ude00'.repeat(500) }),
-    resultBody(3, { status: 'crash', outcome: 'crash', metrics: null, hardware: null, reason: 'OOM \u0000 \u2028', lineage: [] }),
+    resultBody(2, { diff: null, status: 'discard', metrics: null, reason: 'not-better', hypothesis: '\ud83d\ude00'.repeat(500) }),
+    resultBody(3, { status: 'crash', outcome: 'crash', metrics: null, hardware: null, reason: 'oom', lineage: [] }),
     claim(4, firstSeq + 3),
     bestBody(5),
-    { ...bestBody(6), lineage: Array.from({ length: 4096 }, (_, i) => `e${i}`) },
+    { ...bestBody(6), lineage: Array.from({ length: 4096 }, (_, i) => expId(i)) },
     noiseBody(7),
     { ...verifyBody(8, '12D3KooWGzh8Jd3xh3TD9PcWhTXiDrxXXNdS6HXNeEKhqjrByfz6'), val_bpb: null, outcome: 'crash', verdict: 'dispute' },
   ];

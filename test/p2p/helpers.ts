@@ -10,6 +10,9 @@ export const PROGRAM = 'abc123def4567890';
 
 export const sha = (s: string | Uint8Array): string => createHash('sha256').update(s).digest('hex');
 
+/** Experiment id number n, in the shape newId() gives (the wire accepts no other). */
+export const expId = (n: number): string => `${n.toString(36).padStart(9, '0')}-${(n >>> 0).toString(16).padStart(8, '0')}`;
+
 /** An in-memory store: what a real node keeps in LevelDB. */
 export class MemorySource implements RecordSource {
   readonly byOrigin = new Map<string, Map<number, SignedRecord>>();
@@ -114,12 +117,12 @@ export function resultBody(n: number, over: Partial<ResultBody> = {}): ResultBod
   const diff = `--- a/train.py\n+++ b/train.py\n@@ -1 +1 @@\n-LR = 0.01\n+LR = 0.0${n}\n`;
   return {
     type: 'result',
-    experiment: `exp-${n}`,
+    experiment: expId(n),
     parentHash: sha('parent'),
     hash: sha(`candidate ${n}`),
     diffHash: sha(diff),
     diff,
-    fingerprint: `fp-${n}`,
+    fingerprint: sha(`fp-${n}`),
     status: 'keep',
     hypothesis: `lower the learning rate to 0.0${n} — “quotes” and ünïcode`,
     proposer: 'mutate',
@@ -134,7 +137,7 @@ export function resultBody(n: number, over: Partial<ResultBody> = {}): ResultBod
     budgetSeconds: 300,
     startedAt: '2025-01-01T00:00:00.000Z',
     endedAt: '2025-01-01T00:05:25.900Z',
-    lineage: ['exp-0'],
+    lineage: [expId(0)],
     ...over,
   };
 }
@@ -142,8 +145,8 @@ export function resultBody(n: number, over: Partial<ResultBody> = {}): ResultBod
 export function claimBody(n: number): ClaimBody {
   return {
     type: 'claim',
-    experiment: `exp-${n}`,
-    fingerprint: `fp-${n}`,
+    experiment: expId(n),
+    fingerprint: sha(`fp-${n}`),
     parentHash: sha('parent'),
     hash: sha(`candidate ${n}`),
     hypothesis: 'try something',
@@ -153,7 +156,7 @@ export function claimBody(n: number): ClaimBody {
 }
 
 export function bestBody(n: number): BestBody {
-  return { type: 'best', hash: sha(`candidate ${n}`), val_bpb: 0.97, experiment: `exp-${n}`, hardware: 'Test CPU', lineage: ['exp-0', `exp-${n}`] };
+  return { type: 'best', hash: sha(`candidate ${n}`), val_bpb: 0.97, experiment: expId(n), hardware: 'Test CPU', lineage: [expId(0), expId(n)] };
 }
 
 export function noiseBody(n: number): NoiseBody {
@@ -163,7 +166,7 @@ export function noiseBody(n: number): NoiseBody {
 /** A replication of another peer's result: 0.97 claimed, 0.9712 measured, within 0.005. */
 export function verifyBody(n: number, claimant: string): VerifyBody {
   return {
-    type: 'verify', claimant, experiment: `exp-${n}`, hash: sha(`candidate ${n}`), claimed: 0.97, val_bpb: 0.9712,
+    type: 'verify', claimant, experiment: expId(n), hash: sha(`candidate ${n}`), claimed: 0.97, val_bpb: 0.9712,
     outcome: 'ok', tolerance: 0.005, verdict: 'confirm', hardware: HW,
   };
 }

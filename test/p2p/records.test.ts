@@ -5,7 +5,7 @@ import {
   LIMITS, SeqTracker, canonicalJson, checkRecord, decodeRecord, encodeRecord, parseSyncRequest, signRecord, signingBytes,
   validateRecord, verifyRecord, type DraftRecord, type SignedRecord,
 } from '../../src/p2p/index.js';
-import { PROGRAM, bestBody, claimBody, noiseBody, resultBody, sha, verifyBody } from './helpers.js';
+import { PROGRAM, bestBody, expId, claimBody, noiseBody, resultBody, sha, verifyBody } from './helpers.js';
 
 const keyA = await generateKeyPair('Ed25519');
 const keyB = await generateKeyPair('Ed25519');
@@ -110,7 +110,7 @@ describe('validateRecord', () => {
   };
 
   it('accepts well-formed records', async () => {
-    for (const body of [resultBody(1), resultBody(2, { status: 'crash', outcome: 'crash', metrics: null, hash: null, diff: null, reason: 'OOM' }), claimBody(1), bestBody(1)]) {
+    for (const body of [resultBody(1), resultBody(2, { status: 'crash', outcome: 'crash', metrics: null, hash: null, diff: null, reason: 'oom' }), claimBody(1), bestBody(1)]) {
       expect(await reason(clone(await signed(body)))).toBe('ok');
     }
   });
@@ -121,7 +121,7 @@ describe('validateRecord', () => {
       { type: 'gossip' }, { type: undefined }, { v: 2 }, { seq: 0 }, { seq: 1.5 }, { seq: '1' }, { time: 'yesterday' },
       { time: '2025-01-01T00:00:00+01:00' }, { parentHash: 'abc' }, { parentHash: sha('x').toUpperCase() }, { hash: 5 },
       { status: 'running' }, { status: 'invalid' }, { outcome: 'maybe' }, { dataset: 'imagenet' }, { budgetSeconds: 0 },
-      { budgetSeconds: -1 }, { lineage: 'exp-0' }, { lineage: [1] }, { metrics: { val_bpb: 1 } },
+      { budgetSeconds: -1 }, { lineage: expId(0) }, { lineage: [1] }, { metrics: { val_bpb: 1 } },
       { metrics: { ...(r.metrics as object), extra: 1 } }, { metrics: { ...(r.metrics as object), val_bpb: '0.9' } },
       { hardware: { name: 'x' } }, { hypothesis: 'h'.repeat(LIMITS.hypothesisChars + 1) }, { extra: true },
       { diff: 'not the diff' }, { diff: 'x'.repeat(LIMITS.diffBytes + 1) }, { status: 'keep', metrics: null },
