@@ -2,10 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeConfig } from '../config/index.js';
 import { requestVerify } from '../control/index.js';
-import { sourceHash, SwarmError, type ExperimentRecord, type NoiseFloor } from '../core/index.js';
+import { SwarmError, type ExperimentRecord, type NoiseFloor } from '../core/index.js';
 import type { SignedRecord, SignedResult } from '../p2p/index.js';
 import type { RunResult } from '../runner/index.js';
-import { isLocked, openStore, type Store } from '../store/index.js';
+import { runFolderName } from '../loop/index.js';
+import { isLocked, openStore, pathInside, type Store } from '../store/index.js';
+import { replicationRefusal } from '../swarm/index.js';
 import { latestFloor, replicationTolerance, replicationVerdict, sharedSigma, type ReplicationVerdict } from '../trust/index.js';
 import { openWorkspace } from '../workspace/index.js';
 import { stateLayout } from './layout.js';
@@ -132,13 +134,16 @@ export async function verify(config: NodeConfig, ref: string): Promise<VerifyRep
     const self = shared.find((r) => r.type === 'result' && ids.has(r.experiment))?.peer ?? null;
     const target = await findTarget(ref, { records, shared, self, object: (h) => store.getObject(h), commitSource: (c) => workspace.source(c) });
     const { trainer, fence } = await nodeTrainer(config);
-    if (target.peer !== self && !fence.complete && !config.allowUnsandboxed) {
-      throw new SwarmError(`not re-running a peer's train.py: ${fence.describe()}`, {
-        hint: 'fix the missing layers (see docs/trust.md), or pass --allow-unsandboxed if you trust this code',
-      });
+    if (target.peer !== self) {
+      // A peer's code: the same run policy, screen and fence rule as replication and the control socket.
+      const refusePeerCode = fence.complete || config.allowUnsandboxed ? null : `not re-running a peer's train.py: ${fence.describe()}`;
+      const refused = replicationRefusal(
+        { policy: config.runPolicy, allowlist: new Set(config.allowlist), refusePeerCode },
+        target.peer ?? '', target.source, (await workspace.best()).source);
+      if (refused) throw refused;
     }
     // The folder name comes from a hash: the experiment id is a peer's text.
-    const runDir = join(layout.runs, `verify-${new Date().toISOString().replace(/[:.]/g, '-')}-${sourceHash(`${target.peer}/${target.experiment}`).slice(0, 16)}`);
+    const runDir = await pathInside(layout.runs, runFolderName('verify', target.peer ?? '', target.experiment, new Date().toISOString()));
     const result = await trainer.run({ source: target.source, runDir });
     return verifyReport(target, result, await store.noiseFloors(), config.noiseK);
   } finally {

@@ -22,7 +22,7 @@ const RULES: ReadonlyArray<[RegExp, ReasonCode]> = [
   [/^timed out\b/, 'timeout'],
   [/\bmemory limit\b/i, 'limit:memory'],
   [/\bprocess(?:es|-count)? limit\b|\bpids? limit\b/i, 'limit:processes'],
-  [/\bdisk limit\b|\brun folder .*limit\b/i, 'limit:disk'],
+  [/\bdisk limit\b|\brun folder (?:grew past|holds more than)\b/i, 'limit:disk'],
   [/\blog limit\b|\blog .*over\b.*\blimit\b/i, 'limit:log'],
   [/out of memory/i, 'oom'],
   [/diverged/, 'diverged'],
