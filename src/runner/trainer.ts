@@ -2,7 +2,7 @@
  * Runs a train.py under the fixed harness and turns it into a RunResult: the training process in the
  * fence, then the harness's own evaluation of the model it exported (the val_bpb of record).
  */
-import { constants as fsConstants } from 'node:fs';
+import { existsSync, constants as fsConstants } from 'node:fs';
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -11,7 +11,7 @@ import {
 } from '../core/index.js';
 import { CONFIG_KEYS, envName } from '../config/index.js';
 import { defaultLimits, noFence, type Fence, type FenceLimits, type FenceSpec } from '../sandbox/index.js';
-import { classify, isStrongOomLine } from './classify.js';
+import { classify, isStrongOomLine, type Verdict } from './classify.js';
 import { dataView, prepareData, type DataManifest, type Phase } from './data.js';
 import { EXPORT_FOLDER, evaluateExport, type HarnessResult } from './harness.js';
 import { LineSplitter, RingBuffer } from './lines.js';
@@ -19,7 +19,7 @@ import { cappedLog } from './log.js';
 import {
   isTrivialExceptionLine, lastExceptionLine, parseFailLine, parseNumber, parseProgress, summaryFields, type Progress,
 } from './parse.js';
-import { abortReason, runFenced } from './process.js';
+import { abortReason, runFenced, type ProcessEnd } from './process.js';
 
 export type { Progress } from './parse.js';
 
@@ -113,12 +113,19 @@ export interface PythonTrainerInit {
   maxLogBytes?: number;
 }
 
+/** An absolute path: a relative one against the working folder, a bare name through PATH (unchanged when not found). */
 function resolvePython(python: string): string {
-  return python.includes('/') || python.includes(path.sep) ? path.resolve(python) : python;
+  if (python.includes('/') || python.includes(path.sep)) return path.resolve(python);
+  const found = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)
+    .map((dir) => path.join(dir, python)).find((p) => existsSync(p));
+  return found ?? python;
 }
 
 async function checkExecutable(python: string): Promise<void> {
-  if (!path.isAbsolute(python)) return; // a bare name: the spawn tells us if PATH lacks it
+  // A bare name is looked up here: inside the fence a missing interpreter would only be a crash.
+  if (!path.isAbsolute(python)) {
+    throw new TrainerError(`Python not found on PATH: ${python}`, { hint: SETUP_HINT });
+  }
   try {
     await access(python, fsConstants.X_OK);
   } catch (err) {
@@ -135,6 +142,17 @@ function environmentFailure(tail: readonly string[], init: PythonTrainerInit): T
   return new TrainerError(`the trainer cannot run: ${what} (${exc})`, {
     hint: m[1] === 'prepare' ? 'check the trainer folder setting (it must hold prepare.py)' : SETUP_HINT,
   });
+}
+
+/** Creates the run folder and writes train.py; a full or read-only disk is the node's error, not the candidate's crash. */
+async function writeRunFolder(runDir: string, source: string): Promise<string> {
+  const runFolderError = (doing: string) => async (err: unknown) => {
+    throw (await probedDiskError(StateError, err, runDir, doing, path.dirname(runDir))) ?? err;
+  };
+  await mkdir(runDir, { recursive: true }).catch(runFolderError('create the run folder'));
+  const trainPath = path.join(runDir, 'train.py');
+  await writeFile(trainPath, source, 'utf8').catch(runFolderError(`write ${trainPath}`));
+  return trainPath;
 }
 
 /** What the runner watches in a training run's output while it runs. */
@@ -235,63 +253,21 @@ class PythonTrainer implements Trainer {
   }
 
   async run(req: RunRequest): Promise<RunResult> {
-    const { signal } = req;
-    if (signal?.aborted) throw abortReason(signal);
+    if (req.signal?.aborted) throw abortReason(req.signal);
     await checkExecutable(this.python);
     const runDir = path.resolve(req.runDir);
-    // a full or read-only disk stops the node with a clear error; it is not the candidate's crash
-    const runFolderError = (doing: string) => async (err: unknown) => {
-      throw (await probedDiskError(StateError, err, runDir, doing, path.dirname(runDir))) ?? err;
-    };
-    await mkdir(runDir, { recursive: true }).catch(runFolderError('create the run folder'));
-    const trainPath = path.join(runDir, 'train.py');
-    await writeFile(trainPath, req.source, 'utf8').catch(runFolderError(`write ${trainPath}`));
-
-    const spec = await this.spec(runDir, 'train');
-    Object.assign(spec.env, this.compileCaches(runDir));
-    if (req.seed !== undefined) spec.env.SWARM_SEED = String(req.seed);
-    // Tells prepare.py it runs under a node, which arms its watchdog against outliving a node killed with -9.
-    spec.env.SWARM_RUN_ID = path.basename(runDir);
-    if (this.init.metric !== 'printed') spec.env.SWARM_EXPORT_DIR = path.join(runDir, EXPORT_FOLDER);
-
-    const logPath = path.join(runDir, 'run.log');
-    const log = cappedLog(logPath, this.init.maxLogBytes);
-    const { tail, seen, splitter } = watchOutput(req.onProgress);
+    const trainPath = await writeRunFolder(runDir, req.source);
     const startedAt = new Date();
-    let end;
-    try {
-      end = await runFenced({
-        cmd: [this.python, trainPath], spec, fence: this.fence, timeoutSeconds: this.init.timeoutSeconds,
-        killGraceSeconds: Math.max(0, this.init.killGraceSeconds ?? 3),
-        onOutput: (chunk) => {
-          splitter.push(chunk);
-          log.write(chunk);
-        },
-        ...(signal ? { signal } : {}),
-      });
-    } finally {
-      splitter.end();
-      const logError = await log.end();
-      if (logError && end) throw diskError(StateError, logError, runDir, `write the run log ${logPath}`);
-    }
-    const logTail = tail.toArray();
+    const { end, seen, logTail, logPath } = await this.train(runDir, trainPath, req);
     if (!end.timedOut && !end.limit && end.exitCode !== 0) {
       const envErr = environmentFailure(logTail, this.init);
       if (envErr) throw envErr;
     }
-    let verdict = classify({
-      exitCode: end.exitCode, signal: end.signal, timedOut: end.timedOut, timeoutSeconds: this.init.timeoutSeconds,
-      fail: seen.fail, oomSeen: seen.oom, summary: seen.summary, tail: logTail,
-    });
-    if (end.limit) verdict = { outcome: 'crash', metrics: null, reason: `stopped by the fence: ${end.limit}` };
-    if (verdict.outcome === 'ok' && this.init.budgetMode === 'tokens') {
-      const short = tokenShortfall(seen.summary ?? [], this.init.budgetTokens!);
-      if (short) verdict = { outcome: 'crash', metrics: null, reason: short };
-    }
+    let verdict = this.judge(end, seen, logTail);
     const printed = verdict.metrics?.val_bpb ?? null;
     let harnessSeconds: number | null = null;
     if (verdict.outcome === 'ok' && verdict.metrics && this.init.metric !== 'printed') {
-      const measured = await this.evaluate(runDir, signal);
+      const measured = await this.evaluate(runDir, req.signal);
       if (measured.ok) {
         verdict = { ...verdict, metrics: { ...verdict.metrics, val_bpb: measured.score.valBpb } };
         harnessSeconds = measured.score.seconds;
@@ -303,6 +279,50 @@ class PythonTrainer implements Trainer {
       ...verdict, exitCode: end.exitCode, logPath, logTail, printedValBpb: printed, harnessSeconds,
       startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), wallSeconds: end.wallSeconds,
     };
+  }
+
+  /** The training process in the fence, its output parsed as it comes and kept in a capped log. */
+  private async train(runDir: string, trainPath: string, req: RunRequest) {
+    const spec = await this.spec(runDir, 'train');
+    Object.assign(spec.env, this.compileCaches(runDir));
+    if (req.seed !== undefined) spec.env.SWARM_SEED = String(req.seed);
+    // Tells prepare.py it runs under a node, which arms its watchdog against outliving a node killed with -9.
+    spec.env.SWARM_RUN_ID = path.basename(runDir);
+    if (this.init.metric !== 'printed') spec.env.SWARM_EXPORT_DIR = path.join(runDir, EXPORT_FOLDER);
+    const logPath = path.join(runDir, 'run.log');
+    const log = cappedLog(logPath, this.init.maxLogBytes);
+    const { tail, seen, splitter } = watchOutput(req.onProgress);
+    let end;
+    try {
+      end = await runFenced({
+        cmd: [this.python, trainPath], spec, fence: this.fence, timeoutSeconds: this.init.timeoutSeconds,
+        killGraceSeconds: Math.max(0, this.init.killGraceSeconds ?? 3),
+        onOutput: (chunk) => {
+          splitter.push(chunk);
+          log.write(chunk);
+        },
+        ...(req.signal ? { signal: req.signal } : {}),
+      });
+    } finally {
+      splitter.end();
+      const logError = await log.end();
+      if (logError && end) throw diskError(StateError, logError, runDir, `write the run log ${logPath}`);
+    }
+    return { end, seen, logTail: tail.toArray(), logPath };
+  }
+
+  /** ok / crash / timeout from what the process did; a fence limit or a short token count is a crash. */
+  private judge(end: ProcessEnd, seen: ReturnType<typeof watchOutput>['seen'], tail: string[]): Verdict {
+    if (end.limit) return { outcome: 'crash', metrics: null, reason: `stopped by the fence: ${end.limit}` };
+    const verdict = classify({
+      exitCode: end.exitCode, signal: end.signal, timedOut: end.timedOut, timeoutSeconds: this.init.timeoutSeconds,
+      fail: seen.fail, oomSeen: seen.oom, summary: seen.summary, tail,
+    });
+    if (verdict.outcome === 'ok' && this.init.budgetMode === 'tokens') {
+      const short = tokenShortfall(seen.summary ?? [], this.init.budgetTokens!);
+      if (short) return { outcome: 'crash', metrics: null, reason: short };
+    }
+    return verdict;
   }
 
   private async evaluate(runDir: string, signal: AbortSignal | undefined): Promise<HarnessResult> {
