@@ -1,4 +1,5 @@
 /** The run log the node keeps: what a run printed, up to a size cap, so a flood cannot fill the disk. */
+import { formatBytes } from '../sandbox/index.js';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 
@@ -6,10 +7,11 @@ import { finished } from 'node:stream/promises';
 export const MAX_LOG_BYTES = 8 << 20;
 
 export interface CappedLog {
-  write(chunk: Buffer): void;
+  /** Appends while under the cap; past it, returns the limit the run hit (the caller stops the run). */
+  write(chunk: Buffer): string | null;
   /** Closes the file; resolves with the write error (a full disk), or null. */
   end(): Promise<unknown>;
-  /** Bytes the run printed beyond the cap (read, parsed for the summary, not kept). */
+  /** Bytes the run printed beyond the cap (not kept). */
   readonly dropped: number;
 }
 
@@ -20,15 +22,15 @@ export function cappedLog(path: string, maxBytes = MAX_LOG_BYTES): CappedLog {
   let kept = 0;
   let dropped = 0;
   return {
-    write(chunk: Buffer): void {
-      if (file.destroyed) return;
+    write(chunk: Buffer): string | null {
       const room = maxBytes - kept;
+      if (file.destroyed) return null;
       if (room > 0) file.write(chunk.length <= room ? chunk : chunk.subarray(0, room));
-      kept += Math.min(room > 0 ? room : 0, chunk.length);
-      if (chunk.length > room) {
-        if (dropped === 0) file.write(`\n[swarm] run log cut at ${maxBytes} bytes; the rest was read for the summary but not kept\n`);
-        dropped += chunk.length - Math.max(room, 0);
-      }
+      kept += Math.min(Math.max(room, 0), chunk.length);
+      if (chunk.length <= room) return null;
+      if (dropped === 0) file.write(`\n[swarm] run log cut at ${maxBytes} bytes: the run was stopped\n`);
+      dropped += chunk.length - Math.max(room, 0);
+      return `log limit: the run printed more than ${formatBytes(maxBytes)}`;
     },
     async end(): Promise<unknown> {
       if (!file.writableEnded) file.end();

@@ -15,8 +15,8 @@ export interface FencedProcess {
   timeoutSeconds: number;
   /** Between SIGTERM and SIGKILL of the process group on timeout/abort/limit. */
   killGraceSeconds: number;
-  /** Every chunk of stdout and stderr, interleaved. */
-  onOutput(chunk: Buffer): void;
+  /** Every chunk of stdout and stderr, interleaved; a returned text stops the run as a limit it hit. */
+  onOutput(chunk: Buffer): string | void;
   signal?: AbortSignal;
 }
 
@@ -97,7 +97,13 @@ export async function runFenced(p: FencedProcess): Promise<ProcessEnd> {
     sub.once('exit', () => {
       if (pid !== undefined) killGroup(pid, 'SIGKILL');
     });
-    sub.all?.on('data', (chunk: Buffer) => p.onOutput(chunk));
+    sub.all?.on('data', (chunk: Buffer) => {
+      const limit = p.onOutput(chunk);
+      if (limit && limitReason === null) {
+        limitReason = limit;
+        stop();
+      }
+    });
     let result;
     try {
       result = await sub;

@@ -299,7 +299,7 @@ class PythonTrainer implements Trainer {
         killGraceSeconds: Math.max(0, this.init.killGraceSeconds ?? 3),
         onOutput: (chunk) => {
           splitter.push(chunk);
-          log.write(chunk);
+          return log.write(chunk) ?? undefined;
         },
         ...(req.signal ? { signal: req.signal } : {}),
       });

@@ -217,13 +217,13 @@ describe('pythonTrainer.run', () => {
 });
 
 describe('the run log', () => {
-  it('a 50 MB stdout flood keeps at most the cap on disk, and the summary after it still counts', async () => {
+  it('a 50 MB stdout flood is stopped at the log cap, with the limit as its reason; at most the cap is on disk', async () => {
     const r = await runFixture('flood.py', { maxLogBytes: 1 << 20 });
-    expect(r.outcome).toBe('ok');
-    expect(r.metrics!.val_bpb).toBe(1.5);
+    expect(r.outcome).toBe('crash');
+    expect(r.reason).toBe('stopped by the fence: log limit: the run printed more than 1.0 MiB');
     const { size } = await stat(r.logPath);
     expect(size).toBeLessThan((1 << 20) + 200);
-    expect(await readFile(r.logPath, 'utf8')).toContain(`[swarm] run log cut at ${1 << 20} bytes`);
+    expect(await readFile(r.logPath, 'utf8')).toContain(`[swarm] run log cut at ${1 << 20} bytes: the run was stopped`);
   });
 });
 
