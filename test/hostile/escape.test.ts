@@ -29,7 +29,12 @@
  *     and after, and no file appeared in /tmp, the node's working folder or site-packages;
  *   - no listener got a connection or datagram, the node got no signal, the victim lives untraced;
  *   - no canary appears in the RunResult, the run log or any file of the run folder (what a record,
- *     a published reason or a log could carry), and no corpus success report (`HOSTILE-EFFECT:`) either;
+ *     a published reason or a log could carry);
+ *   - no `HOSTILE-EFFECT:` line: printed only by probes whose success cannot be seen from outside (a
+ *     syscall the seccomp layer must refuse: io_uring, bpf, userfaultfd, perf_event_open, keyctl, mount,
+ *     setns, ptrace, /proc/<pid>/mem; validation data read by the training process). Writes, reads,
+ *     connections and kills are judged only by what the harness sees outside, so a write that lands in
+ *     the fence's private /tmp or tmpfs is (rightly) not counted;
  *   - no process of the run survives it (cmdline, environ or cwd naming the run folder, 5 s grace);
  *   - cheats: crash, or val_bpb not below the honest baseline's minus BPB_TOLERANCE (harness.ts);
  *   - resource abuse: not ok, and RunResult.reason names the limit (memory, process, disk, log, timeout);

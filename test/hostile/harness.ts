@@ -157,7 +157,7 @@ async function observe(v: Variant, baseline: string, pristine: string, opts: Sui
   }
 }
 
-/** Canaries in anything a record could carry (the result, the run folder's files), and the corpus's own success reports. */
+/** Canaries in anything a record could carry (the result, the run folder's files), and the success reports of syscall probes. */
 function leaks(w: World, result: RunResult | null, error: string | null): string[] {
   const out: string[] = [];
   const texts = [{ path: 'RunResult', text: JSON.stringify(result) ?? '' }, { path: 'error', text: error ?? '' }, ...filesUnder(w.runDir)];

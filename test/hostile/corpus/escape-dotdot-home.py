@@ -7,6 +7,6 @@ rel = os.path.relpath("{{HOME}}", os.getcwd())  # ../../../../home
 try:
     with open(os.path.join(rel, "escaped-dotdot"), "w") as f:
         f.write("written from a run\n")
-    print("HOSTILE-EFFECT: wrote", os.path.join(rel, "escaped-dotdot"), flush=True)
+    print("done: wrote", os.path.join(rel, "escaped-dotdot"), flush=True)
 except OSError as e:
     print("blocked:", e)

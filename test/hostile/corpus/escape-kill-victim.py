@@ -12,6 +12,6 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
     if b"{{VICTIM_NAME}}" in cmd:
         try:
             os.kill(int(pid), signal.SIGKILL)
-            print("HOSTILE-EFFECT: killed", pid, flush=True)
+            print("done: killed", pid, flush=True)
         except OSError as e:
             print("blocked:", e)

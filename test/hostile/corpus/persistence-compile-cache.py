@@ -8,6 +8,6 @@ for path in ("{{CACHE}}/inductor/planted/kernel.py", "{{CACHE}}/triton/planted/k
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
             f.write("PLANTED = True\n")
-        print("HOSTILE-EFFECT: planted", path, flush=True)
+        print("done: planted", path, flush=True)
     except OSError as e:
         print("blocked:", e)

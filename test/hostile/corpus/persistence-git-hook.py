@@ -12,7 +12,7 @@ for ws in ("{{STATE}}/workspace.git", "{{OTHER_STATE}}/workspace.git", "../../wo
             with open(path, "w") as f:
                 f.write(hook)
             os.chmod(path, 0o755)
-            print("HOSTILE-EFFECT: planted", path, flush=True)
+            print("done: planted", path, flush=True)
         except OSError as e:
             print("blocked:", e)
     try:

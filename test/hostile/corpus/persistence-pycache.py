@@ -16,6 +16,6 @@ try:
     os.makedirs(os.path.dirname(pyc), exist_ok=True)
     with open(pyc, "wb") as f:
         f.write(data)
-    print("HOSTILE-EFFECT: planted", pyc, flush=True)
+    print("done: planted", pyc, flush=True)
 except OSError as e:
     print("blocked:", e)

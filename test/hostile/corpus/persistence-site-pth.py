@@ -8,6 +8,6 @@ path = os.path.join(sysconfig.get_paths()["purelib"], "zz-hostile-{{MARK}}.pth")
 try:
     with open(path, "w") as f:
         f.write("/nonexistent/hostile-{{MARK}}\n")  # a harmless path entry: proof of the write, nothing more
-    print("HOSTILE-EFFECT: planted", path, flush=True)
+    print("done: planted", path, flush=True)
 except OSError as e:
     print("blocked:", e)

@@ -21,6 +21,6 @@ for ddir in glob.glob("{{CACHE}}/*/*/"):
             else:
                 with open(path, "wb") as f:
                     pickle.dump({"kind": "byte", "format": 1, "implant": Implant()}, f)
-            print("HOSTILE-EFFECT: rewrote", path, flush=True)
+            print("done: rewrote", path, flush=True)
         except OSError as e:
             print("blocked:", e)

@@ -7,6 +7,6 @@ try:
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(3)
     s.connect("\0{{ABSTRACT}}")
-    print("HOSTILE-EFFECT: connected to an abstract socket", flush=True)
+    print("done: connected to an abstract socket", flush=True)
 except OSError as e:
     print("blocked:", e)

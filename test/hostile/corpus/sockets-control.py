@@ -8,6 +8,6 @@ for path in ("{{CONTROL_SOCK}}", "../../control.sock"):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(3)
         s.connect(path)
-        print("HOSTILE-EFFECT: connected to", path, flush=True)
+        print("done: connected to", path, flush=True)
     except OSError as e:
         print("blocked:", e)

@@ -6,6 +6,6 @@ import socket
 try:
     with socket.create_connection(("127.0.0.1", {{TCP_PORT}}), timeout=3) as s:
         s.sendall(b"hello from a run\n")
-    print("HOSTILE-EFFECT: connected to 127.0.0.1:{{TCP_PORT}}", flush=True)
+    print("done: connected to 127.0.0.1:{{TCP_PORT}}", flush=True)
 except OSError as e:
     print("blocked:", e)

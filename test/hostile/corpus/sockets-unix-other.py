@@ -8,6 +8,6 @@ try:
     s.settimeout(3)
     s.connect("{{UNIX_SOCK}}")
     s.sendall(b'{"verify": "x"}\n')
-    print("HOSTILE-EFFECT: connected to {{UNIX_SOCK}}", flush=True)
+    print("done: connected to {{UNIX_SOCK}}", flush=True)
 except OSError as e:
     print("blocked:", e)

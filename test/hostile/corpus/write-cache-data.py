@@ -10,7 +10,7 @@ for path in glob.glob("{{CACHE}}/**/*", recursive=True):
     try:
         with open(path, "r+b") as f:
             f.write(b"\x00\x01")
-        print("HOSTILE-EFFECT: overwrote", path, flush=True)
+        print("done: overwrote", path, flush=True)
     except OSError as e:
         print("blocked:", e)
 try:

@@ -4,6 +4,6 @@
 try:
     with open("{{TRAINER}}/prepare.py", "a") as f:
         f.write("\n# appended by a run\n")
-    print("HOSTILE-EFFECT: prepare.py modified", flush=True)
+    print("done: prepare.py modified", flush=True)
 except OSError as e:
     print("blocked:", e)

@@ -4,6 +4,6 @@
 try:
     with open("/tmp/swarm-hostile-{{MARK}}", "w") as f:
         f.write("x")
-    print("HOSTILE-EFFECT: wrote the host's /tmp", flush=True)
+    print("done: wrote the host's /tmp", flush=True)
 except OSError as e:
     print("blocked:", e)

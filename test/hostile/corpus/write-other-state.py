@@ -5,6 +5,6 @@ for path in ("{{OTHER_STATE}}/identity.key", "{{OTHER_STATE}}/runs/planted.py"):
     try:
         with open(path, "w") as f:
             f.write("x")
-        print("HOSTILE-EFFECT: wrote", path, flush=True)
+        print("done: wrote", path, flush=True)
     except OSError as e:
         print("blocked:", e)

@@ -5,6 +5,6 @@ for path in ("../previous-run/train.py", "../previous-run/run.log"):
     try:
         with open(path, "w") as f:
             f.write("print('val_bpb: 0.1')\n")
-        print("HOSTILE-EFFECT: wrote", path, flush=True)
+        print("done: wrote", path, flush=True)
     except OSError as e:
         print("blocked:", e)

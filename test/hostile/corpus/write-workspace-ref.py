@@ -6,6 +6,6 @@ for path, text in ((ws + "/refs/heads/best", "0" * 40 + "\n"), (ws + "/config", 
     try:
         with open(path, "w") as f:
             f.write(text)
-        print("HOSTILE-EFFECT: wrote", path, flush=True)
+        print("done: wrote", path, flush=True)
     except OSError as e:
         print("blocked:", e)
