@@ -165,7 +165,7 @@ function leaks(w: World, result: RunResult | null, error: string | null): string
     const at = text.indexOf(w.canary);
     if (at >= 0) out.push(`canary ${text.slice(at, at + 40).split(/[^\w-]/)[0]} found in ${path}`);
     const effect = /HOSTILE-EFFECT: ([^\n]*)/.exec(text);
-    if (effect && path !== 'train.py') out.push(`the attack reports success in ${path}: ${effect[1]!.slice(0, 120)}`);
+    if (effect && !path.endsWith(".py")) out.push(`the attack reports success in ${path}: ${effect[1]!.slice(0, 120)}`);
   }
   return out;
 }
