@@ -4,11 +4,11 @@
  * escape.test.ts for what is asserted and why.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CONFIG_KEYS, loadConfig, type NodeConfig } from '../../src/config/index.js';
+import { loadConfig, type NodeConfig } from '../../src/config/index.js';
 import { nodeTrainer } from '../../src/cli/trainer.js';
 import type { RunResult, Trainer } from '../../src/runner/index.js';
 import { screenPatch } from '../../src/screen/index.js';
@@ -31,13 +31,12 @@ const SEED = 42;
 const LIMIT_WORDS: Record<Limit, RegExp> = {
   memory: /memory/i, processes: /process|pids|tasks/i, disk: /disk|run folder/i, log: /\blog\b/i, timeout: /timed? ?out|timeout/i,
 };
-/** Flood sizes: each well past the limit the resource suite configures (LIMITS), and safe on a box without any. */
-export const FLOODS: WorldSizes = { memBytes: 2 << 30, procs: 1200, diskBytes: 1 << 30, logBytes: 200 << 20 };
-/** Limits the resource suite asks for, through whichever config settings the node has for them. */
-const LIMITS: { pattern: RegExp; value: number }[] = [
-  { pattern: /memory/i, value: 1 << 30 }, { pattern: /process|pids/i, value: 256 },
-  { pattern: /disk/i, value: 256 << 20 }, { pattern: /^log|log(Bytes|Limit|Size)/i, value: 16 << 20 },
-];
+/** Flood sizes: each well past the limit the resource suite configures (SMALL_LIMITS), and safe on a box without any. */
+export const FLOODS: WorldSizes = { memBytes: 2 * 2 ** 30, procs: 1200, diskBytes: 1 << 30, logBytes: 200 << 20 };
+/** Limits the resource suite asks for (config settings, as `swarm join --memory-limit-gb ...` takes them). */
+const SMALL_LIMITS = { memoryLimitGb: '1', processLimit: '256', diskLimitGb: '0.25' } as const;
+/** A run log on disk beyond this is a log flood the node kept (the runner caps it at a few MB). */
+const MAX_KEPT_LOG = 64 << 20;
 /** A train.py that only builds the data cache (the node's first run does it, or the node does before it). */
 const WARMUP = 'from prepare import get_tokenizer\nget_tokenizer()\nraise SystemExit(0)\n';
 
@@ -55,22 +54,13 @@ interface Row {
   variant: string; expect: string; screenRefuses: boolean; outcome: string; bpb: string; reason: string; problems: number;
 }
 
-function limitFlags(): Record<string, string> {
-  const flags: Record<string, string> = {};
-  for (const key of CONFIG_KEYS) {
-    const limit = LIMITS.find((l) => l.pattern.test(key));
-    if (limit) flags[key] = String(limit.value);
-  }
-  return flags;
-}
-
 function nodeConfig(w: { state: string; cache: string }, opts: SuiteOptions): NodeConfig {
   return loadConfig({
     cwd: REPO, env: {},
     flags: {
       state: w.state, cache: w.cache, trainer: TRAINER, python: PYTHON, dataset: 'sotu',
       budgetMode: 'tokens', budgetTokens: String(BUDGET_TOKENS), timeout: String(opts.timeoutSeconds),
-      ...(opts.smallLimits ? limitFlags() : {}),
+      ...(opts.smallLimits ? SMALL_LIMITS : {}),
     },
   });
 }
@@ -182,6 +172,8 @@ function verdictProblems(v: Variant, result: RunResult | null, honest: number | 
     out.push(`the ${v.limit} abuse was not stopped by its limit: outcome ${result.outcome}, reason ${JSON.stringify(result.reason)}`);
   }
   if (v.expect === 'crash' && !v.limit && result.outcome === 'ok') out.push(`expected a crash, got ok (val_bpb ${bpb})`);
+  const kept = existsSync(result.logPath) ? lstatSync(result.logPath).size : 0;
+  if (kept > MAX_KEPT_LOG) out.push(`the node kept a run log of ${kept} bytes`);
   return out;
 }
 
