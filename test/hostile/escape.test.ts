@@ -53,5 +53,5 @@ describe('hostile corpus', () => {
 });
 
 describe('hostile corpus: escape', () => {
-  hostileSuite({ classes: ['escape'], timeoutSeconds: 30 });
+  hostileSuite({ title: 'escape', classes: ['escape'], timeoutSeconds: 30 });
 });

@@ -37,6 +37,8 @@ export const FLOODS: WorldSizes = { memBytes: 2 * 2 ** 30, procs: 1200, diskByte
 const SMALL_LIMITS = { memoryLimitGb: '1', processLimit: '256', diskLimitGb: '0.25' } as const;
 /** A run log on disk beyond this is a log flood the node kept (the runner caps it at a few MB). */
 const MAX_KEPT_LOG = 64 << 20;
+/** The cheats that hand the harness a dishonest model: a suite of their own, so the cheats run on two workers. */
+export const MODEL_CHEATS = /^cheat-(peek-next|noncausal-sdpa|batch-mix|self-reported-loss|doctor-export)$/;
 /** A train.py that only builds the data cache (the node's first run does it, or the node does before it). */
 const WARMUP = 'from prepare import get_tokenizer\nget_tokenizer()\nraise SystemExit(0)\n';
 
@@ -48,6 +50,10 @@ export interface SuiteOptions {
   honestBaseline?: boolean;
   /** Ask the node for small resource limits (the resource suite). */
   smallLimits?: boolean;
+  /** Only the variants whose name matches (to split a slow class over files that run in parallel). */
+  select?: (name: string) => boolean;
+  /** Names the suite in logs. */
+  title: string;
 }
 
 interface Row {
@@ -196,7 +202,7 @@ async function prepareSuite(root: string, baseline: string, opts: SuiteOptions):
 
 /** Registers one test per variant of the given classes. */
 export function hostileSuite(opts: SuiteOptions): void {
-  const variants = loadCorpus(opts.classes);
+  const variants = loadCorpus(opts.classes).filter((v) => !opts.select || opts.select(v.name));
   const rows: Row[] = [];
   let root = '';
   let baseline = '';
@@ -207,16 +213,16 @@ export function hostileSuite(opts: SuiteOptions): void {
     root = await mkdtemp(join(worldParent(), 'swarm-hostile-suite-'));
     const prepared = await prepareSuite(root, baseline, opts);
     honest = prepared.honest;
-    console.log(`[hostile ${opts.classes.join('+')}] fence: ${prepared.fence}; honest val_bpb: ${honest ?? 'not measured'}`);
+    console.log(`[hostile ${opts.title}] fence: ${prepared.fence}; honest val_bpb: ${honest ?? 'not measured'}`);
   }, 600_000);
 
   afterAll(async () => {
-    if (rows.length > 0) console.log(`[hostile ${opts.classes.join('+')}]\n${table(rows)}`);
+    if (rows.length > 0) console.log(`[hostile ${opts.title}]\n${table(rows)}`);
     if (root) await rm(root, { recursive: true, force: true });
   });
 
   it('has variants of every class it covers', () => {
-    for (const c of opts.classes) expect(variants.filter((v) => v.cls === c).length).toBeGreaterThanOrEqual(4);
+    for (const c of opts.classes) expect(variants.filter((v) => v.cls === c).length).toBeGreaterThanOrEqual(opts.select ? 3 : 4);
   });
 
   for (const v of variants) {

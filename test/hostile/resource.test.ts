@@ -7,5 +7,5 @@ import { describe } from 'vitest';
 import { hostileSuite } from './harness.js';
 
 describe('hostile corpus: resource abuse', () => {
-  hostileSuite({ classes: ['resource'], timeoutSeconds: 15, smallLimits: true });
+  hostileSuite({ title: 'resource', classes: ['resource'], timeoutSeconds: 15, smallLimits: true });
 });

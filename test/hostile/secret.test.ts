@@ -3,5 +3,5 @@ import { describe } from 'vitest';
 import { hostileSuite } from './harness.js';
 
 describe('hostile corpus: secret', () => {
-  hostileSuite({ classes: ['secret'], timeoutSeconds: 30 });
+  hostileSuite({ title: 'secret', classes: ['secret'], timeoutSeconds: 30 });
 });

@@ -3,5 +3,5 @@ import { describe } from 'vitest';
 import { hostileSuite } from './harness.js';
 
 describe('hostile corpus: sockets', () => {
-  hostileSuite({ classes: ['sockets'], timeoutSeconds: 30 });
+  hostileSuite({ title: 'sockets', classes: ['sockets'], timeoutSeconds: 30 });
 });

@@ -3,5 +3,5 @@ import { describe } from 'vitest';
 import { hostileSuite } from './harness.js';
 
 describe('hostile corpus: write + persistence', () => {
-  hostileSuite({ classes: ['write', 'persistence'], timeoutSeconds: 30 });
+  hostileSuite({ title: 'write+persistence', classes: ['write', 'persistence'], timeoutSeconds: 30 });
 });

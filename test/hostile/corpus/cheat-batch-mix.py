@@ -1,6 +1,6 @@
 # class: cheat
 # attack: evaluate a model whose logits for one row depend on the tokens of another row of the batch
-# expect: honest
+# expect: crash
 import prepare
 import torch
 import torch.nn as nn

@@ -1,6 +1,6 @@
 # class: cheat
 # attack: after the honest run is exported, overwrite the export with a model that reads the next token and flip any causality flag in its files
-# expect: honest
+# expect: crash
 # @honest-tail
 # -- after the honest training, its evaluation and its summary --
 import glob as _glob

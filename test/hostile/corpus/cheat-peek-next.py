@@ -1,6 +1,6 @@
 # class: cheat
 # attack: evaluate a model that reads the next input token (the target) instead of predicting it
-# expect: honest
+# expect: crash
 import prepare
 import torch
 import torch.nn as nn
