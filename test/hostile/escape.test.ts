@@ -39,6 +39,10 @@
  *   - cheats: crash, or val_bpb not below the honest baseline's minus BPB_TOLERANCE (harness.ts);
  *   - resource abuse: not ok, and RunResult.reason names the limit (memory, process, disk, log, timeout);
  *   - `expect: crash` variants do not finish ok.
+ * Worlds live under /var/tmp (or SWARM_HOSTILE_ROOT), not /tmp, which a fence may hide wholesale. The checkout's
+ * trainer/ is put back byte for byte (times too) after a variant that got through, and planted files outside
+ * are removed, so a failing run leaves no implant behind. Proven to bite: with bwrap made unusable (nodeTrainer
+ * then runs with an incomplete fence) 45 of the 69 tests fail, each naming the effect it saw.
  */
 import { describe, expect, it } from 'vitest';
 import { CLASSES, loadCorpus } from './corpus.js';

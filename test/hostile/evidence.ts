@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync, writeFileSync,
+  closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync, utimesSync, writeFileSync,
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
@@ -52,21 +52,28 @@ export function treeDiff(before: Tree, after: Tree): string[] {
   return out.sort();
 }
 
-/** The regular files of a folder, bytes kept, to put a checkout back as it was if an attack got through. */
-export function saveFiles(dir: string): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  for (const [p, e] of hashTree([dir])) if (e.startsWith('file:')) files.set(p, readFileSync(p));
+/** The regular files of a folder, bytes and times kept, to put a checkout back as it was if an attack got through. */
+export function saveFiles(dir: string): Map<string, { bytes: Buffer; atime: Date; mtime: Date }> {
+  const files = new Map<string, { bytes: Buffer; atime: Date; mtime: Date }>();
+  for (const [p, e] of hashTree([dir])) {
+    if (e.startsWith('file:')) files.set(p, { bytes: readFileSync(p), atime: lstatSync(p).atime, mtime: lstatSync(p).mtime });
+  }
   return files;
 }
 
-export function restoreFiles(dir: string, saved: Map<string, Buffer>): void {
+/**
+ * Puts back what saveFiles() kept and removes what is new. Times are restored too: a prepare.py with a new
+ * mtime would make every later import rewrite its .pyc, which a concurrent suite would see as a change.
+ */
+export function restoreFiles(dir: string, saved: ReturnType<typeof saveFiles>): void {
   for (const [p, e] of hashTree([dir])) {
     if (!saved.has(p) && !e.startsWith('dir:')) rmSync(p, { force: true });
   }
-  for (const [p, bytes] of saved) {
+  for (const [p, f] of saved) {
     mkdirSync(dirname(p), { recursive: true });
     rmSync(p, { force: true });
-    writeFileSync(p, bytes);
+    writeFileSync(p, f.bytes);
+    utimesSync(p, f.atime, f.mtime);
   }
   for (const [p, e] of [...hashTree([dir])].reverse()) {
     if (e.startsWith('dir:') && p !== dir && readdirSync(p).length === 0 && ![...saved.keys()].some((f) => f.startsWith(`${p}/`))) rmSync(p, { recursive: true });
