@@ -427,13 +427,21 @@ def prepare(dataset=None, cache_dir=None, verbose=True):
     dataset = dataset or DATASET
     cache_dir = cache_dir or CACHE_DIR
     ddir = data_dir_for(dataset, cache_dir)
-    meta_path = os.path.join(ddir, "meta.json")
-    if os.path.exists(meta_path):
+    if _built(ddir):
         return Tokenizer.load(os.path.join(ddir, "tokenizer.json"))
     with _file_lock(os.path.join(cache_dir, dataset, ".lock")):
-        if not os.path.exists(meta_path):  # another process may have built it while we waited
+        if not _built(ddir):  # another process may have built it while we waited
             _build(dataset, cache_dir, ddir, (lambda *a: print(*a, flush=True)) if verbose else (lambda *a: None))
         return Tokenizer.load(os.path.join(ddir, "tokenizer.json"))
+
+
+def _built(ddir):
+    """A finished cache of this format (an older format's cache is built again in its place)."""
+    try:
+        with open(os.path.join(ddir, "meta.json")) as f:
+            return json.load(f).get("format") == FORMAT_VERSION
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _sources(dataset, cache_dir):
@@ -496,6 +504,8 @@ def manifest(dataset=None, cache_dir=None):
     prepare(dataset, cache_dir)
     recorded = json.load(open(os.path.join(ddir, "meta.json"))).get("sha256") or {}
     bad = [name for name in CACHE_FILES if recorded.get(name) != _sha256(os.path.join(ddir, name))]
+    for name in ("meta.json", *CACHE_FILES):  # fenced runs read them as another user (uid 65534)
+        os.chmod(os.path.join(ddir, name), 0o644)
     if bad:
         print(f"{dataset}: cache files {', '.join(bad)} do not match their recorded sha256; rebuilding", flush=True)
         with _file_lock(os.path.join(cache_dir, dataset, ".lock")):

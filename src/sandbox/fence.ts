@@ -44,6 +44,8 @@ interface Plan {
 type Layers = Record<LayerName, string | null>;
 
 const ROOT = process.getuid?.() === 0;
+/** setpriv, which sets the parent-death signal of the chain (any node, root or not). */
+const DEATHSIG = findTool('setpriv');
 
 /** Namespaces for a root node: all but the user namespace (see the top), capabilities only to drop the uid. */
 const ROOT_NAMESPACES = [
@@ -232,7 +234,10 @@ async function enterWith(plan: Plan, cmd: string[], spec: FenceSpec, onLimit: (r
   try {
     const inside = plan.bwrap ? await bwrapCommand(plan, cmd, spec, runDir, inner) : cmd;
     const rl = plan.prlimit ? prlimitArgs(plan.prlimit, spec.limits, !cg, spec.gpu) : [];
-    const full = [plan.sh, '-c', JOIN, 'fence', plan.bwrap ? (plan.seccomp ?? '') : '', runDir.src, ...(cg?.procsFiles ?? []), '--', ...rl, ...inside];
+    // The chain execs down to bwrap, the node's child: it must die with the node even when the node is
+    // killed with -9 (bwrap's --die-with-parent only ties the sandbox to bwrap itself).
+    const dieWithNode = plan.bwrap && DEATHSIG ? [DEATHSIG, '--pdeathsig', 'KILL', '--'] : [];
+    const full = [plan.sh, '-c', JOIN, 'fence', plan.bwrap ? (plan.seccomp ?? '') : '', runDir.src, ...(cg?.procsFiles ?? []), '--', ...dieWithNode, ...rl, ...inside];
     // bwrap starts the run with an empty environment; the chain before it needs only PATH and locale.
     return fencedRun(full, plan.bwrap ? allowedEnv() : inner, spec, runDir.src, cg, onLimit);
   } catch (err) {

@@ -259,3 +259,16 @@ def test_manifest_rebuilds_a_tampered_cache(tmp_path):
     assert "cache files train.bin do not match their recorded sha256; rebuilding" in again.stdout
     assert json.loads(again.stdout.strip().splitlines()[-1]) == m
     assert prepare._sha256(train) == m["files"]["train.bin"]
+
+
+def test_a_cache_of_an_older_format_is_rebuilt_and_files_are_world_readable(tmp_path):
+    cache = tmp_path / "cache"
+    env = child_env(SWARM_CACHE_DIR=cache, SWARM_TOKENIZER="byte")
+    ddir = cache / "sotu" / "byte"
+    ddir.mkdir(parents=True)
+    (ddir / "meta.json").write_text(json.dumps({"format": 1}))  # what an older swarm left: tokenizer.pkl era
+    r = subprocess.run([sys.executable, str(TRAINER_DIR / "prepare.py"), "manifest"], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((ddir / "meta.json").read_text())["format"] == prepare.FORMAT_VERSION
+    for name in ("meta.json", *prepare.CACHE_FILES):
+        assert (ddir / name).stat().st_mode & 0o777 == 0o644, name
