@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // What measuring val_bpb in the harness costs per run, beside what train.py spends outside its
 // training budget on its own (start-up, compilation, its in-process evaluation), in the same runs.
-// `npm run build` first. Usage: node scripts/bench-harness.mjs [runs=3] [tokens=6144]
+// `npm run build` first. Usage: node scripts/bench-harness.mjs [runs=3] [tokens=6144] [dataset=sotu]
 import { execa } from 'execa';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,13 +14,14 @@ const python = process.env.SWARM_PYTHON ?? join(root, '.venv', 'bin', 'python');
 const trainerDir = join(root, 'trainer');
 const runs = Number(process.argv[2] ?? 3);
 const tokens = Number(process.argv[3] ?? 6144);
+const dataset = process.argv[4] ?? 'sotu';
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const state = await mkdtemp(join(tmpdir(), 'swarm-bench-harness-'));
 try {
   const fence = await detectFence({ python });
   const trainer = pythonTrainer({
-    python, trainerDir, cacheDir: join(state, 'cache'), dataset: 'sotu', budgetSeconds: 300, budgetMode: 'tokens',
+    python, trainerDir, cacheDir: join(state, 'cache'), dataset, budgetSeconds: 300, budgetMode: 'tokens',
     budgetTokens: tokens, timeoutSeconds: 900, fence, gpu: true,
   });
   const source = await readFile(join(trainerDir, 'train.py'), 'utf8');
@@ -33,7 +34,7 @@ try {
     const exportS = Number(/^export: ([\d.]+)s/m.exec(log)?.[1]);
     // the harness's own breakdown: the same evaluation, outside the fence, reporting its phases
     const direct = await execa(python, [join(trainerDir, 'evaluate.py'), join(runDir, 'export')], {
-      env: { ...process.env, PYTHONPATH: trainerDir, SWARM_CACHE_DIR: join(state, 'cache') },
+      env: { ...process.env, PYTHONPATH: trainerDir, SWARM_CACHE_DIR: join(state, 'cache'), SWARM_DATASET: dataset },
     });
     const phases = JSON.parse(direct.stdout.trim().split('\n').at(-1));
     rows.push({
