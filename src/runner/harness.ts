@@ -3,7 +3,6 @@
  * own that runs none of the candidate's code, with the run folder read-only.
  */
 import path from 'node:path';
-import type { FenceSpec } from '../sandbox/index.js';
 import { runFenced, type FencedProcess } from './process.js';
 
 /** The run's model, exported by prepare.evaluate_bpb (SWARM_EXPORT_DIR). */
@@ -19,7 +18,7 @@ export interface HarnessScore {
 /** Either the harness's score, or why it did not give one (refused model, crash, timeout, limit). */
 export type HarnessResult = { ok: true; score: HarnessScore } | { ok: false; reason: string };
 
-export type HarnessProcess = Omit<FencedProcess, 'cmd' | 'onOutput' | 'spec'> & { python: string; trainerDir: string; spec: FenceSpec };
+export type HarnessProcess = Omit<FencedProcess, 'cmd' | 'onOutput'> & { python: string; trainerDir: string };
 
 export async function evaluateExport(p: HarnessProcess): Promise<HarnessResult> {
   let output = '';

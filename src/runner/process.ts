@@ -120,7 +120,9 @@ export async function runFenced(p: FencedProcess): Promise<ProcessEnd> {
       throw spawnFailure(fenced.cmd[0]!, result.code, result.message);
     }
     if (aborted && p.signal) throw abortReason(p.signal);
-    limitReason ??= await fenced.limitHit();
+    // A limit met after the fact (a fork refused once) is the cause only of a run that failed.
+    const hit = await fenced.limitHit();
+    if (result.exitCode !== 0) limitReason ??= hit;
     return {
       exitCode: result.exitCode ?? null, signal: result.signal ?? null, timedOut, limit: limitReason,
       wallSeconds: Math.round(performance.now() - t0) / 1000,
