@@ -31,8 +31,29 @@ DTYPES = {name: getattr(torch, name) for name in (
     "float32", "float16", "bfloat16", "float64", "int64", "int32", "int16", "int8", "uint8", "bool")}
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,199}")
 WEIGHT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.]{0,299}")
-# Only ATen operators and tuple indexing: no higher-order ops, custom ops or Python callables.
-TARGET = re.compile(r"torch\.ops\.aten\.[a-z0-9_]+\.[A-Za-z0-9_]+|_operator\.getitem")
+# The operators a model may use: pure, deterministic ATen tensor operators (no file access such as
+# from_file, no printing, no RNG, nothing that writes its inputs: a model must not keep state between
+# calls). Anything else, custom and higher-order operators included, is refused.
+PURE_OPS = frozenset("""
+    _assert_tensor_metadata _log_softmax _softmax _to_copy _unsafe_view abs add addmm alias all amax amin any
+    arange argmax argmin baddbmm bitwise_and bitwise_not bitwise_or bmm cat chunk clamp clamp_max clamp_min
+    clone constant_pad_nd contiguous cos cosh cumsum detach div einsum elu embedding eq erf exp expand
+    expand_as expm1 flatten flip floor floor_divide full full_like gather ge gelu gt hardtanh index
+    index_select layer_norm le leaky_relu lerp lift_fresh_copy linalg_vector_norm linear log log1p
+    log_softmax logical_and logical_not logical_or lt masked_fill matmul max maximum mean min minimum mm mul
+    narrow native_layer_norm ne neg new_ones new_zeros norm ones ones_like outer permute pow reciprocal relu
+    remainder repeat repeat_interleave reshape rms_norm roll rsqrt rsub scalar_tensor
+    scaled_dot_product_attention select sigmoid sign silu sin sinh slice softmax softplus split
+    split_with_sizes sqrt square squeeze stack sub sum t tanh topk transpose tril triu type_as unbind
+    unflatten unsqueeze var view view_as where zeros zeros_like
+    to copy fill index_put scatter scatter_add convolution conv1d conv2d avg_pool1d tile dot addcmul addcdiv
+    group_norm native_group_norm _native_batch_norm_legit_no_training hardswish hardsigmoid mish glu exp2
+    log2 round trunc ceil isnan isinf nan_to_num fmod sort cumprod logsumexp prod std _local_scalar_dense
+""".split())
+TARGET = re.compile(r"torch\.ops\.aten\.([a-z0-9_]+)\.([A-Za-z0-9_]+)|_operator\.getitem")
+# Fields that make torch's deserializer evaluate text (sympy), build subgraphs or objects: never allowed.
+FORBIDDEN_KEYS = frozenset({"as_expr", "expr_str", "as_sym_int", "as_sym_ints", "as_sym_float", "as_sym_floats",
+                            "as_sym_bool", "as_sym_bools", "as_graph", "as_custom_obj", "as_operator"})
 # Max |change| of a log-probability (nats) that counts as none: float32 kernels may reorder sums by
 # ~1e-4 between calls; a leak this small is worth under 0.001 bpb, below any noise floor.
 CAUSAL_TOL = 1e-3
@@ -76,16 +97,33 @@ def load_tensors(export_dir, entries):
     return groups
 
 
-def check_names(value):
-    """Every `name` in the graph becomes a Python identifier in generated code: only plain ones."""
+def check_fields(value):
+    """
+    Every `name` becomes a Python identifier in generated code: only plain ones. No field anywhere may
+    hold a symbolic expression, a subgraph or an object (torch would evaluate or build them).
+    """
     if isinstance(value, dict):
         for k, v in value.items():
+            if k in FORBIDDEN_KEYS:
+                raise Refused(f"graph: field {k!r} is not allowed (static shapes, plain tensors only)")
             if k == "name" and not (isinstance(v, str) and IDENT.fullmatch(v)):
                 raise Refused(f"graph: name {str(v)[:60]!r} is not a plain identifier")
-            check_names(v)
+            check_fields(v)
     elif isinstance(value, list):
         for v in value:
-            check_names(v)
+            check_fields(v)
+
+
+def check_operator(target):
+    """A node's operator: one of PURE_OPS, resolved to a real ATen overload that writes none of its inputs."""
+    m = TARGET.fullmatch(target) if isinstance(target, str) else None
+    if m is None or (m.group(1) is not None and m.group(1) not in PURE_OPS):
+        raise Refused(f"graph: operator {str(target)[:80]!r} is not one of the pure ATen operators a model may use")
+    if m.group(1) is None:
+        return  # _operator.getitem: indexing the tuple an operator returned
+    op = getattr(getattr(torch.ops.aten, m.group(1)), m.group(2), None)
+    if not isinstance(op, torch._ops.OpOverload) or op._schema.is_mutable:
+        raise Refused(f"graph: operator {target!r} is unknown or writes its inputs (a model keeps no state)")
 
 
 def sanitize_graph(raw, weights, batch):
@@ -100,11 +138,10 @@ def sanitize_graph(raw, weights, batch):
     for key in ("sym_int_values", "sym_bool_values", "sym_float_values", "custom_obj_values"):
         if graph.get(key):
             raise Refused(f"graph: {key} is not allowed (static shapes and tensors only)")
-    check_names(graph)
     for node in graph.get("nodes", []):
-        if not isinstance(node.get("target"), str) or not TARGET.fullmatch(node["target"]):
-            raise Refused(f"graph: operator {str(node.get('target'))[:80]!r} is not a plain ATen operator")
+        check_operator(node.get("target"))
         node["metadata"] = {}  # stack traces and module paths: text that must not reach code generation
+    check_fields(doc)
     parameters = check_signature(gm.get("signature"), weights)
     example = torch.zeros((batch, prepare.MAX_SEQ_LEN), dtype=torch.long)
     root = {"fqn": "", "signature": {"inputs": [], "outputs": [], "forward_arg_names": ["x"],
@@ -167,28 +204,38 @@ def log_probs(model, x):
     return torch.log_softmax(logits.double(), dim=-1)
 
 
+CUT_PASSES = 8  # forward passes with one secret random cut per row: B x 8 cut points per run
+
+
 @torch.no_grad()
-def check_causal(model, x, n_ordinary):
-    """Tokens from position c on must not change any log-probability before c; rows must not mix."""
+def check_causal(model, rows, batch, n_ordinary, device):
+    """
+    On validation rows picked at random (secret: os.urandom), the model must be deterministic, score
+    each row on its own (reordering the batch changes nothing) and be causal: in each row, tokens from
+    a secret random position c on are replaced, and no log-probability before c may move. A model
+    that peeks at later tokens anywhere is caught at every cut that follows such a position.
+    """
+    gen = torch.Generator().manual_seed(int.from_bytes(os.urandom(8), "little"))
+    x = rows[torch.randint(0, rows.size(0), (batch,), generator=gen), :-1].to(device)
     base = log_probs(model, x)
-    delta = (log_probs(model, x) - base).abs().max().item()
-    if not delta <= CAUSAL_TOL:
-        raise Refused(f"not deterministic: the same tokens gave log-probabilities {delta:.3g} apart")
-    gen = torch.Generator().manual_seed(20261201)
+    checks = [("not deterministic: the same tokens gave log-probabilities {d:.3g} apart", log_probs(model, x), base)]
+    perm = torch.randperm(batch, generator=gen).to(device)
+    checks.append(("rows are not scored independently: reordering the batch moved log-probabilities by {d:.3g}",
+                   log_probs(model, x[perm]), base[perm]))
     T = x.size(1)
-    cuts = sorted({1, T // 2, T - 1, *torch.randint(1, T, (2,), generator=gen).tolist()})
-    for c in cuts:
-        changed = x.clone()
-        changed[:, c:] = torch.randint(0, n_ordinary, changed[:, c:].shape, generator=gen).to(x.device)
-        delta = (log_probs(model, changed)[:, :c] - base[:, :c]).abs().max().item()
+    for _ in range(CUT_PASSES):
+        cuts = torch.randint(1, T, (batch, 1), generator=gen)
+        later = (torch.arange(T)[None, :] >= cuts).to(device)
+        noise = torch.randint(0, n_ordinary, x.shape, generator=gen).to(device)
+        changed = log_probs(model, torch.where(later, noise, x))
+        earlier = (~later)[:, :, None]
+        checks.append(("not causal: log-probabilities before a position moved by {d:.3g} when only later tokens changed",
+                       torch.where(earlier, changed, base), base))
+    for message, got, want in checks:
+        delta = (got - want).abs().max().item()
         if not delta <= CAUSAL_TOL:
-            raise Refused(f"not causal: log-probabilities before position {c} changed by {delta:.3g} "
-                          f"when only tokens from position {c} on changed")
-    perm = torch.randperm(x.size(0), generator=gen).to(x.device)
-    delta = (log_probs(model, x[perm]) - base[perm]).abs().max().item()
-    if not delta <= CAUSAL_TOL:
-        raise Refused(f"rows are not scored independently: reordering the batch changed log-probabilities by {delta:.3g}")
-    return len(cuts) + 2
+            raise Refused(message.format(d=delta))
+    return len(checks)
 
 
 @torch.no_grad()
@@ -228,9 +275,7 @@ def main(argv):
     try:
         model, batch = load_model(argv[0], device)
         t1 = time.time()
-        first = prepare.get_val_rows(tok)[:batch, :-1]
-        first = torch.cat([first, first[:1].expand(batch - len(first), -1)]) if len(first) < batch else first
-        checks = check_causal(model, first.to(device), tok.n_ordinary)
+        checks = check_causal(model, prepare.get_val_rows(tok), batch, tok.n_ordinary, device)
         nats, nbytes, targets = score(model, tok, batch, device)
     except FileNotFoundError as e:
         print(f"refused: no exported model ({os.path.basename(e.filename or '')} missing): train.py must call "

@@ -3,7 +3,8 @@
  * Each test runs the REAL trainer (tokens budget of 3 steps, CPU) with a train.py that cheats, and
  * asserts that the cheat is measured at its honest value or refused.
  */
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pythonTrainer, type RunResult } from '../../src/runner/index.js';
@@ -61,19 +62,49 @@ describe('the harness measures val_bpb', () => {
   it('a model that looks at later tokens is refused as not causal', async () => {
     const r = await run('non-causal', edited('is_causal=True', 'is_causal=False'));
     expect(r.outcome).toBe('crash');
-    expect(r.reason).toMatch(/^the harness refused the model: not causal: log-probabilities before position \d+ changed/);
+    expect(r.reason).toMatch(/^the harness refused the model: not causal: log-probabilities before a position moved by [\d.e-]+ when only later tokens changed$/);
   }, 600_000);
 
-  it('an export doctored after the run (a custom operator) is refused without running it', async () => {
+  it('a doctored export is refused before anything of it runs: foreign, file-reading, in-place and dunder operators, sympy text', async () => {
     const dir = path.join(root, 'honest', 'export');
-    const graphPath = path.join(dir, 'graph.json');
-    const graph = await readFile(graphPath, 'utf8');
-    await writeFile(graphPath, graph.replace('"torch.ops.aten.tanh.default"', '"torch.ops.evil.run.default"'));
+    const graph = await readFile(path.join(dir, 'graph.json'), 'utf8');
+    const marker = path.join(root, 'PWNED');
+    const doctored: [string, (g: string) => string, RegExp][] = [
+      ['custom', (g) => g.replace('"torch.ops.aten.tanh.default"', '"torch.ops.evil.run.default"'), /operator 'torch\.ops\.evil\.run\.default' is not one of the pure ATen operators/],
+      ['from-file', (g) => g.replace('"torch.ops.aten.tanh.default"', '"torch.ops.aten.from_file.default"'), /operator 'torch\.ops\.aten\.from_file\.default' is not one/],
+      ['in-place', (g) => g.replace('"torch.ops.aten.add.Tensor"', '"torch.ops.aten.add_.Tensor"'), /operator 'torch\.ops\.aten\.add_\.Tensor' is not one/],
+      ['dunder', (g) => g.replace('"torch.ops.aten.tanh.default"', '"torch.ops.aten.tanh.__init__"'), /operator 'torch\.ops\.aten\.tanh\.__init__' is unknown or writes its inputs/],
+      ['sympy', (g) => g.replace(/"sizes": \[\{"as_int": 16\}/, `"sizes": [{"as_expr": {"expr_str": "__import__('pathlib').Path(${JSON.stringify(marker).replace(/"/g, "'")}).write_text('x') or 16", "hint": {"as_int": 16}}}`),
+        /field 'as_expr' is not allowed/],
+    ];
+    for (const [name, doctor, refusal] of doctored) {
+      const out = path.join(root, `doctored-${name}`);
+      await cp(dir, out, { recursive: true });
+      const text = doctor(graph);
+      expect(text, name).not.toBe(graph);
+      await writeFile(path.join(out, 'graph.json'), text);
+      const r = await evaluate(out);
+      expect(r.exitCode, name).toBe(3);
+      expect(r.stdout, name).toMatch(refusal);
+    }
+    expect(existsSync(marker)).toBe(false);
+  }, 600_000);
+
+  it('a model that peeks at the next token everywhere but at a few fixed positions is refused as not causal', async () => {
+    const out = path.join(root, 'sparse-leak');
     const { execa } = await import('execa');
-    const r = await execa(testPython(), [path.join(TRAINER_DIR, 'evaluate.py'), dir], {
-      reject: false, env: { PYTHONPATH: TRAINER_DIR, SWARM_CACHE_DIR: path.join(root, 'cache'), SWARM_DEVICE: 'cpu' },
-    });
+    await execa(testPython(), [path.join(REPO, 'test', 'fixtures', 'harness', 'sparse_leak.py'), out], { env: harnessEnv() });
+    const r = await evaluate(out);
     expect(r.exitCode).toBe(3);
-    expect(r.stdout).toMatch(/^refused: graph: operator 'torch\.ops\.evil\.run\.default' is not a plain ATen operator/m);
+    expect(r.stdout).toMatch(/^refused: not causal: log-probabilities before a position moved/m);
   }, 600_000);
 });
+
+function harnessEnv(): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', PYTHONPATH: TRAINER_DIR, SWARM_CACHE_DIR: path.join(root, 'cache'), SWARM_DEVICE: 'cpu', SWARM_TOKENIZER: 'auto' };
+}
+
+async function evaluate(exportDir: string) {
+  const { execa } = await import('execa');
+  return execa(testPython(), [path.join(TRAINER_DIR, 'evaluate.py'), exportDir], { reject: false, env: harnessEnv() });
+}
