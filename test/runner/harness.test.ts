@@ -62,7 +62,7 @@ describe('the harness measures val_bpb', () => {
   it('a model that looks at later tokens is refused as not causal', async () => {
     const r = await run('non-causal', edited('is_causal=True', 'is_causal=False'));
     expect(r.outcome).toBe('crash');
-    expect(r.reason).toMatch(/^the harness refused the model: not causal: log-probabilities before a position moved by [\d.e-]+ when only later tokens changed$/);
+    expect(r.reason).toMatch(/^the harness refused the model: not causal: log-probabilities moved by [\d.e+-]+ when only later tokens, or other rows of the batch, changed/);
   }, 600_000);
 
   it('a doctored export is refused before anything of it runs: foreign, file-reading, in-place and dunder operators, sympy text', async () => {
@@ -90,13 +90,15 @@ describe('the harness measures val_bpb', () => {
     expect(existsSync(marker)).toBe(false);
   }, 600_000);
 
-  it('a model that peeks at the next token everywhere but at a few fixed positions is refused as not causal', async () => {
-    const out = path.join(root, 'sparse-leak');
+  it('a model that peeks at the next token everywhere but at a few fixed positions, or reads another row, is refused', async () => {
     const { execa } = await import('execa');
-    await execa(testPython(), [path.join(REPO, 'test', 'fixtures', 'harness', 'sparse_leak.py'), out], { env: harnessEnv() });
-    const r = await evaluate(out);
-    expect(r.exitCode).toBe(3);
-    expect(r.stdout).toMatch(/^refused: not causal: log-probabilities before a position moved/m);
+    for (const kind of ['sparse', 'rows']) {
+      const out = path.join(root, `leak-${kind}`);
+      await execa(testPython(), [path.join(REPO, 'test', 'fixtures', 'harness', 'leaks.py'), out, kind], { env: harnessEnv() });
+      const r = await evaluate(out);
+      expect(r.exitCode, kind).toBe(3);
+      expect(r.stdout, kind).toMatch(/^refused: not causal: log-probabilities moved by [\d.e+-]+ when only later tokens, or other rows of the batch, changed/m);
+    }
   }, 600_000);
 });
 
