@@ -356,7 +356,8 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
   }
 
   function invalid(err: unknown, parent: Version, origin: Origin): ExperimentRecord {
-    if (!(err instanceof ProposalError)) log.error(`proposer failed unexpectedly: ${(err as Error).stack ?? String(err)}`);
+    // One line, no stack: it is often a consequence (a store closed because the node is stopping on a full disk).
+    if (!(err instanceof ProposalError)) log.error(`proposer failed unexpectedly: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
     const reason = err instanceof Error ? err.message : String(err);
     return { ...newRecord(nextSeq++, { hypothesis: '(no proposal)', source: parent.source, origin, parent }, parent), status: 'invalid', reason, endedAt: new Date().toISOString() };
   }

@@ -69,15 +69,22 @@ async function traversalRecords(dir: string, source: MemorySource, baseline: str
   }
 }
 
-/** Every path under `dir` (links not followed). */
+/** Every path under `dir` (links not followed); what other tests remove meanwhile is skipped. */
 async function walk(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const name of await readdir(dir)) {
+  for (const name of await readdir(dir).catch(gone)) {
     const p = join(dir, name);
+    const st = await lstat(p).catch(() => null);
+    if (!st) continue;
     out.push(p);
-    if ((await lstat(p)).isDirectory()) out.push(...await walk(p));
+    if (st.isDirectory()) out.push(...await walk(p));
   }
   return out;
+}
+
+function gone(err: NodeJS.ErrnoException): string[] {
+  if (err.code === 'ENOENT') return [];
+  throw err;
 }
 
 async function expectNothingHarmful(n: SwarmNode, root: string): Promise<void> {
