@@ -287,7 +287,12 @@ time.sleep(600)`;
       const sub = execa(run.cmd[0]!, run.cmd.slice(1), { env: run.env, extendEnv: false, detached: true, cleanup: false, reject: false });
       // the run itself, the Popen'd child and the double-forked grandchild
       const pythons = () => processesWith(tag, PYTHON);
-      for (let i = 0; i < 200 && pythons().length < 3; i++) await new Promise((ok) => setTimeout(ok, 50));
+      // Forks come and go while the run starts (the intermediate child exits): wait until three stay.
+      let seen = 0;
+      for (let i = 0; i < 200 && seen < 3; i++) {
+        await new Promise((ok) => setTimeout(ok, 50));
+        seen = pythons().length >= 3 ? seen + 1 : 0;
+      }
       expect(pythons().length).toBeGreaterThanOrEqual(3); // more while a fork has not yet exec'd or exited
       if (how === 'close') await run.close();
       else process.kill(-sub.pid!, 'SIGKILL');
