@@ -2,7 +2,7 @@
  * Runs a train.py under the fixed harness and turns it into a RunResult: the training process in the
  * fence, then the harness's own evaluation of the model it exported (the val_bpb of record).
  */
-import { existsSync, constants as fsConstants } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -10,7 +10,7 @@ import {
   diskError, probedDiskError, StateError, TrainerError, type Dataset, type Hardware, type Metrics, type RunOutcome,
 } from '../core/index.js';
 import { CONFIG_KEYS, envName } from '../config/index.js';
-import { defaultLimits, noFence, type Fence, type FenceLimits, type FenceSpec } from '../sandbox/index.js';
+import { defaultLimits, findTool, noFence, type Fence, type FenceLimits, type FenceSpec } from '../sandbox/index.js';
 import { classify, isStrongOomLine, type Verdict } from './classify.js';
 import { dataView, prepareData, type DataManifest, type Phase } from './data.js';
 import { EXPORT_FOLDER, evaluateExport, type HarnessResult } from './harness.js';
@@ -116,9 +116,7 @@ export interface PythonTrainerInit {
 /** An absolute path: a relative one against the working folder, a bare name through PATH (unchanged when not found). */
 function resolvePython(python: string): string {
   if (python.includes('/') || python.includes(path.sep)) return path.resolve(python);
-  const found = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)
-    .map((dir) => path.join(dir, python)).find((p) => existsSync(p));
-  return found ?? python;
+  return findTool(python) ?? python;
 }
 
 async function checkExecutable(python: string): Promise<void> {

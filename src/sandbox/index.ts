@@ -16,4 +16,5 @@ export { detectFence, noFence, type DetectOptions } from './fence.js';
 export { defaultLimits, formatBytes } from './limits.js';
 export { allowedEnv } from './env.js';
 export { SandboxError } from './errors.js';
+export { findTool } from './host.js';
 export type { Fence, FencedRun, FenceLimits, FenceSpec, LayerName } from './types.js';
