@@ -9,6 +9,7 @@ import { exportTsv } from '../store/index.js';
 import { leaderboard, peerTable } from '../swarm/index.js';
 import { keepMargin, latestFloor } from '../trust/index.js';
 import { formatLeaderboard, formatLog, formatPeers, formatRecord, formatStatus } from './format.js';
+import { demo } from './demo.js';
 import { join } from './join.js';
 import { findRecord, readSnapshot } from './records.js';
 import { formatVerify, verify } from './verify.js';
@@ -74,6 +75,16 @@ common(program.command('join'))
     await join(src).catch((err: unknown) => {
       throw asStateError(err, () => loadConfig(src).state);
     });
+  });
+
+program.command('demo')
+  .description('a local swarm of a few nodes on this box, each with its own state folder and dashboard, until Ctrl-C')
+  .option('--nodes <n>', 'how many nodes (default 3)')
+  .option('--dir <dir>', 'demo folder, one state folder per node; an earlier demo there resumes (default node/demo)')
+  .option('--open', 'open the first dashboard in a browser (xdg-open)')
+  .argument('[join-flags...]', "flags for every node's swarm join, after -- (e.g. -- --budget-tokens 100000)")
+  .action(async (extra: string[], o: { nodes?: string; dir?: string; open?: boolean }) => {
+    process.exitCode = await demo(o, extra);
   });
 
 common(program.command('status'))
