@@ -13,7 +13,7 @@ import { output, type Output } from './output.js';
  * (the first experiment comes right after the baseline), and two replicas (both other nodes re-run a
  * would-be best). Measured in docs/demo.md.
  */
-export const DEMO_FLAGS = ['--budget-mode', 'tokens', '--budget-tokens', '50000', '--noise-runs', '0', '--replicas', '2'];
+export const DEMO_FLAGS = ['--budget-mode', 'tokens', '--budget-tokens', '30000', '--noise-runs', '0', '--replicas', '2'];
 /** Node i's dashboard asks for this port + i - 1 (a taken one falls back to a free port). */
 export const DASHBOARD_PORT = 8470;
 

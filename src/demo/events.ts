@@ -62,7 +62,8 @@ export function milestones(views: readonly NodeView[], names: ReadonlyMap<string
     const first = candidates.sort((a, b) => a.at.localeCompare(b.at))[0];
     if (first) found.push(first);
   };
-  earliest('share', views.flatMap((v) => (v.peerId === null ? [] : othersResults(v)).map((r) => ({
+  // A shared baseline says little: the first shared experiment is what shows sharing.
+  earliest('share', views.flatMap((v) => (v.peerId === null ? [] : othersResults(v).filter((r) => r.hash !== r.parentHash)).map((r) => ({
     kind: 'share' as const, at: r.time,
     text: `${v.name} received ${who(r.peer)}'s result "${r.hypothesis}" (${r.status}${r.metrics ? `, val_bpb ${r.metrics.val_bpb.toFixed(4)}` : ''})`,
   }))));
