@@ -93,13 +93,15 @@ export async function runDemo(init: DemoInit): Promise<number> {
     out.demo(`${slots.length} nodes in ${init.dir}${resumed ? ` (resuming the demo of ${meta.createdAt})` : ''}; Ctrl-C stops them all`);
     out.demo(`every node runs: swarm join --state ${init.dir}/node-N ${[...DEMO_FLAGS, ...init.extra].join(' ')}`);
     for (const n of meta.nodes) if (n.peerId) names.set(n.peerId, n.name);
-    const first = start(slots[0]!, 0, null);
-    const lead = await joined(first, 0).catch((err: unknown) => (stopping ? null : Promise.reject(err)));
-    if (lead && !stopping) {
-      const address = dialAddress(lead.addresses);
-      out.demo(`${first.name} is up at ${address}; starting the others with --bootstrap to it`);
-      const rest = slots.slice(1).map((slot, i) => start(slot, i + 1, address));
-      await Promise.all(rest.map((n, i) => joined(n, i + 1).catch(() => null)));
+    // One at a time, each dialling all before it: a full mesh, so every node fetches from every other directly.
+    const addresses: string[] = [];
+    for (const [i, slot] of slots.entries()) {
+      if (stopping) break;
+      const node = start(slot, i, addresses.join(',') || null);
+      const swarm = await joined(node, i).catch((err: unknown) => (stopping ? null : Promise.reject(err)));
+      if (!swarm) break;
+      addresses.push(dialAddress(swarm.addresses));
+      out.demo(`${slot.name} is up at ${addresses.at(-1)}${i + 1 < slots.length ? `; starting ${slots[i + 1]!.name} with --bootstrap to ${i === 0 ? 'it' : 'the nodes so far'}` : ''}`);
     }
     const seen = await watch(init, slots, names, meta, out, started, () => nodes.every((n) => n.done()));
     await Promise.all(nodes.map((n) => n.exited));
@@ -153,7 +155,7 @@ async function watch(init: DemoInit, slots: readonly Slot[], names: Map<string, 
   while (!over() && seen.size < KINDS.length) {
     await sleepUntil(init.pollMs ?? 5000, over);
     if (over()) break;
-    for (const m of milestones(await views(init, slots, meta), names)) {
+    for (const m of milestones(await views(init, slots, meta), names).sort((a, b) => a.at.localeCompare(b.at))) {
       if (seen.has(m.kind)) continue;
       seen.add(m.kind);
       out.demo(`${clock(Date.parse(m.at), started)} first ${m.kind}: ${m.text}`);
@@ -168,7 +170,7 @@ async function watch(init: DemoInit, slots: readonly Slot[], names: Map<string, 
 async function report(init: DemoInit, slots: readonly Slot[], meta: DemoMeta, names: Map<string, string>, out: Output, started: number, seen: Set<Kind>, hint: boolean): Promise<void> {
   const all = await views(init, slots, meta);
   const found = milestones(all, names);
-  for (const m of found) {
+  for (const m of [...found].sort((a, b) => a.at.localeCompare(b.at))) {
     if (!seen.has(m.kind)) out.demo(`${clock(Date.parse(m.at), started)} first ${m.kind}: ${m.text}`);
   }
   const missing = KINDS.filter((k) => !found.some((m) => m.kind === k));
@@ -176,7 +178,7 @@ async function report(init: DemoInit, slots: readonly Slot[], meta: DemoMeta, na
   for (const v of all) {
     const c = countsOf(v);
     out.demo(`  ${v.name}: ${c.experiments} experiments (${c.kept} kept), ${c.received} results received from peers, `
-      + `${c.skipped} skipped as tried by a peer, ${c.rebased} peer changes run on its best, ${c.replicated} replications`);
+      + `${c.skipped} skipped as tried by a peer, ${c.rebased} peer changes rebased and run, ${c.replicated} replications of a peer's would-be best`);
   }
   if (missing.length > 0 && hint) out.demo(`not seen yet: ${missing.join(', ')} (let it run longer; \`swarm demo --dir ${init.dir}\` resumes)`);
 }

@@ -25,18 +25,21 @@ export interface Counts {
   kept: number;
   /** Results of other peers this node holds. */
   received: number;
+  /** Candidates skipped because a peer had tried them or was running them. */
   skipped: number;
-  /** Peers' kept changes (or whole train.py) run here on top of this node's best. */
+  /** Peers' kept changes run here, rebased onto this node's best. */
   rebased: number;
   /** Peers' would-be bests this node re-ran. */
   replicated: number;
 }
 
 const ran = (r: ExperimentRecord) => r.status === 'keep' || r.status === 'discard' || r.status === 'crash';
-const fromPeer = (r: ExperimentRecord) => r.origin.kind === 'peer' || r.origin.kind === 'adopt';
-/** A candidate not run because a peer had tried it or was running it ('invalid' with that reason until 'skip' lands). */
-export const isSkip = (r: ExperimentRecord) =>
-  (r.status as string) === 'skip' || (r.status === 'invalid' && /already tried by peer|being run by peer/.test(r.reason ?? ''));
+/** A peer's kept change, rebased onto this node's best (not a peer's whole train.py adopted as a base). */
+const fromPeer = (r: ExperimentRecord) => r.origin.kind === 'peer';
+/** A candidate not run because it was tried already, here or by a peer, or a peer was running it. */
+export const isSkip = (r: ExperimentRecord) => r.status === 'skip';
+/** A skip because of a peer (its result or its claim), named in the reason. */
+const peerSkip = (r: ExperimentRecord) => isSkip(r) && / peer /.test(r.reason ?? '');
 
 const results = (v: NodeView) => v.shared.filter((r): r is SignedResult => r.type === 'result');
 const othersResults = (v: NodeView) => results(v).filter((r) => r.peer !== v.peerId);
@@ -48,7 +51,7 @@ export function countsOf(v: NodeView): Counts {
     experiments: experiments.length,
     kept: experiments.filter((r) => r.status === 'keep').length,
     received: v.peerId === null ? 0 : othersResults(v).length,
-    skipped: v.records.filter(isSkip).length,
+    skipped: v.records.filter(peerSkip).length,
     rebased: experiments.filter(fromPeer).length,
     replicated: v.peerId === null ? 0 : verifies(v).length,
   };
@@ -67,13 +70,13 @@ export function milestones(views: readonly NodeView[], names: ReadonlyMap<string
     kind: 'share' as const, at: r.time,
     text: `${v.name} received ${who(r.peer)}'s result "${r.hypothesis}" (${r.status}${r.metrics ? `, val_bpb ${r.metrics.val_bpb.toFixed(4)}` : ''})`,
   }))));
-  earliest('skip', views.flatMap((v) => v.records.filter(isSkip).map((r) => ({
+  earliest('skip', views.flatMap((v) => v.records.filter(peerSkip).map((r) => ({
     kind: 'skip' as const, at: r.endedAt ?? r.startedAt,
     text: `${v.name} skipped #${r.seq} "${r.hypothesis}": ${named(r.reason ?? 'already tried', names)}`,
   }))));
   earliest('rebase', views.flatMap((v) => v.records.filter((r) => ran(r) && fromPeer(r)).map((r) => ({
     kind: 'rebase' as const, at: r.endedAt ?? r.startedAt,
-    text: `${v.name} ran a peer's kept change on its own best: #${r.seq} "${r.hypothesis}" (${r.origin.proposer}) → ${r.status}`,
+    text: `${v.name} rebased ${named(r.origin.proposer.replace(/^.*@/, 'peer '), names)}'s kept change "${r.hypothesis}" onto its own best and ran it as #${r.seq} → ${r.status}`,
   }))));
   earliest('replicate', views.flatMap((v) => (v.peerId === null ? [] : verifies(v)).map((r) => ({
     kind: 'replicate' as const, at: r.time,
