@@ -18,6 +18,8 @@ const logPath = `${dir}.log`;
 const started = Date.now();
 const load = loadavg().map((l) => l.toFixed(1)).join(' ');
 const since = () => (Date.now() - started) / 1000;
+const KINDS = ['share', 'skip', 'rebase', 'replicate'];
+/** What was first seen when: the four kinds, and run-N for node N's first finished run. */
 const firsts = new Map();
 let log = '';
 let stopping = false;
@@ -40,7 +42,7 @@ const onData = (chunk) => {
     if (m && !firsts.has(m[2])) {
       firsts.set(m[2], { seen: since(), clock: m[1], text: m[3] });
       console.error(`bench: ${m[2]} at ${since().toFixed(0)} s (${m[1]}): ${m[3]}`);
-      if (firsts.size === 4) stop('all four seen');
+      if (KINDS.every((k) => firsts.has(k))) stop('all four seen');
     }
     const first = /node-(\d) +│ \S+ #(\d+) (KEEP|DISCARD|CRASH)/.exec(line);
     if (first && !firsts.has(`run-${first[1]}`)) firsts.set(`run-${first[1]}`, { seen: since() });
@@ -61,6 +63,6 @@ console.log(`\nswarm demo, real trainer, ${availableParallelism()} cores, load a
 console.log(`extra join flags: ${extra.join(' ') || 'none'}; demo exit code ${code}; full log ${logPath}; state ${dir}\n`);
 console.log('| what | first seen after start | what the demo printed |');
 console.log('| --- | --- | --- |');
-for (const k of ['run-1', 'run-2', 'run-3', 'share', 'skip', 'rebase', 'replicate']) console.log(row(k));
+for (const k of ['run-1', 'run-2', 'run-3', ...KINDS]) console.log(row(k));
 const summary = log.split('\n').filter((l) => /demo +│ +(node-\d:|all nodes stopped)/.test(l)).map((l) => l.replace(/^ *[\d.]+ /, ''));
 console.log(`\n${summary.join('\n')}`);
