@@ -105,7 +105,7 @@ common(program.command('show'))
   .action(async (id: string, o: CommonOptions & { json?: boolean }) => {
     const { records } = await readSnapshot(loadConfig(sources(o)).state);
     const record = findRecord(records, id);
-    if (!record) throw new SwarmError(`no experiment matches "${id}"`, { hint: 'see `swarm log` for the numbers' });
+    if (!record) throw new SwarmError(`no experiment matches "${id}"`, { hint: 'see `npx swarm log` for the numbers' });
     print(o.json ? JSON.stringify(record, null, 2) : formatRecord(record));
   });
 
