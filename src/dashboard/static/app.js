@@ -51,10 +51,10 @@ function ago(iso) {
   const t = Date.parse(iso);
   if (!Number.isFinite(t)) return '–';
   const s = Math.max(0, Math.round((Date.now() - t) / 1000));
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86400)} d ago`;
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.round(s / 60)}m ago`;
+  if (s < 86400) return `${Math.round(s / 3600)}h ago`;
+  return `${Math.round(s / 86400)}d ago`;
 }
 
 function clock(iso) {
@@ -311,14 +311,14 @@ function renderExperiments() {
 
 function renderPeers() {
   const rows = state.snap.peers.map((p) => el('tr', {},
-    el('td', { title: p.peer }, el('span', { className: `peer-dot${p.connected || p.self ? ' on' : ''}` }), el('code', {}, shortId(p.peer)), p.self ? el('span', { className: 'you' }, 'this node') : null),
+    el('td', { title: p.peer }, el('span', { className: `peer-dot${p.connected || p.self ? ' on' : ''}` }), el('code', {}, shortId(p.peer)), p.self ? el('span', { className: 'you' }, 'you') : null),
     el('td', { className: 'num' }, String(p.experiments)),
     el('td', { className: 'num' }, String(p.kept)),
     el('td', { className: 'num' }, String(p.crashed)),
     el('td', { className: 'num' }, fmt(p.best)),
     el('td', { className: 'num' }, fmt(p.sigma, 4)),
     el('td', { className: 'num', title: `${p.verified} verified, ${p.disputed} disputed` }, String(p.score)),
-    el('td', { title: p.program || '' }, el('code', {}, p.program ? p.program.slice(0, 10) : '–')),
+    el('td', { title: p.program || '' }, el('code', {}, p.program ? p.program.slice(0, 8) : '–')),
     el('td', {}, p.lastSeen ? ago(p.lastSeen) : '–'),
   ));
   $('peers').tBodies[0].replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { className: 'empty' }, 'No peer seen yet.'))]));
