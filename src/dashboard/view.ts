@@ -6,6 +6,7 @@
 import type { ExperimentRecord } from '../core/index.js';
 import type { SignedRecord, SignedResult } from '../p2p/index.js';
 import { leaderboard, peerTable, type LeaderboardClass, type PeerEntry } from '../swarm/index.js';
+import { standings, trustOf, type Standing } from '../trust/index.js';
 import type { DashboardSnapshot, FeedEntry } from './types.js';
 
 /** A live loss point of the run in flight. */
@@ -19,6 +20,8 @@ export interface RecordRow {
 
 export interface ResultRow {
   peer: string; experiment: string; status: string; val_bpb: number | null; endedAt: string; hypothesis: string; hardware: string;
+  /** From the replications held: a disputed result is drawn, but never counted as a best. */
+  standing: Standing;
 }
 
 export interface PeerRow extends PeerEntry {
@@ -89,13 +92,14 @@ function peerRows(snap: DashboardSnapshot, shared: readonly SignedRecord[], self
 export function snapshotView(snap: DashboardSnapshot, progress: ProgressPoint[], feed: FeedEntry[]): SnapshotView {
   const shared = signedRecords(snap.shared);
   const self = selfPeer(snap, shared);
+  const trust = standings(shared);
   return {
     now: new Date().toISOString(),
     node: { peerId: self, program: snap.live?.swarm?.program ?? shared.find((r) => r.peer === self)?.program ?? null },
     records: snap.records.map(recordRow),
     results: results(shared).map((r) => ({
       peer: r.peer, experiment: r.experiment, status: r.status, val_bpb: r.metrics?.val_bpb ?? null,
-      endedAt: r.endedAt, hypothesis: r.hypothesis, hardware: hardwareName(r.hardware),
+      endedAt: r.endedAt, hypothesis: r.hypothesis, hardware: hardwareName(r.hardware), standing: trustOf(trust, r).standing,
     })),
     leaderboard: leaderboard(shared, 10),
     peers: peerRows(snap, shared, self),

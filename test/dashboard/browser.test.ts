@@ -135,6 +135,15 @@ describe('dashboard in chromium', () => {
     expect(await page.locator('#exp-log').textContent()).toContain(HOSTILE);
     expect(await page.locator('img, script:not([src])').count()).toBe(0);
     expect(await pwned(page)).toBeUndefined();
+
+    // A hostile peer's result: its id, peer id and lineage are hostile too.
+    await page.goto(`${dash.url}#/exp/${encodeURIComponent(`evil-${HOSTILE}`)}`);
+    await page.waitForFunction((id) => document.getElementById('experiment')?.dataset.id === id, `evil-${HOSTILE}`);
+    expect(await page.locator('#exp-facts').textContent()).toContain(PEER_EVIL);
+    expect(await page.locator('#exp-lineage').textContent()).toContain(HOSTILE.slice(-10));
+    expect(await page.locator('img, script:not([src])').count()).toBe(0);
+    await page.screenshot({ path: join(ARTIFACTS, 'hostile-peer.png'), fullPage: true });
+    expect(await pwned(page)).toBeUndefined();
   });
 
   it('opens a chart point by clicking it', async () => {

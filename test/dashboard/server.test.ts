@@ -129,7 +129,11 @@ describe('dashboard routes and headers', () => {
     const theirs = JSON.parse((await http(port, '/api/experiment/peerB-003')).body);
     expect(theirs).toMatchObject({ local: false, peer: PEER_B, seq: null, hypothesis: 'peer B idea 3' });
     expect((await http(port, '/api/experiment/exp-999')).status).toBe(404);
-    expect((await http(port, `/api/experiment/${encodeURIComponent('<script>')}`)).status).toBe(400);
+    expect((await http(port, `/api/experiment/${encodeURIComponent('<script>')}`)).status).toBe(404);
+    expect((await http(port, `/api/experiment/${'x'.repeat(301)}`)).status).toBe(400);
+    expect((await http(port, '/api/experiment/%E0%A4%A')).status).toBe(400);
+    const evil = JSON.parse((await http(port, `/api/experiment/${encodeURIComponent(`evil-${HOSTILE}`)}`)).body);
+    expect(evil).toMatchObject({ id: `evil-${HOSTILE}`, hypothesis: HOSTILE, lineage: [{ id: HOSTILE, peer: null }] });
   });
 });
 

@@ -106,7 +106,7 @@ function chartRows() {
   }
   const rows = s.results
     .filter((r) => PLOTTED.has(r.status) && (!state.peer || r.peer === state.peer))
-    .map((r) => ({ id: r.experiment, label: shortId(r.peer), status: r.status, val: r.val_bpb, time: Date.parse(r.endedAt) / 1000, hypothesis: r.hypothesis }))
+    .map((r) => ({ id: r.experiment, label: shortId(r.peer), status: r.status, val: r.val_bpb, time: Date.parse(r.endedAt) / 1000, hypothesis: r.hypothesis, disputed: r.standing === 'disputed' }))
     .sort((a, b) => a.time - b.time);
   rows.forEach((r, i) => { r.seq = i + 1; });
   return rows;
@@ -126,7 +126,8 @@ function chartData(rows) {
     keep.push(r.status === 'keep' ? v : null);
     discard.push(r.status === 'discard' ? v : null);
     crash.push(r.status === 'crash' ? top : null);
-    if (r.status === 'keep' && v !== null && (bestSoFar === null || v < bestSoFar)) bestSoFar = v;
+    // A result that replications disputed is drawn but never becomes the best.
+    if (r.status === 'keep' && !r.disputed && v !== null && (bestSoFar === null || v < bestSoFar)) bestSoFar = v;
     best.push(bestSoFar);
   }
   return [x, keep, discard, crash, best];
@@ -164,7 +165,7 @@ function chartOptions(width) {
 
 function showHover(idx) {
   const r = idx === null || idx === undefined ? null : state.pointRows[idx];
-  setText('hover', r ? `${r.label} · ${statusLabel(r)} · ${fmt(r.val)} · ${r.hypothesis}` : 'hover a point; click it to open the experiment');
+  setText('hover', r ? `${r.label} · ${statusLabel(r)}${r.disputed ? ' (disputed)' : ''} · ${fmt(r.val)} · ${r.hypothesis}` : 'hover a point; click it to open the experiment');
 }
 
 function renderChart() {
@@ -317,8 +318,10 @@ function renderPeers() {
     el('td', { className: 'num' }, String(p.crashed)),
     el('td', { className: 'num' }, fmt(p.best)),
     el('td', { className: 'num' }, fmt(p.sigma, 4)),
-    el('td', { className: 'num', title: `${p.verified} verified, ${p.disputed} disputed` }, String(p.score)),
-    el('td', { title: p.program || '' }, el('code', {}, p.program ? p.program.slice(0, 8) : '–')),
+    el('td', { className: 'num' }, String(p.score)),
+    el('td', { className: 'num' }, String(p.verified)),
+    el('td', { className: `num${p.disputed ? ' bad' : ''}` }, String(p.disputed)),
+    el('td', { title: p.program || '' }, el('code', {}, p.program ? p.program.slice(0, 12) : '–')),
     el('td', {}, p.lastSeen ? ago(p.lastSeen) : '–'),
   ));
   $('peers').tBodies[0].replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { className: 'empty' }, 'No peer seen yet.'))]));
