@@ -14,6 +14,8 @@ const FEED_SIZE = 200;
 const PROGRESS_POINTS = 4000;
 const MAX_CLIENTS = 16;
 const HEARTBEAT_MS = 20_000;
+/** A page that stops reading is dropped before its unsent events pile up. */
+const MAX_BUFFERED = 1024 * 1024;
 
 const bpb = (v: number | null | undefined) => (typeof v === 'number' ? v.toFixed(6) : '-');
 const short = (s: string, n = 120) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
@@ -74,7 +76,10 @@ export class LiveHub {
   /** One SSE message; JSON never holds a raw newline, so data cannot break out of its event. */
   private send(event: string, data: unknown): void {
     const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-    for (const res of this.clients) res.write(frame);
+    for (const res of this.clients) {
+      if (res.writableLength > MAX_BUFFERED) res.destroy();
+      else res.write(frame);
+    }
   }
 
   private addFeed(entry: FeedEntry): void {

@@ -5,7 +5,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-export const COOKIE = 'swarm_dashboard';
+/** The cookie's name carries the port: cookies are not kept apart by port, and two dashboards on one host must not overwrite each other's. */
+export const cookieName = (port: number): string => `swarm_dashboard_${port}`;
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1']);
 
@@ -43,10 +44,15 @@ export function tokenMatches(given: string | null | undefined, token: string): b
   return timingSafeEqual(a, b);
 }
 
-function cookieToken(req: IncomingMessage): string | null {
+function cookieToken(req: IncomingMessage, port: number): string | null {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const [name, ...value] = part.trim().split('=');
-    if (name === COOKIE) return decodeURIComponent(value.join('='));
+    if (name !== cookieName(port)) continue;
+    try {
+      return decodeURIComponent(value.join('='));
+    } catch {
+      return null;
+    }
   }
   return null;
 }
@@ -57,14 +63,14 @@ function bearerToken(req: IncomingMessage): string | null {
 }
 
 /** 'ok', 'login' (a right ?token= that the caller turns into a cookie), or 'denied'. */
-export function authorize(req: IncomingMessage, url: URL, token: string | null): 'ok' | 'login' | 'denied' {
+export function authorize(req: IncomingMessage, url: URL, token: string | null, port: number): 'ok' | 'login' | 'denied' {
   if (token === null) return 'ok';
-  if (tokenMatches(bearerToken(req), token) || tokenMatches(cookieToken(req), token)) return 'ok';
+  if (tokenMatches(bearerToken(req), token) || tokenMatches(cookieToken(req, port), token)) return 'ok';
   return tokenMatches(url.searchParams.get('token'), token) ? 'login' : 'denied';
 }
 
-export function loginCookie(token: string): string {
-  return `${COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`;
+export function loginCookie(token: string, port: number): string {
+  return `${cookieName(port)}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`;
 }
 
 const CSP = [

@@ -53,7 +53,7 @@ async function route(ctx: Context, url: URL, res: ServerResponse, head: boolean)
   text(res, 404, 'not found', head);
 }
 
-function handler(ctx: Context, host: string, token: string | null) {
+function handler(ctx: Context, host: string, token: string | null, port: () => number) {
   return (req: IncomingMessage, res: ServerResponse) => {
     secureHeaders(res);
     const head = req.method === 'HEAD';
@@ -68,11 +68,12 @@ function handler(ctx: Context, host: string, token: string | null) {
     } catch {
       return text(res, 400, 'bad request', head);
     }
-    const auth = authorize(req, url, token);
+    const auth = authorize(req, url, token, port());
     if (auth === 'denied') return text(res, 401, 'a token is required: open the URL with ?token= that the node printed', head);
     if (auth === 'login' && token !== null && !url.pathname.startsWith('/api/')) {
       // The token leaves the address bar (and the history) for a cookie this origin alone sends.
-      res.writeHead(303, { Location: url.pathname, 'Set-Cookie': loginCookie(token), 'Cache-Control': 'no-store' });
+      // Always to the page itself: a path taken from the request could name another site ('//host').
+      res.writeHead(303, { Location: '/', 'Set-Cookie': loginCookie(token, port()), 'Cache-Control': 'no-store' });
       return res.end();
     }
     route(ctx, url, res, head).catch((err: unknown) => {
@@ -97,10 +98,10 @@ export async function serveDashboard(opts: DashboardOptions): Promise<DashboardS
   const assets = loadAssets();
   const token = opts.token ?? (isLoopback(opts.host) ? null : newToken());
   const hub = new LiveHub(opts.source, opts.pollMs ?? 2000, opts.log);
-  const server = createServer(handler({ source: opts.source, hub, assets }, opts.host, token));
+  let port = 0;
+  const server = createServer(handler({ source: opts.source, hub, assets }, opts.host, token, () => port));
   server.headersTimeout = 10_000;
   server.requestTimeout = 0; // event streams stay open
-  let port: number;
   try {
     port = await listen(server, opts.host, opts.port);
   } catch (err) {

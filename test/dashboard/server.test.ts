@@ -167,11 +167,14 @@ describe('dashboard access control', () => {
     }
     expect((await http(port, '/api/snapshot', { headers: { Authorization: 'Bearer wrong' } })).status).toBe(401);
     expect((await http(port, `/api/snapshot?token=${token.slice(0, -1)}`)).status).toBe(401);
-    expect((await http(port, '/api/snapshot', { headers: { Cookie: `swarm_dashboard=${token}x` } })).status).toBe(401);
+    expect((await http(port, '/api/snapshot', { headers: { Cookie: `swarm_dashboard_${port}=${token}x` } })).status).toBe(401);
+    // Another port's cookie (another dashboard on this host) is not this one's.
+    expect((await http(port, '/api/snapshot', { headers: { Cookie: `swarm_dashboard_${port + 1}=${token}` } })).status).toBe(401);
     expect((await http(port, '/api/snapshot', { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
     const login = await http(port, `/?token=${token}`);
     expect(login.status).toBe(303);
     expect(login.headers.location).toBe('/');
+    expect((await http(port, `//evil.example/?token=${token}`)).headers.location).toBe('/');
     const cookie = login.headers['set-cookie']![0]!;
     expect(cookie).toContain('HttpOnly');
     expect(cookie).toContain('SameSite=Strict');

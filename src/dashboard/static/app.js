@@ -18,6 +18,7 @@ const state = {
   lossChart: null,
   pointIds: [], // experiment id of each x index of the progress chart
   pointRows: [],
+  chartKey: '',
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -177,6 +178,10 @@ function renderChart() {
   box.dataset.scope = state.scope;
   const data = chartData(rows);
   const width = Math.max(320, box.clientWidth);
+  // Redrawn only when what it shows changed: a redraw would drop the reader's zoom and hover.
+  const key = JSON.stringify([state.scope, state.xMode, state.peer, width, data]);
+  if (key === state.chartKey) return;
+  state.chartKey = key;
   // Options depend on the x mode; recreating the chart is cheap at this size.
   if (state.chart) state.chart.destroy();
   box.textContent = '';
