@@ -22,19 +22,32 @@ const short = (s: string, n = 120) => (s.length > n ? `${s.slice(0, n - 1)}…` 
 
 function finishLine(r: Pick<ExperimentRecord, 'seq' | 'status' | 'hypothesis' | 'reason' | 'metrics'>): string {
   const why = r.reason && r.status !== 'keep' ? ` (${short(r.reason, 80)})` : '';
+  if (r.status === 'skip') return `#${r.seq} skipped — ${short(r.hypothesis)}${why}`;
   return `#${r.seq} ${r.status} ${bpb(r.metrics?.val_bpb)} — ${short(r.hypothesis)}${why}`;
 }
 
 /** A loop event as sent to pages: records are cut down to what the page shows live. */
 function loopMessage(e: LoopEvent): unknown {
-  if (e.type === 'progress') return e;
+  if (e.type !== 'start' && e.type !== 'finish') return e;
   const r = e.record;
   return { type: e.type, id: r.id, seq: r.seq, status: r.status, hypothesis: r.hypothesis, val_bpb: r.metrics?.val_bpb ?? null };
 }
 
+/**
+ * A feed line for loop events the node's log does not already tell: a finished experiment, a
+ * finished replication. (Starts, skips and noise runs come as log lines.)
+ */
+function eventLine(e: LoopEvent): FeedEntry | null {
+  const at = new Date().toISOString();
+  if (e.type === 'finish' && e.record.status !== 'skip') return { at, level: e.record.status === 'crash' ? 'warn' : 'info', message: finishLine(e.record) };
+  if (e.type === 'ran' && e.kind === 'replication') return { at, level: e.outcome === 'ok' ? 'info' : 'warn', message: `${e.label}: ${e.outcome}, measured ${bpb(e.valBpb)}` };
+  return null;
+}
+
 export class LiveHub {
   readonly feed: FeedEntry[] = [];
-  private progressSeq: number | null = null;
+  /** Which run the loss curve belongs to. */
+  private progressKey: string | null = null;
   private points: ProgressPoint[] = [];
   private readonly clients = new Set<ServerResponse>();
   private readonly unsubscribe: (() => void) | undefined;
@@ -88,11 +101,12 @@ export class LiveHub {
     this.send('log', entry);
   }
 
-  private addPoint(seq: number, p: ProgressPoint): void {
-    if (seq !== this.progressSeq) {
-      this.progressSeq = seq;
-      this.points = [];
-    }
+  private resetProgress(key: string | null): void {
+    this.progressKey = key;
+    this.points = [];
+  }
+
+  private addPoint(p: ProgressPoint): void {
     if (this.points.at(-1)?.step === p.step) return;
     this.points.push(p);
     // A very long run keeps its shape: every other point goes when the curve is full.
@@ -100,16 +114,12 @@ export class LiveHub {
   }
 
   private onEvent(e: DashboardEvent): void {
-    const at = new Date().toISOString();
     if (e.type === 'log') return this.addFeed({ at: e.at, level: e.level, message: e.message });
     const ev = e.event;
-    if (ev.type === 'progress') this.addPoint(ev.seq, { step: ev.step, loss: ev.loss, elapsedSeconds: ev.elapsedSeconds });
-    if (ev.type === 'start') {
-      this.progressSeq = ev.record.seq;
-      this.points = [];
-      this.addFeed({ at, level: 'info', message: `#${ev.record.seq} started — ${short(ev.record.hypothesis)}` });
-    }
-    if (ev.type === 'finish') this.addFeed({ at, level: ev.record.status === 'crash' ? 'warn' : 'info', message: finishLine(ev.record) });
+    if (ev.type === 'start' || ev.type === 'run') this.resetProgress(null);
+    if (ev.type === 'progress') this.addPoint({ step: ev.step, loss: ev.loss, elapsedSeconds: ev.elapsedSeconds });
+    const line = eventLine(ev);
+    if (line) this.addFeed(line);
     this.send('loop', loopMessage(ev));
     if (ev.type !== 'progress') this.send('update', { reason: ev.type });
   }
@@ -145,8 +155,10 @@ export class LiveHub {
     }
     this.lastError = '';
     const cur = snap.live?.current;
-    if (!this.source.subscribe && cur && typeof cur.seq === 'number' && cur.step !== null && cur.loss !== null) {
-      this.addPoint(cur.seq, { step: cur.step, loss: cur.loss, elapsedSeconds: cur.elapsedSeconds });
+    if (!this.source.subscribe && cur && cur.step !== null && cur.loss !== null) {
+      const key = `${cur.kind}:${cur.seq}:${cur.hypothesis}`;
+      if (key !== this.progressKey) this.resetProgress(key);
+      this.addPoint({ step: cur.step, loss: cur.loss, elapsedSeconds: cur.elapsedSeconds });
     }
     this.feedChanges(snap);
     const hash = createHash('sha256').update(JSON.stringify(snap)).digest('hex');

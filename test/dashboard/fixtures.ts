@@ -94,15 +94,12 @@ export function noiseFloors(): NoiseFloor[] {
   return [{ v: 1, n: 1, hash: 'h'.repeat(64), seeds: [2, 3, 4], values: [1.821, 1.818, 1.824], sigma: 0.003, k: 2, hardware: CPU, afterSeq: 1, at: at(5) }];
 }
 
-export function liveStatus(seq: number): DashboardSnapshot['live'] {
-  const current = {
-    kind: 'experiment', seq, hypothesis: 'embedding lr 0.8', step: 40, loss: 3.1, elapsedSeconds: 12,
-    budget: '200k tokens', fraction: 0.4, expectedSeconds: 30,
-  };
+export function liveStatus(seq: number): NonNullable<DashboardSnapshot['live']> {
   return {
-    pid: 4242, startedAt: at(0), current, next: 'the next candidate',
+    pid: 4242, startedAt: at(0), next: 'the next candidate',
+    current: { kind: 'experiment', seq, hypothesis: 'embedding lr 0.8', step: 40, loss: 3.1, elapsedSeconds: 12, wallSeconds: 15, budget: '200k tokens', fraction: 0.4, expectedSeconds: 30 },
     swarm: { peerId: SELF, program: PROGRAM, addresses: ['/ip4/127.0.0.1/tcp/4001'], peers: [{ id: PEER_B, connected: true }], dropped: {} },
-  } as DashboardSnapshot['live'];
+  };
 }
 
 /** An in-memory node: a source whose data the test changes, and loop events it pushes. */

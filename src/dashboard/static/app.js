@@ -447,12 +447,13 @@ function setConn(s, why) {
 function onLoop(ev) {
   const live = state.snap && state.snap.live;
   if (ev.type === 'progress') {
-    if (live && live.current) Object.assign(live.current, { step: ev.step, loss: ev.loss, elapsedSeconds: ev.elapsedSeconds });
+    if (live && live.current) Object.assign(live.current, { step: ev.step, loss: ev.loss, elapsedSeconds: ev.elapsedSeconds, fraction: ev.fraction });
     const last = state.progress[state.progress.length - 1];
     if (!last || last.step !== ev.step) state.progress.push({ step: ev.step, loss: ev.loss, elapsedSeconds: ev.elapsedSeconds });
     if (state.snap && !$('overview').hidden) renderLive();
   }
-  if (ev.type === 'start') state.progress = [];
+  // A new run (an experiment, a noise run, a replication) starts a new curve.
+  if (ev.type === 'start' || ev.type === 'run') state.progress = [];
 }
 
 function connect() {
