@@ -1,5 +1,6 @@
 /** Starting the dashboard from the CLI: `swarm join` (live source) and `swarm dashboard --state DIR` (polled store). */
 import { open } from 'node:fs/promises';
+import type { NodeConfig } from '../config/index.js';
 import { ConfigError, type ExperimentRecord, type Logger } from '../core/index.js';
 import { serveDashboard, type DashboardSource } from '../dashboard/index.js';
 import { readSnapshot } from './records.js';
@@ -38,6 +39,7 @@ export async function startDashboard(init: DashboardInit): Promise<{ url: string
 }
 
 const TAIL_BYTES = 256 * 1024;
+const DEFAULT_LISTEN = '127.0.0.1:8470';
 
 /** The last lines of a local run's log file (its end only: logs can be long), else the record's own tail. */
 export async function runLogTail(record: ExperimentRecord, lines = 200): Promise<string[]> {
@@ -60,11 +62,13 @@ export async function runLogTail(record: ExperimentRecord, lines = 200): Promise
 }
 
 /** `swarm dashboard`: a node's page from its state folder, stopped or running, polled. */
-export async function dashboardCommand(state: string, listen: string, token: string | null, log: Logger): Promise<void> {
+export async function dashboardCommand(config: Pick<NodeConfig, 'state' | 'dashboard' | 'dashboardToken'>, log: Logger): Promise<void> {
+  const { state } = config;
   await readSnapshot(state); // fails now, with its hint, when nothing ever ran here
+  // 'off' turns off the page `swarm join` serves; asking for this one by name still serves it.
+  const listen = config.dashboard === 'off' ? DEFAULT_LISTEN : config.dashboard;
   const source: DashboardSource = { snapshot: () => readSnapshot(state), runLog: (r) => runLogTail(r) };
-  const dash = await startDashboard({ listen, token, source, log, pollMs: 3000 });
-  if (!dash) return;
+  const dash = (await startDashboard({ listen, token: config.dashboardToken, source, log, pollMs: 3000 }))!;
   log.info(`dashboard of ${state}: ${dash.url}  (Ctrl-C stops it)`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -138,12 +138,11 @@ common(program.command('peers'))
 
 common(program.command('dashboard'))
   .description("serve the node's live web page (progress chart, leaderboard, runs, peers) from its state folder, running or stopped")
-  .option('--listen <host:port>', 'address of the page; off loopback a token is required', '127.0.0.1:8470')
-  .option('--token <token>', 'token the page asks for (generated and printed when the address is not loopback)')
-  .action(async (o: CommonOptions & { listen: string; token?: string }) => {
+  .option('--listen <host:port>', 'address of the page (default 127.0.0.1:8470); off loopback a token is required')
+  .option('--token <token>', 'token the page asks for (default SWARM_DASHBOARD_TOKEN; generated and printed off loopback)')
+  .action(async (o: CommonOptions & { listen?: string; token?: string }) => {
     const warn = (m: string) => process.stderr.write(`${m}\n`);
-    const log = { info: print, warn, error: warn };
-    await dashboardCommand(loadConfig(sources(o)).state, o.listen, o.token ?? null, log);
+    await dashboardCommand(loadConfig(sources(o, { dashboard: o.listen, dashboardToken: o.token })), { info: print, warn, error: warn });
   });
 
 program.command('key')

@@ -10,8 +10,8 @@ import { CLI } from '../helpers/paths.js';
 import { noiseFloors, ownRecords, sharedRecords } from './fixtures.js';
 
 /** Starts the command and resolves with the URL it printed. */
-async function start(state: string, listen: string) {
-  const proc = execa('node', [CLI, 'dashboard', '--state', state, '--listen', listen], { reject: false, all: true, env: { HOME: tmpdir() } });
+async function start(state: string, listen: string, env: Record<string, string> = {}) {
+  const proc = execa('node', [CLI, 'dashboard', '--state', state, '--listen', listen], { reject: false, all: true, env: { HOME: tmpdir(), ...env } });
   const url = await new Promise<string>((resolve, reject) => {
     let seen = '';
     proc.all!.on('data', (c: Buffer) => {
@@ -60,6 +60,17 @@ describe('swarm dashboard', () => {
     expect((await fetch(api, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
     proc.kill('SIGINT');
     await proc;
+  });
+
+  it('takes its token from SWARM_DASHBOARD_TOKEN, and refuses an address that is not HOST:PORT', async () => {
+    const { proc, url } = await start(state, '127.0.0.1:0', { SWARM_DASHBOARD_TOKEN: 'token-from-env' });
+    expect(new URL(url).searchParams.get('token')).toBe('token-from-env');
+    expect((await fetch(new URL('/api/snapshot', url))).status).toBe(401);
+    proc.kill('SIGINT');
+    await proc;
+    const bad = await execa('node', [CLI, 'dashboard', '--state', state, '--listen', 'nowhere'], { reject: false, all: true });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.all).toContain('HOST:PORT');
   });
 
   it('says how to start a node when the folder holds none', async () => {
