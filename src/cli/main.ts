@@ -8,6 +8,7 @@ import { latestKeep } from '../loop/index.js';
 import { exportTsv } from '../store/index.js';
 import { leaderboard, peerTable } from '../swarm/index.js';
 import { keepMargin, latestFloor } from '../trust/index.js';
+import { dashboardCommand } from './dashboard.js';
 import { formatLeaderboard, formatLog, formatPeers, formatRecord, formatStatus } from './format.js';
 import { join } from './join.js';
 import { findRecord, readSnapshot } from './records.js';
@@ -135,6 +136,15 @@ common(program.command('peers'))
     const connected = new Set(live?.swarm?.peers.filter((p) => p.connected).map((p) => p.id) ?? []);
     const rows = peerTable(shared).map((p) => ({ ...p, self: p.peer === live?.swarm?.peerId, connected: connected.has(p.peer) }));
     print(o.json ? JSON.stringify(rows, null, 2) : formatPeers(rows));
+  });
+
+common(program.command('dashboard'))
+  .description("serve the node's live web page (progress chart, leaderboard, runs, peers) from its state folder, running or stopped")
+  .option('--listen <host:port>', 'address of the page (default 127.0.0.1:8470); off loopback a token is required')
+  .option('--token <token>', 'token the page asks for (default SWARM_DASHBOARD_TOKEN; generated and printed off loopback)')
+  .action(async (o: CommonOptions & { listen?: string; token?: string }) => {
+    const warn = (m: string) => process.stderr.write(`${m}\n`);
+    await dashboardCommand(loadConfig(sources(o, { dashboard: o.listen, dashboardToken: o.token })), { info: print, warn, error: warn });
   });
 
 program.command('key')
