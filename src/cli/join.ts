@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { join as joinPath } from 'node:path';
 import { createProposer, type ProposerConfig } from '../agent/index.js';
 import { loadConfig, repoRoot, type NodeConfig, type ConfigSources, type ResolvedConfig } from '../config/index.js';
-import { serveControl } from '../control/index.js';
+import { serveControl, type LiveStatus } from '../control/index.js';
 import { hardwareClass, type ExperimentRecord, type Logger } from '../core/index.js';
 import { runLoop } from '../loop/index.js';
 import { createSwarmNet, parseSwarmKey, type SwarmNet } from '../p2p/index.js';
@@ -11,6 +11,7 @@ import type { Fence } from '../sandbox/index.js';
 import { openStore } from '../store/index.js';
 import { swarmLink } from '../swarm/index.js';
 import { openWorkspace } from '../workspace/index.js';
+import { runLogTail, startDashboard } from './dashboard.js';
 import { createFeed } from './feed.js';
 import { readBootstrap, readBytes, readText } from './files.js';
 import { stateLayout } from './layout.js';
@@ -61,6 +62,14 @@ export async function join(sources: ConfigSources): Promise<void> {
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   let control: Awaited<ReturnType<typeof serveControl>> | null = null;
+  let dashboard: Awaited<ReturnType<typeof startDashboard>> = null;
+  const status = (): LiveStatus => ({
+    pid: process.pid, startedAt, current: live.current(), next: live.next(),
+    swarm: net && {
+      peerId: net.peerId, program: research.id, addresses: net.addresses(),
+      peers: net.peers().map((p) => ({ id: p.id, connected: p.connected })), dropped: net.stats().dropped,
+    },
+  });
 
   try {
     await bindState(config.state, research, lastRun(await store.list()));
@@ -69,14 +78,17 @@ export async function join(sources: ConfigSources): Promise<void> {
       shared: () => store.shared(),
       noise: () => store.noiseFloors(),
       verify: (ref) => (verifier ? verifier(ref) : Promise.reject(new Error('the node is still starting; try again in a moment'))),
-      status: () => ({
-        pid: process.pid, startedAt, current: live.current(), next: live.next(),
-        swarm: net && {
-          peerId: net.peerId, program: research.id, addresses: net.addresses(),
-          peers: net.peers().map((p) => ({ id: p.id, connected: p.connected })), dropped: net.stats().dropped,
-        },
-      }),
+      status,
     });
+    dashboard = await startDashboard({
+      listen: config.dashboard, token: config.dashboardToken, log,
+      source: {
+        snapshot: async () => ({ records: await store.list(), shared: await store.shared(), noise: await store.noiseFloors(), live: status() }),
+        runLog: (record) => runLogTail(record),
+        subscribe: (listener) => feed.subscribe(listener),
+      },
+    });
+    if (dashboard) log.info(`dashboard: ${dashboard.url}`);
     const workspace = await openWorkspace({ dir: layout.workspace, baseline });
     log.info(fence.describe());
     const link = swarmLink({
@@ -120,6 +132,7 @@ export async function join(sources: ConfigSources): Promise<void> {
     process.off('SIGTERM', onTerm);
     ui.close();
     await net?.stop();
+    await dashboard?.close();
     await control?.close();
     await store.close();
   }

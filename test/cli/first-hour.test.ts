@@ -76,4 +76,30 @@ describe('the first hour', () => {
     expect(r.all).toMatch(/noise run 1 of 2 \(seed \d+\): val_bpb \d\.\d+/);
     expect(r.all).toMatch(/noise floor: σ [\d.]+ over 3 runs/);
   }, 120_000);
+
+  it('join serves its dashboard on loopback: the printed URL answers with the live node, and events stream as runs progress', async () => {
+    const state = await stateDir();
+    const node = swarm(['join', '--state', state, '--max-experiments', '3', '--budget', '1', '--noise-runs', '0', '--dashboard', '127.0.0.1:0'], { SWARM_STUB_SLEEP: '2' });
+    let out = '';
+    node.all?.on('data', (c: Buffer) => { out += c.toString(); });
+    await waitFor(node, /dashboard: http:\/\/127\.0\.0\.1:\d+\/\s/);
+    const url = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/)\s/.exec(out)![1]!;
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+    // The event stream carries the loop's events as they happen (a run starting, its progress, its end).
+    const events = await fetch(new URL('api/events', url));
+    const reader = events.body!.getReader();
+    let stream = '';
+    while (!/"type":"(start|finish|progress)"/.test(stream)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stream += new TextDecoder().decode(value);
+    }
+    await reader.cancel();
+    expect(stream).toMatch(/"type":"(start|finish|progress)"/);
+    const snap = await (await fetch(new URL('api/snapshot', url))).json() as { live: { pid: number } | null };
+    expect(snap.live?.pid).toBeGreaterThan(0);
+    expect((await node).exitCode).toBe(0);
+  }, 120_000);
 });
