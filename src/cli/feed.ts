@@ -1,10 +1,8 @@
 import type { Logger } from '../core/index.js';
-import type { LoopEvent } from '../loop/index.js';
+import type { DashboardEvent } from '../dashboard/index.js';
 
 /** What a node does, as it happens: the loop's events and its log lines (the dashboard's live feed). */
-export type FeedEvent =
-  | { type: 'loop'; event: LoopEvent }
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string; at: string };
+export type FeedEvent = DashboardEvent;
 
 export interface Feed {
   publish(e: FeedEvent): void;

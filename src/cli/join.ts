@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { join as joinPath } from 'node:path';
 import { createProposer, type ProposerConfig } from '../agent/index.js';
 import { loadConfig, repoRoot, type NodeConfig, type ConfigSources, type ResolvedConfig } from '../config/index.js';
-import { serveControl } from '../control/index.js';
+import type { LiveStatus } from '../control/index.js';
 import { hardwareClass, type ExperimentRecord, type Logger } from '../core/index.js';
 import { runLoop } from '../loop/index.js';
 import { createSwarmNet, parseSwarmKey, type SwarmNet } from '../p2p/index.js';
@@ -11,13 +11,12 @@ import type { Fence } from '../sandbox/index.js';
 import { openStore } from '../store/index.js';
 import { swarmLink } from '../swarm/index.js';
 import { openWorkspace } from '../workspace/index.js';
-import { createFeed } from './feed.js';
+import { nodeDisplay, stopOnSignals } from './display.js';
 import { readBootstrap, readBytes, readText } from './files.js';
 import { stateLayout } from './layout.js';
-import { liveTracker } from './live.js';
-import { terminal } from './terminal.js';
 import { nodeTrainer } from './trainer.js';
 import { findTarget, verifyReport } from './verify.js';
+import { serveWatchers } from './watchers.js';
 
 /** `swarm join`: runs the research loop with the swarm until Ctrl-C or --max-experiments. */
 export async function join(sources: ConfigSources): Promise<void> {
@@ -35,42 +34,21 @@ export async function join(sources: ConfigSources): Promise<void> {
   });
 
   const store = await openStore(layout.db);
-  const live = liveTracker(budgetLabel(research));
-  const feed = createFeed();
-  const ui = terminal(live.current);
-  const log = feed.tee(ui.log);
-  const onEvent = (event: Parameters<typeof live.onEvent>[0]) => {
-    live.onEvent(event);
-    ui.onEvent(event);
-    feed.publish({ type: 'loop', event });
-  };
+  const display = nodeDisplay(budgetLabel(research));
+  const { log } = display;
+  const stop = stopOnSignals(log);
   const startedAt = new Date().toISOString();
   let net: SwarmNet | null = null;
   let verifier: ((ref: string) => Promise<unknown>) | null = null;
-  const stop = new AbortController();
-  const onSignal = (name: string) => () => {
-    if (stop.signal.aborted) {
-      log.warn('stopping now');
-      process.exit(130);
-    }
-    log.info(`${name}: stopping; the run in flight resumes on the next join (again to quit at once)`);
-    stop.abort();
-  };
-  const onInt = onSignal('SIGINT');
-  const onTerm = onSignal('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
-  let control: Awaited<ReturnType<typeof serveControl>> | null = null;
+  let watchers: { close(): Promise<void> } | null = null;
 
   try {
     await bindState(config.state, research, lastRun(await store.list()));
-    control = await serveControl(config.state, {
-      records: () => store.list(),
-      shared: () => store.shared(),
-      noise: () => store.noiseFloors(),
+    watchers = await serveWatchers({
+      config, store, log, subscribe: display.subscribe,
       verify: (ref) => (verifier ? verifier(ref) : Promise.reject(new Error('the node is still starting; try again in a moment'))),
-      status: () => ({
-        pid: process.pid, startedAt, current: live.current(), next: live.next(),
+      status: (): LiveStatus => ({
+        pid: process.pid, startedAt, current: display.current(), next: display.next(),
         swarm: net && {
           peerId: net.peerId, program: research.id, addresses: net.addresses(),
           peers: net.peers().map((p) => ({ id: p.id, connected: p.connected })), dropped: net.stats().dropped,
@@ -110,17 +88,16 @@ export async function join(sources: ConfigSources): Promise<void> {
       ...(config.budgetMode === 'tokens' ? { budgetTokens: config.budgetTokens } : {}),
       runsDir: layout.runs, maxExperiments: config.maxExperiments,
       noise: { runs: config.noiseRuns, every: config.noiseEvery, k: config.noiseK },
-      log, onEvent, signal: stop.signal, swarm: link.hooks,
+      log, onEvent: display.onEvent, signal: stop.signal, swarm: link.hooks,
     });
     await link.settled();
     const best = report.best?.metrics ? `best #${report.best.seq} val_bpb ${report.best.metrics.val_bpb.toFixed(6)}` : 'no best yet';
     log.info(`stopped after ${report.created} experiment(s) in this session; ${best}`);
   } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
-    ui.close();
+    stop.dispose();
+    display.close();
     await net?.stop();
-    await control?.close();
+    await watchers?.close();
     await store.close();
   }
 }

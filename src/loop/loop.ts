@@ -182,8 +182,9 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     draftNext();
 
     const result = await runCandidate(running).catch(async (err: unknown) => {
-      // The box failed, not the candidate (e.g. its data cannot be built): the run resumes next start.
-      await store.put({ ...running, attempts: running.attempts - 1 });
+      // The box failed, not the candidate (its data cannot be built, a disk refused): the run resumes
+      // next start, not counted as an attempt. A store that fails too must not hide the first error.
+      await store.put({ ...running, attempts: running.attempts - 1 }).catch(() => {});
       throw err;
     });
     if (result === 'aborted') {
