@@ -14,9 +14,10 @@ afterEach(async () => {
 });
 
 // The stub trainer (fast), slowed a little so the nodes' runs overlap and gossip has time to travel.
-// Dashboards off: the test machine's port 8470 may be anyone's.
-const swarm = cli({ SWARM_STUB_SLEEP: '0.4', SWARM_DASHBOARD: 'off' });
-const DEMO_FLAGS: string[] = [];
+// SWARM_DASHBOARD unset (the helpers turn dashboards off): the demo gives each node its own.
+const swarm = cli({ SWARM_STUB_SLEEP: '0.4', SWARM_DASHBOARD: '' });
+/** The second run needs no dashboards (flags after -- reach every node, and override the demo's). */
+const NO_DASHBOARD = ['--', '--dashboard', 'off'];
 
 interface Meta { nodes: { name: string; peerId: string | null }[] }
 
@@ -48,8 +49,16 @@ describe('swarm demo', () => {
     const dir = join(await mkdtemp(join(tmpdir(), 'swarm-demo-')), 'demo');
     dirs.push(join(dir, '..'));
 
-    const first = swarm(['demo', '--dir', dir, ...DEMO_FLAGS]);
-    await waitFor(first, /node-1 is up at \/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//);
+    const first = swarm(['demo', '--dir', dir]);
+    let printed = '';
+    first.all?.on('data', (chunk: Buffer) => void (printed += chunk.toString()));
+    const dashboards = () => [...printed.matchAll(/demo +│ node-\d dashboard: (http:\/\/127\.0\.0\.1:\d+\S*)/g)].map((m) => m[1]!);
+    await waitFor(first, /node-3 is up at \/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//);
+    // Each node serves its own dashboard (8470, 8471, 8472, or free ports where those are taken).
+    for (let i = 0; i < 100 && dashboards().length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+    const urls = dashboards();
+    expect(new Set(urls).size, printed).toBe(3);
+    for (const url of urls) expect((await fetch(url)).status, url).toBe(200);
     // A second demo on the same folder while this one runs is refused.
     const twice = await swarm(['demo', '--dir', dir]);
     expect(twice.exitCode).toBe(1);
@@ -96,12 +105,13 @@ describe('swarm demo', () => {
 
     // A second run resumes the same nodes: same identities, records kept, numbering carries on.
     const before = new Map(nodes.map((n) => [n.name, n.records.length]));
-    const second = swarm(['demo', '--dir', dir, ...DEMO_FLAGS]);
+    const second = swarm(['demo', '--dir', dir, ...NO_DASHBOARD]);
     await waitFor(second, /resuming the demo of/);
     await waitFor(second, /node-3 +│ .*#\d+ /);
     second.kill('SIGINT');
     const again = await second;
     expect(again.exitCode, again.all).toBe(0);
+    expect(again.all).not.toMatch(/dashboard: http/);
     expect(processesIn(dir)).toEqual([]);
     const resumed = await nodeStores(dir, JSON.parse(await readFile(join(dir, 'demo.json'), 'utf8')) as Meta);
     expect(resumed.map((n) => n.peerId)).toEqual(peers);
