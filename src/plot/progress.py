@@ -56,7 +56,7 @@ def draw(plt, spec):
     lo, hi = y_range(spec)
     top = hi + (hi - lo) * (1 / DATA_TOP - 1)
     ax.set_ylim(lo, top)
-    swarm = not spec["annotateKept"]
+    swarm = spec["swarm"]
     colours = plt.get_cmap("tab10")
     above = ax.get_xaxis_transform()  # x in data, y in axes fractions
 
@@ -83,13 +83,12 @@ def draw(plt, spec):
         by = [v["y"] for v in spec["best"]]
         ax.step(bx, by, where="post", color=SWARM_BEST if swarm else BEST, linewidth=2, alpha=0.85, zorder=2)
 
-    if spec["annotateKept"]:
-        for p in points:
-            if p["status"] == "keep" and p["y"] is not None and p["y"] <= hi:
-                ax.annotate(p["label"], (xs[id(p)], p["y"]), xytext=(5, 5), textcoords="offset points", fontsize=7,
-                            rotation=25, color=KEEP_EDGE, alpha=0.9, parse_math=False, annotation_clip=True)
+    for p in points:
+        if p["annotated"] and p["y"] is not None and p["y"] <= hi:
+            ax.annotate(p["label"], (xs[id(p)], p["y"]), xytext=(5, 5), textcoords="offset points", fontsize=7,
+                        rotation=25, color=KEEP_EDGE, alpha=0.9, parse_math=False, annotation_clip=True)
 
-    if any(p["y"] is not None and p["y"] > hi for p in points):
+    if beyond(spec, hi):
         ax.axhline(hi, color="#cccccc", linewidth=0.8, linestyle="--", zorder=1)  # triangles on it lie beyond
     ax.set_xlabel(spec["xLabel"], parse_math=False)
     ax.set_ylabel(spec["yLabel"], parse_math=False)
@@ -98,7 +97,7 @@ def draw(plt, spec):
     ax.grid(True, alpha=0.25)
     axis_format(ax, spec)
 
-    handles = legend(spec, swarm, colours, Line2D)
+    handles = legend(spec, swarm, colours, hi, Line2D)
     ax.legend(handles=handles, loc="upper right", bbox_to_anchor=(1, DATA_TOP - 0.01), fontsize=8, framealpha=0.9)
     return fig
 
@@ -110,17 +109,18 @@ def scatter(ax, pts, xs, hi, **style):
     if inside:
         ax.scatter([xs[id(p)] for p in inside], [p["y"] for p in inside], **style)
     if over:
+        style.update(s=max(style.get("s", 20), 36), alpha=0.9)
         ax.scatter([xs[id(p)] for p in over], [hi] * len(over), marker="^", clip_on=False, **style)
 
 
 def y_range(spec):
-    """A range that shows the baseline and every improvement; far-off discards do not squash it."""
+    """Shows the baseline and every improvement; runs far worse than the baseline do not squash it."""
     ys = [p["y"] for p in spec["points"] if p["y"] is not None]
     kept = [p["y"] for p in spec["points"] if p["status"] == "keep" and p["y"] is not None]
-    lowest, highest = min(ys), max(ys)
+    lowest = min(ys)
     anchor = kept[0] if kept else ys[0]  # the baseline, when there is one
     gain = max(anchor - lowest, 1e-3 * abs(anchor), 1e-6)
-    hi = min(highest, anchor + 1.5 * gain)
+    hi = max(y for y in ys if y <= anchor + gain)  # worse than baseline + total gain: a triangle at the top
     pad = (hi - lowest) * 0.08 if hi > lowest else gain * 0.5
     return lowest - pad, hi + pad
 
@@ -144,7 +144,11 @@ def axis_format(ax, spec):
         ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
 
 
-def legend(spec, swarm, colours, Line2D):
+def beyond(spec, hi):
+    return any(p["y"] is not None and p["y"] > hi for p in spec["points"])
+
+
+def legend(spec, swarm, colours, hi, Line2D):
     dot = dict(marker="o", linestyle="none")
     handles = []
     if swarm:
@@ -154,6 +158,8 @@ def legend(spec, swarm, colours, Line2D):
     handles.append(Line2D([], [], color=DISCARD, markersize=5, label="discarded", **dot))
     if any(p["status"] == "crash" for p in spec["points"]):
         handles.append(Line2D([], [], color=CRASH if not swarm else "#888888", marker="x", linestyle="none", label="crashed (no val_bpb)"))
+    if beyond(spec, hi):
+        handles.append(Line2D([], [], color="#888888", marker="^", linestyle="none", label="worse, beyond the y-range"))
     if any(p["disputed"] for p in spec["points"]):
         handles.append(Line2D([], [], color="#888888", marker="o", markerfacecolor="none", linestyle="none", label="kept, disputed"))
     if spec["best"]:

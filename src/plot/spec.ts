@@ -21,8 +21,10 @@ export interface PlotPoint {
   status: PointStatus;
   /** Index into PlotSpec.series. */
   series: number;
-  /** e.g. "#12 raise LR to 0.04"; shown beside kept points when annotateKept. */
+  /** e.g. "#12 raise LR to 0.04"; written beside the point when `annotated`. */
   label: string;
+  /** The baseline and the largest wins are labelled (the reference labels every keep; many would pile up). */
+  annotated: boolean;
   /** A kept result that peers' replications disputed: drawn hollow, never part of the best line. */
   disputed: boolean;
 }
@@ -45,8 +47,8 @@ export interface PlotSpec {
   /** Best-so-far as step vertices: each y holds from its x to the next vertex's x. */
   best: { x: number | string; y: number }[];
   bestLabel: string;
-  /** Label kept points with their hypotheses (the reference does; a swarm has too many). */
-  annotateKept: boolean;
+  /** One node's picture; a swarm's has a series per peer and labels no point. */
+  swarm: boolean;
 }
 
 export interface SpecOptions {
@@ -56,6 +58,8 @@ export interface SpecOptions {
 }
 
 const LABEL_CHARS = 48;
+/** Most labelled points in one node's picture. */
+const MAX_LABELS = 16;
 const Y_LABEL = 'val_bpb (lower is better)';
 const shortPeer = (peer: string) => peer.slice(-8);
 
@@ -65,8 +69,9 @@ export function nodeSpec(records: readonly ExperimentRecord[], opts: SpecOptions
   const ordered = opts.by === 'time' ? [...runs].sort((a, b) => endOf(a).localeCompare(endOf(b))) : runs;
   const points = ordered.map((r): PlotPoint => ({
     x: opts.by === 'time' ? endOf(r) : r.seq, y: r.status === 'crash' ? null : r.metrics!.val_bpb, status: r.status as PointStatus,
-    series: 0, label: label(`#${r.seq} ${r.hypothesis}`), disputed: false,
+    series: 0, label: label(`#${r.seq} ${r.hypothesis}`), annotated: false, disputed: false,
   }));
+  annotateWins(points);
   // The node's best is its latest keep (what it builds on), as `swarm status` says.
   const best = stepLine(points, (p) => (p.status === 'keep' ? p.y : null), (_, y) => y);
   const kept = points.filter((p) => p.status === 'keep').length;
@@ -76,7 +81,7 @@ export function nodeSpec(records: readonly ExperimentRecord[], opts: SpecOptions
     title: `swarm progress: ${count(points.length, 'experiment')}, ${kept} kept`,
     subtitle: [programText(opts.program), last && budgetText(last), bestText(best)].filter(Boolean).join(' · '),
     xAxis: opts.by, xLabel: opts.by === 'time' ? 'time (UTC)' : 'experiment #', yLabel: Y_LABEL,
-    series: [{ name: 'this node', self: true }], points, best, bestLabel: 'best so far', annotateKept: true,
+    series: [{ name: 'this node', self: true }], points, best, bestLabel: 'best so far', swarm: false,
   };
 }
 
@@ -92,7 +97,7 @@ export function swarmSpec(shared: readonly SignedRecord[], opts: SpecOptions & {
   const index = new Map(peers.map((p, i) => [p.peer, i]));
   const points = results.map((r, i): PlotPoint => ({
     x: opts.by === 'time' ? r.endedAt : i + 1, y: r.status === 'crash' ? null : r.metrics!.val_bpb, status: r.status,
-    series: index.get(r.peer)!, label: label(r.hypothesis),
+    series: index.get(r.peer)!, label: label(r.hypothesis), annotated: false,
     disputed: r.status === 'keep' && trustOf(trust, r).standing === 'disputed',
   }));
   const best = stepLine(points, (p) => (p.status === 'keep' && !p.disputed ? p.y : null), (prev, y) => (prev === null ? y : Math.min(prev, y)));
@@ -106,7 +111,7 @@ export function swarmSpec(shared: readonly SignedRecord[], opts: SpecOptions & {
       name: `${shortPeer(p.peer)}${p.peer === opts.self ? ' (this node)' : ''}: ${count(p.experiments, 'experiment')}, best ${p.best?.toFixed(4) ?? '-'}`,
       self: p.peer === opts.self,
     })),
-    points, best, bestLabel: 'swarm best so far', annotateKept: false,
+    points, best, bestLabel: 'swarm best so far', swarm: true,
   };
 }
 
@@ -115,6 +120,14 @@ export function selfPeer(shared: readonly SignedRecord[], records: readonly Expe
   if (live) return live;
   const ours = new Set(records.map((r) => r.id));
   return shared.find((r) => r.type === 'result' && ours.has(r.experiment))?.peer ?? null;
+}
+
+/** Marks the first keep (the baseline) and the MAX_LABELS − 1 keeps that lowered the best the most. */
+function annotateWins(points: PlotPoint[]): void {
+  const kept = points.filter((p) => p.status === 'keep');
+  const gains = kept.slice(1).map((p, i) => ({ p, gain: kept[i]!.y! - p.y! }));
+  const top = gains.sort((a, b) => b.gain - a.gain).slice(0, MAX_LABELS - 1).map((g) => g.p);
+  for (const p of [...kept.slice(0, 1), ...top]) p.annotated = true;
 }
 
 function isPoint(r: ExperimentRecord): boolean {

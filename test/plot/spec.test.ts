@@ -40,6 +40,15 @@ describe('nodeSpec', () => {
     expect(spec.best.at(-1)).toEqual({ x: late.endedAt, y: 1.5 });
   });
 
+  it('labels the baseline and the 15 largest wins, not every keep', () => {
+    // 25 keeps: the gain of keep i is i (in thousandths), so the largest wins are the last 15.
+    let y = 2;
+    const keeps = Array.from({ length: 25 }, (_, i) => record(i + 1, 'keep', (y -= i / 1000)));
+    const spec = nodeSpec([...keeps, record(26, 'discard', 1.9)], opts);
+    expect(spec.points.filter((p) => p.annotated).map((p) => p.x)).toEqual([1, ...Array.from({ length: 15 }, (_, i) => i + 11)]);
+    expect(swarmSpec([], { ...opts, self: null }).swarm).toBe(true);
+  });
+
   it('makes hypotheses one short line of text', () => {
     const spec = nodeSpec([record(1, 'keep', 1.5, `a\nb\u001b[31m\u0085c ${'x'.repeat(100)}`)], opts);
     expect(spec.points[0]!.label).toMatch(/^#1 a b \[31m c x+…$/);
