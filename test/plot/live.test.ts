@@ -15,8 +15,8 @@ afterAll(async () => {
 describe('swarm plot and export on a running node', () => {
   it('read the records through its control socket', async () => {
     state = await mkdtemp(join(tmpdir(), 'swarm-plot-live-'));
-    // A long second run: the reads land while it trains (Ctrl-C ends it at once).
-    const node = swarm(['join', '--state', state, '--budget', '1'], { SWARM_STUB_SLEEP: '60' });
+    // Every stub run sleeps 25 s: the reads land while #2 trains (Ctrl-C ends it at once).
+    const node = swarm(['join', '--state', state, '--budget', '1'], { SWARM_STUB_SLEEP: '25' });
     try {
       await waitFor(node, /#2 /);
       const out = join(state, 'live.png');
