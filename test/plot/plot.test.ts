@@ -79,6 +79,8 @@ describe('swarm plot', () => {
     // This node shared its 8 finished runs (3 kept, 1 crash); the other peer 4 (2 kept, 1 crash).
     expect(r.stdout.trim()).toBe(`plotted 12 experiments (5 kept, 2 crashes) from 2 peers; best 1.461000; wrote ${r.out}`);
     expect(await pngSize(r.out)).toEqual({ width: 1800, height: 900 });
+    const byTime = await plot(dir, 'swarm-by-time', '--swarm', '--by', 'time');
+    expect(byTime.stdout).toMatch(/^plotted 12 experiments \(5 kept, 2 crashes\) from 2 peers; best 1\.461000;/);
     // Without --swarm the same folder plots this node alone.
     const own = await plot(dir, 'swarm-own');
     expect(own.stdout).toMatch(/^plotted 8 experiments \(3 kept, 1 crash\) from 1 peer; best 1\.472000;/);
