@@ -114,11 +114,14 @@ def scatter(ax, pts, xs, hi, **style):
 
 
 def y_range(spec):
-    """Shows the baseline and every improvement; runs far worse than the baseline do not squash it."""
+    """Shows every baseline and every improvement; runs far worse than a baseline do not squash it."""
     ys = [p["y"] for p in spec["points"] if p["y"] is not None]
-    kept = [p["y"] for p in spec["points"] if p["status"] == "keep" and p["y"] is not None]
+    baselines = {}  # each peer's first keep
+    for p in spec["points"]:
+        if p["status"] == "keep" and p["y"] is not None:
+            baselines.setdefault(p["series"], p["y"])
     lowest = min(ys)
-    anchor = kept[0] if kept else ys[0]  # the baseline, when there is one
+    anchor = max(baselines.values()) if baselines else ys[0]
     gain = max(anchor - lowest, 1e-3 * abs(anchor), 1e-6)
     hi = max(y for y in ys if y <= anchor + gain)  # worse than baseline + total gain: a triangle at the top
     pad = (hi - lowest) * 0.08 if hi > lowest else gain * 0.5
