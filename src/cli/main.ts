@@ -34,10 +34,10 @@ const sources = (o: CommonOptions, flags: ConfigSources['flags'] = {}): ConfigSo
 common(program.command('join'))
   .description('run the research loop: propose, train, judge, record — until Ctrl-C or --max-experiments')
   .option('--max-experiments <n>', 'stop after n experiments (default: never)')
-  .option('--budget <seconds>', 'training time per experiment (default 300)')
-  .addOption(new Option('--budget-mode <mode>', 'what the budget counts: time (--budget seconds) or tokens (--budget-tokens) (default time)').choices(['time', 'tokens']))
-  .option('--budget-tokens <n>', 'tokens trained per experiment in tokens mode (default 2000000)')
-  .option('--timeout <seconds>', 'kill a run after this long (default max(2×budget, budget+120); 3600 in tokens mode)')
+  .option('--budget <seconds>', 'training time per experiment; implies --budget-mode time (default 300)')
+  .addOption(new Option('--budget-mode <mode>', 'what the budget counts: time (--budget seconds), tokens (--budget-tokens), or auto: tokens on a CPU, time on a GPU (default auto)').choices(['auto', 'time', 'tokens']))
+  .option('--budget-tokens <n>', 'tokens trained per experiment; implies --budget-mode tokens (default 150000 on a CPU, 2000000 on a GPU)')
+  .option('--timeout <seconds>', 'kill a run after this long (default max(2×budget, budget+120); in tokens mode 1 s per 500 tokens, 600 to 3600)')
   .addOption(new Option('--dataset <name>', 'data to train on (default sotu, offline)').choices(['sotu', 'climbmix']))
   .addOption(new Option('--proposer <kind>', 'who proposes changes (default mutate, offline)').choices(['mutate', 'claude', 'openai']))
   .option('--model <name>', 'LLM model (claude default claude-sonnet-4-5; required for openai)')
@@ -45,7 +45,7 @@ common(program.command('join'))
   .option('--python <path>', 'Python that runs the trainer (default .venv/bin/python)')
   .option('--cache <dir>', 'data and tokenizer cache (default ~/.cache/swarm)')
   .option('--threshold <bpb>', 'keep only wins larger than this (default 0)')
-  .option('--seed <n>', 'seed of the built-in mutator (default 1)')
+  .option('--seed <n>', 'seed of the built-in mutator (default: derived from the peer id, one per node)')
   .option('--program <file>', 'instructions to the agent (default node/program.md)')
   .option('--listen <addrs>', 'libp2p listen multiaddrs, comma-separated (default /ip4/0.0.0.0/tcp/0)')
   .option('--announce <addrs>', 'multiaddrs to advertise instead, comma-separated (NAT, containers)')
@@ -53,7 +53,7 @@ common(program.command('join'))
   .option('--mdns', 'find peers on the local network')
   .option('--allow-unsandboxed', "run peers' patches even where bubblewrap is missing")
   .option('--swarm-key <file>', 'pre-shared key of a private swarm: only boxes with the same key connect')
-  .option('--noise-runs <n>', 'seeded runs of the best that measure the noise floor σ (default 3; 0 turns it off)')
+  .option('--noise-runs <n>', "seeded re-runs of the best that, with its own run, measure the noise floor σ (default 2; 0 turns it off)")
   .option('--noise-every <n>', 'measure σ again after n experiments (default 50)')
   .option('--noise-k <k>', 'keep only wins larger than k·σ; also the replication tolerance (default 2)')
   .option('--replicas <n>', "peers that re-run a result that would become the swarm's best (default 2)")
@@ -63,6 +63,8 @@ common(program.command('join'))
   .option('--process-limit <n>', 'processes and threads of one run (default: max(512, 4 × cores))')
   .option('--cpu-limit <cores>', 'CPU time of one run, in cores (default: all)')
   .option('--disk-limit-gb <GiB>', 'what one run folder may hold (default 4)')
+  .option('--dashboard <addr>', "where the web dashboard listens: HOST:PORT or off (default 127.0.0.1:8470, the next free port if taken)")
+  .option('--dashboard-token <token>', 'token the dashboard asks for (required off loopback; generated when missing)')
   .action(async (o: CommonOptions & Record<string, string | boolean | undefined>) => {
     const src = sources(o as CommonOptions, {
       maxExperiments: o.maxExperiments, budget: o.budget, budgetMode: o.budgetMode, budgetTokens: o.budgetTokens,
@@ -70,7 +72,7 @@ common(program.command('join'))
       proposer: o.proposer, model: o.model, baseUrl: o.baseUrl, python: o.python, cache: o.cache,
       threshold: o.threshold, seed: o.seed, program: o.program, listen: o.listen, announce: o.announce,
       bootstrap: o.bootstrap, mdns: o.mdns, allowUnsandboxed: o.allowUnsandboxed, swarmKey: o.swarmKey,
-      noiseRuns: o.noiseRuns, noiseEvery: o.noiseEvery, noiseK: o.noiseK, replicas: o.replicas, runPolicy: o.runPolicy, allowlist: o.allowlist,
+      dashboard: o.dashboard, dashboardToken: o.dashboardToken, noiseRuns: o.noiseRuns, noiseEvery: o.noiseEvery, noiseK: o.noiseK, replicas: o.replicas, runPolicy: o.runPolicy, allowlist: o.allowlist,
       memoryLimitGb: o.memoryLimitGb, processLimit: o.processLimit, cpuLimit: o.cpuLimit, diskLimitGb: o.diskLimitGb,
     });
     await join(src).catch((err: unknown) => {

@@ -1,19 +1,33 @@
-import type { NodeConfig } from '../config/index.js';
-import { pythonTrainer, type Trainer } from '../runner/index.js';
+import { resolveBudget, type NodeConfig, type ResolvedConfig } from '../config/index.js';
+import type { Hardware } from '../core/index.js';
+import { pythonTrainer, type PythonTrainerInit, type Trainer } from '../runner/index.js';
 import { defaultLimits, detectFence, type Fence, type FenceLimits } from '../sandbox/index.js';
 
 const GiB = 2 ** 30;
 
-/** The trainer a node runs every training with, and the fence every run of it goes through. */
-export async function nodeTrainer(config: NodeConfig): Promise<{ trainer: Trainer; fence: Fence }> {
+export interface NodeTrainer {
+  trainer: Trainer;
+  fence: Fence;
+  hardware: Hardware;
+  /** The configuration with its budget settled for this box ('auto' → tokens on a CPU, time on a GPU). */
+  config: ResolvedConfig;
+}
+
+/** The trainer a node runs every training with, the fence every run of it goes through, and the budget for this box. */
+export async function nodeTrainer(config: NodeConfig): Promise<NodeTrainer> {
   const limits = runLimits(config);
   const fence = await detectFence({ python: config.python, limits });
+  const base = {
+    python: config.python, trainerDir: config.trainer, cacheDir: config.cache, dataset: config.dataset,
+    budgetSeconds: config.budget, fence, limits, gpu: true,
+  } satisfies Partial<PythonTrainerInit>;
+  // The budget depends on the device, which only the trainer's Python can tell.
+  const hardware = await pythonTrainer({ ...base, timeoutSeconds: config.timeout ?? 3600 }).hardware();
+  const resolved = resolveBudget(config, hardware.device);
   const trainer = pythonTrainer({
-    python: config.python, trainerDir: config.trainer, cacheDir: config.cache,
-    dataset: config.dataset, budgetSeconds: config.budget, timeoutSeconds: config.timeout,
-    budgetMode: config.budgetMode, budgetTokens: config.budgetTokens, fence, limits, gpu: true,
+    ...base, hardware, timeoutSeconds: resolved.timeout, budgetMode: resolved.budgetMode, budgetTokens: resolved.budgetTokens,
   });
-  return { trainer, fence };
+  return { trainer, fence, hardware, config: resolved };
 }
 
 /** The fence's defaults for this box, with what the user set instead. */

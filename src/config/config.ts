@@ -10,18 +10,29 @@ const PROPOSERS: readonly ProposerKind[] = ['mutate', 'claude', 'openai'];
 /** What a run's budget counts: seconds of training (the reference's), or tokens trained on. */
 export type BudgetMode = 'time' | 'tokens';
 export const BUDGET_MODES: readonly BudgetMode[] = ['time', 'tokens'];
+/** 'auto' (the default): tokens on a CPU, so results do not depend on the box's load; the reference's 300 s on an accelerator. */
+const MODE_CHOICES: readonly (BudgetMode | 'auto')[] = ['auto', ...BUDGET_MODES];
+/** The reference's budget: 300 s of training on one GPU. */
+export const DEFAULT_BUDGET_SECONDS = 300;
 /**
- * Default token budget per run in tokens mode: 2M tokens, ~0.77 epoch of sotu's 2.6M training
- * tokens (one pass, no repeated data) and ~980 optimizer steps of the baseline's 2,048-token batch.
- * The baseline does ~3.5k tokens/s on a 2-core CPU (~10 min a run), a few times that on a laptop,
- * and takes seconds on a GPU. For climbmix pass a reference-sized budget, e.g. 500M (an H100's 300 s).
+ * Default token budget per run on a CPU: 150k tokens, 74 optimizer steps of the baseline's
+ * 2,048-token batch. The baseline trains ~4k tokens/s on a 2-core CPU, so a run takes about a
+ * minute with start-up and the harness: the first judged experiment comes within 5 minutes.
+ */
+export const CPU_BUDGET_TOKENS = 150_000;
+/**
+ * Default token budget per run in tokens mode on an accelerator: 2M tokens, ~0.77 epoch of sotu's
+ * 2.6M training tokens (one pass, no repeated data); seconds on a GPU. For climbmix pass a
+ * reference-sized budget, e.g. 500M (an H100's 300 s).
  */
 export const DEFAULT_BUDGET_TOKENS = 2_000_000;
 /**
- * Default hard timeout in tokens mode: a run of N tokens has no known duration, so an hour (kills a
- * hung run; the default 2M tokens take ~10 min on a slow CPU). Raise --timeout for large budgets.
+ * Default hard timeout in tokens mode, where a run has no known duration: 1 s per 500 tokens
+ * (7× slower than a 2-core CPU), at least 10 minutes and at most an hour.
  */
-export const DEFAULT_TOKENS_TIMEOUT = 3600;
+export function tokensTimeout(tokens: number): number {
+  return Math.min(3600, Math.max(600, Math.ceil(tokens / 500)));
+}
 
 /** Everything `swarm join` needs to know, resolved and checked. */
 export interface NodeConfig {
@@ -31,12 +42,15 @@ export interface NodeConfig {
   maxExperiments: number | null;
   /** Training budget per experiment, in seconds (the reference's is 300); used in time mode. */
   budget: number;
-  /** 'time': train for `budget` seconds; 'tokens': train on `budgetTokens` tokens, whatever the box. */
-  budgetMode: BudgetMode;
-  /** Tokens per run in tokens mode. */
-  budgetTokens: number;
-  /** Hard wall-clock limit per run, after which the process tree is killed. */
-  timeout: number;
+  /**
+   * 'time': train for `budget` seconds; 'tokens': train on `budgetTokens` tokens, whatever the box;
+   * 'auto': decided by `resolveBudget` once the box's device is known.
+   */
+  budgetMode: BudgetMode | 'auto';
+  /** Tokens per run in tokens mode; null: the default for the box's device. */
+  budgetTokens: number | null;
+  /** Hard wall-clock limit per run, after which the process tree is killed; null: the default for the mode. */
+  timeout: number | null;
   dataset: Dataset;
   proposer: ProposerKind;
   model: string | null;
@@ -47,8 +61,8 @@ export interface NodeConfig {
   cache: string;
   /** A candidate is kept only when it beats the best val_bpb by more than this. */
   threshold: number;
-  /** Seed of the built-in mutator. */
-  seed: number;
+  /** Seed of the built-in mutator; null: derived from the node's peer id, so the nodes of a swarm explore differently. */
+  seed: number | null;
   /** The human's instructions to the agent. */
   program: string;
   /** The folder holding prepare.py and the baseline train.py. */
@@ -84,7 +98,14 @@ export interface NodeConfig {
   processLimit: number | null;
   cpuLimit: number | null;
   diskLimitGb: number | null;
+  /** Where the web dashboard listens: 'HOST:PORT', or 'off'. */
+  dashboard: string;
+  /** Token the dashboard asks for; needed (and generated when missing) off loopback. */
+  dashboardToken: string | null;
 }
+
+/** A configuration whose budget is settled for this box: a concrete mode, token count and timeout. */
+export type ResolvedConfig = NodeConfig & { budgetMode: BudgetMode; budgetTokens: number; timeout: number };
 
 export type ConfigKey = keyof NodeConfig;
 export const CONFIG_KEYS: readonly ConfigKey[] = [
@@ -92,7 +113,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   'python', 'cache', 'threshold', 'seed', 'program', 'trainer',
   'listen', 'announce', 'bootstrap', 'bootstrapFile', 'mdns', 'allowUnsandboxed', 'swarmKey',
   'noiseRuns', 'noiseEvery', 'noiseK', 'replicas', 'runPolicy', 'allowlist',
-  'memoryLimitGb', 'processLimit', 'cpuLimit', 'diskLimitGb',
+  'memoryLimitGb', 'processLimit', 'cpuLimit', 'diskLimitGb', 'dashboard', 'dashboardToken',
 ];
 const PATH_KEYS = new Set<ConfigKey>(['state', 'python', 'cache', 'program', 'trainer', 'bootstrapFile', 'swarmKey']);
 
@@ -144,19 +165,18 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
     return PATH_KEYS.has(key) && typeof value === 'string' ? (resolve(entry.base, expandHome(value)) as T) : value;
   };
 
-  const budget = get('budget', positiveNumber, 300);
-  const budgetMode = get('budgetMode', oneOf(BUDGET_MODES), 'time');
-  const budgetTokens = get('budgetTokens', tokenCount, DEFAULT_BUDGET_TOKENS);
+  const budget = get<number | null>('budget', positiveNumber, null);
+  const budgetTokens = get<number | null>('budgetTokens', tokenCount, null);
+  const budgetMode = impliedMode(get('budgetMode', oneOf(MODE_CHOICES), 'auto'), budget, budgetTokens);
   const proposer = get('proposer', oneOf(PROPOSERS), 'mutate');
   const defaultPython = join(root, '.venv', 'bin', 'python');
   const config: NodeConfig = {
     state: get('state', text, join(root, 'node', 'state')),
     maxExperiments: get('maxExperiments', positiveInteger, null),
-    budget,
+    budget: budget ?? DEFAULT_BUDGET_SECONDS,
     budgetMode,
     budgetTokens,
-    // The reference kills a 300 s run at 10 min; short test budgets still need time for start-up and evaluation.
-    timeout: get('timeout', positiveNumber, budgetMode === 'tokens' ? DEFAULT_TOKENS_TIMEOUT : Math.max(2 * budget, budget + 120)),
+    timeout: get<number | null>('timeout', positiveNumber, null),
     dataset: get('dataset', oneOf(DATASETS), 'sotu'),
     proposer,
     model: get('model', text, proposer === 'claude' ? 'claude-sonnet-4-5' : null),
@@ -164,7 +184,7 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
     python: get('python', text, existsSync(defaultPython) ? defaultPython : 'python3'),
     cache: get('cache', text, join(homedir(), '.cache', 'swarm')),
     threshold: get('threshold', nonNegativeNumber, 0),
-    seed: get('seed', integer, 1),
+    seed: get<number | null>('seed', integer, null),
     program: get('program', text, join(root, 'node', 'program.md')),
     trainer: get('trainer', text, join(root, 'trainer')),
     listen: get('listen', list, ['/ip4/0.0.0.0/tcp/0']),
@@ -174,7 +194,7 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
     mdns: get('mdns', bool, false),
     allowUnsandboxed: get('allowUnsandboxed', bool, false),
     swarmKey: get<string | null>('swarmKey', text, null),
-    noiseRuns: get('noiseRuns', nonNegativeInteger, 3),
+    noiseRuns: get('noiseRuns', nonNegativeInteger, 2),
     noiseEvery: get('noiseEvery', positiveInteger, 50),
     noiseK: get('noiseK', nonNegativeNumber, 2),
     replicas: get('replicas', nonNegativeInteger, 2),
@@ -184,21 +204,45 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
     processLimit: get<number | null>('processLimit', positiveInteger, null),
     cpuLimit: get<number | null>('cpuLimit', positiveNumber, null),
     diskLimitGb: get<number | null>('diskLimitGb', positiveNumber, null),
+    dashboard: get('dashboard', listenAddress, '127.0.0.1:8470'),
+    dashboardToken: get<string | null>('dashboardToken', text, null),
   };
   if (config.proposer === 'openai' && config.model === null) {
     throw new ConfigError('the openai proposer needs a model name', {
       hint: 'pass --model NAME (e.g. --model qwen2.5-coder:32b) and --base-url http://HOST:PORT/v1',
     });
   }
-  if (config.budgetMode === 'time' && config.timeout <= config.budget) {
-    throw new ConfigError(`the run timeout (${config.timeout} s) must exceed the budget (${config.budget} s)`, {
+  if (config.budgetMode !== 'auto') resolveBudget(config, 'cpu');
+  return config;
+}
+
+/**
+ * Settles the budget for this box: 'auto' means tokens on a CPU (a loaded box measures the load, not
+ * the change, under a time budget; CPU boxes of any speed compare) and the reference's 300 s on an
+ * accelerator. Token counts and timeouts left unset take the defaults for the mode and device.
+ */
+export function resolveBudget(config: NodeConfig, device: 'cuda' | 'mps' | 'cpu'): ResolvedConfig {
+  const mode: BudgetMode = config.budgetMode !== 'auto' ? config.budgetMode : device === 'cpu' ? 'tokens' : 'time';
+  const budgetTokens = config.budgetTokens ?? (device === 'cpu' ? CPU_BUDGET_TOKENS : DEFAULT_BUDGET_TOKENS);
+  // The reference kills a 300 s run at 10 min; short test budgets still need time for start-up and evaluation.
+  const timeout = config.timeout ?? (mode === 'tokens' ? tokensTimeout(budgetTokens) : Math.max(2 * config.budget, config.budget + 120));
+  if (mode === 'time' && timeout <= config.budget) {
+    throw new ConfigError(`the run timeout (${timeout} s) must exceed the budget (${config.budget} s)`, {
       hint: 'raise --timeout or lower --budget',
     });
   }
-  if (config.noiseRuns === 1) {
-    throw new ConfigError('noiseRuns must be 0 (no noise floor) or at least 2: σ needs two runs', { hint: 'e.g. --noise-runs 3' });
+  return { ...config, budgetMode: mode, budgetTokens, timeout };
+}
+
+/** Without an explicit mode, a budget given in seconds means time and one given in tokens means tokens. */
+function impliedMode(mode: BudgetMode | 'auto', seconds: number | null, tokens: number | null): BudgetMode | 'auto' {
+  if (mode !== 'auto') return mode;
+  if (seconds !== null && tokens !== null) {
+    throw new ConfigError('both a time budget and a token budget are set, and no budget mode says which one counts', {
+      hint: 'pass --budget-mode time or --budget-mode tokens (or set only one of --budget and --budget-tokens)',
+    });
   }
-  return config;
+  return seconds !== null ? 'time' : tokens !== null ? 'tokens' : 'auto';
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -285,6 +329,14 @@ function peerList(v: unknown, origin: string): string[] {
   const bad = ids.find((id) => !/^[1-9A-HJ-NP-Za-km-z]{32,128}$/.test(id));
   if (bad !== undefined) throw fail(origin, 'a list of peer ids (as `swarm peers` prints them)', bad);
   return ids;
+}
+/** 'off', or HOST:PORT (port 0: any free port). */
+function listenAddress(v: unknown, origin: string): string {
+  const s = text(v, origin).trim();
+  if (s === 'off') return s;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(s);
+  if (!m || Number(m[2]) > 65535) throw fail(origin, "'off' or HOST:PORT (e.g. 127.0.0.1:8470)", v);
+  return s;
 }
 function bool(v: unknown, origin: string): boolean {
   if (typeof v === 'boolean') return v;

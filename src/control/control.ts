@@ -15,8 +15,29 @@ export function controlSocketPath(stateDir: string): string {
 export interface LiveStatus {
   pid: number;
   startedAt: string;
-  /** The experiment in flight, if any; `budget` in its mode, e.g. "300 s" or "2M tokens". */
-  current: { seq: number; hypothesis: string; step: number | null; loss: number | null; elapsedSeconds: number; budget: string } | null;
+  /** The run in flight, if any. */
+  current: {
+    /** An experiment (the baseline is the first), or a run that is not one: a noise run, a replication. */
+    kind: 'baseline' | 'experiment' | 'noise' | 'replication';
+    /** The experiment's number; null for noise runs and replications. */
+    seq: number | null;
+    /** The experiment's hypothesis, or what the run is ("noise run 1 of 2 (seed 1001)"). */
+    hypothesis: string;
+    step: number | null;
+    loss: number | null;
+    /** Training time so far, as the run reports it. */
+    elapsedSeconds: number;
+    /** Wall time since the run started (start-up and evaluation included). */
+    wallSeconds: number;
+    /** The budget in its mode, e.g. "300 s" or "150k tokens". */
+    budget: string;
+    /** Share of the budget done (0..1), as the run reports it; null until it says. */
+    fraction: number | null;
+    /** How long a run took here lately; null before the first. */
+    expectedSeconds: number | null;
+  } | null;
+  /** What comes after the run in flight, e.g. "noise run 2 of 2, then the first experiment". */
+  next: string | null;
   /** The swarm side: this node's peer id, addresses others can dial, and its peers. */
   swarm: { peerId: string; program: string; addresses: string[]; peers: { id: string; connected: boolean }[]; dropped: Record<string, number> } | null;
 }

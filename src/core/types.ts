@@ -40,8 +40,10 @@ export type RunOutcome = 'ok' | 'crash' | 'timeout';
  * The life of an experiment in the store.
  * `running`: started, not finished (a node killed mid-run finds these on restart).
  * `invalid`: the proposal never became a runnable train.py (garbage reply, edit that does not apply).
+ * `skip`: a duplicate, not run: this node or a peer (named in the reason) already ran it or is running it.
+ * Neither `invalid` nor `skip` is an experiment: no run, no result.
  */
-export type ExperimentStatus = 'running' | 'keep' | 'discard' | 'crash' | 'invalid';
+export type ExperimentStatus = 'running' | 'keep' | 'discard' | 'crash' | 'invalid' | 'skip';
 
 /** Where a candidate came from. Peers are a later source; the loop does not care which. */
 export interface Origin {

@@ -2,8 +2,8 @@ import type { ExperimentRecord, HistoryEntry } from '../core/index.js';
 
 /** What the proposers are told about past experiments: headline numbers, failures included. */
 export function toHistory(records: readonly ExperimentRecord[]): HistoryEntry[] {
-  // Proposals that never became a train.py teach the next proposal nothing.
-  return records.filter((r) => r.hash !== null).map((r) => ({
+  // Proposals that never became a train.py teach the next proposal nothing; a skip's result is a peer's, in the swarm's history.
+  return records.filter((r) => r.hash !== null && r.status !== 'skip').map((r) => ({
     seq: r.seq,
     status: r.status,
     hypothesis: r.hypothesis,
@@ -16,7 +16,7 @@ export function toHistory(records: readonly ExperimentRecord[]): HistoryEntry[] 
 /** Content hash → first experiment that ran it, for every train.py already run; none is run twice. */
 export function triedHashes(records: readonly ExperimentRecord[]): Map<string, number> {
   const tried = new Map<string, number>();
-  for (const r of records) if (r.hash !== null && r.status !== 'invalid' && !tried.has(r.hash)) tried.set(r.hash, r.seq);
+  for (const r of records) if (r.hash !== null && r.status !== 'invalid' && r.status !== 'skip' && !tried.has(r.hash)) tried.set(r.hash, r.seq);
   return tried;
 }
 

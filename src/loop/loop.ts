@@ -76,10 +76,18 @@ export interface Replication {
   source: string;
 }
 
+/**
+ * What the loop is doing, for the terminal, `swarm status` and the dashboard. An experiment runs
+ * between `start` and `finish`; a noise or replication run (not an experiment) between `run` and
+ * `ran`. `progress` is the run in flight (seq 0 outside experiments); `next` says what comes after it.
+ */
 export type LoopEvent =
-  | { type: 'start'; record: ExperimentRecord }
-  | { type: 'progress'; seq: number; step: number; loss: number; elapsedSeconds: number }
-  | { type: 'finish'; record: ExperimentRecord };
+  | { type: 'start'; record: ExperimentRecord; expectedSeconds: number | null }
+  | { type: 'run'; kind: 'noise' | 'replication'; label: string; expectedSeconds: number | null }
+  | { type: 'progress'; seq: number; step: number; loss: number; elapsedSeconds: number; fraction: number | null }
+  | { type: 'finish'; record: ExperimentRecord }
+  | { type: 'ran'; kind: 'noise' | 'replication'; label: string; outcome: string; valBpb: number | null }
+  | { type: 'next'; text: string | null };
 
 export interface LoopReport {
   /** Records created in this invocation. */
@@ -156,7 +164,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
         continue;
       }
       const ready = await stage(next);
-      if (ready.status === 'invalid') {
+      if (ready.status === 'invalid' || ready.status === 'skip') {
         await finish(ready);
         continue;
       }
@@ -168,11 +176,17 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     await store.put(running);
     records = await store.list();
     created += 1;
-    emit({ type: 'start', record: running });
+    emit({ type: 'start', record: running, expectedSeconds: expectedSeconds(records) });
+    emit({ type: 'next', text: nextText() });
     log.info(`#${running.seq} ${running.hypothesis}`);
     draftNext();
 
-    const result = await runCandidate(running);
+    const result = await runCandidate(running).catch(async (err: unknown) => {
+      // The box failed, not the candidate (its data cannot be built, a disk refused): the run resumes
+      // next start, not counted as an attempt. A store that fails too must not hide the first error.
+      await store.put({ ...running, attempts: running.attempts - 1 }).catch(() => {});
+      throw err;
+    });
     if (result === 'aborted') {
       // The user stopped the node: the run is not the candidate's fault, so it resumes next start.
       await store.put({ ...running, attempts: running.attempts - 1 });
@@ -200,11 +214,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     // Record first, then move the branch: a crash between the two is repaired by recover().
     await finish(done);
     if (done.status === 'keep' && done.commit !== null && !isBaseline) await workspace.keep(done.commit);
-    if (isBaseline && done.status === 'crash') {
-      throw new TrainerError(`the baseline train.py crashed: ${done.reason}`, {
-        hint: `nothing can be judged without a baseline; see ${done.logPath ?? 'the run log'}, fix the setup (scripts/setup.sh) and join again`,
-      });
-    }
+    if (isBaseline && done.status === 'crash') throw baselineFailed(done);
     if (done.status === 'crash' && isTrivialError(result) && done.origin.kind === 'proposer' && proposer.repair) {
       await repairRun(done);
     }
@@ -272,10 +282,11 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     const seen = triedHashes(records).get(staged.hash);
     const record = { ...newRecord(nextSeq++, c, staged.parent, id), hash: staged.hash, commit: staged.commit, diff: staged.diff };
     if (seen !== undefined) {
-      return { ...record, status: 'invalid', reason: `identical to #${seen}, already tried`, endedAt: new Date().toISOString() };
+      return { ...record, status: 'skip', reason: `identical to #${seen}, already tried here`, endedAt: new Date().toISOString() };
     }
+    // The swarm vetoes only duplicates: a peer ran this change already or is running it now.
     const veto = await swarm?.admit(record);
-    if (veto) return { ...record, status: 'invalid', reason: veto, endedAt: new Date().toISOString() };
+    if (veto) return { ...record, status: 'skip', reason: veto, endedAt: new Date().toISOString() };
     return record;
   }
 
@@ -288,7 +299,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     try {
       return await trainer.run({
         source, runDir: await pathInside(init.runsDir, folder),
-        onProgress: (p) => emit({ type: 'progress', seq, step: p.step, loss: p.loss, elapsedSeconds: p.elapsedSeconds }),
+        onProgress: (p) => emit({ type: 'progress', seq, step: p.step, loss: p.loss, elapsedSeconds: p.elapsedSeconds, fraction: p.fraction }),
         ...(seed === undefined ? {} : { seed }),
         ...(signal ? { signal } : {}),
       });
@@ -306,14 +317,26 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
   async function measureNoise(settings: NoiseSettings): Promise<boolean> {
     const best = await workspace.best();
     const n = (floor?.n ?? 0) + 1;
-    const seeds = noiseSeeds(n, settings.runs);
-    log.info(`measuring the noise floor: the best run ${seeds.length} times with seeds ${seeds.join(', ')}`);
-    const values: number[] = [];
-    for (const seed of seeds) {
+    // The best's own run (seed 0 stands for train.py's default seed) is one sample: one run fewer to wait for.
+    const own = latestKeep(records);
+    const ownValue = own?.hash === best.hash && own.metrics && Number.isFinite(own.metrics.val_bpb) ? own.metrics.val_bpb : null;
+    const seeds = [...(ownValue === null ? [] : [0]), ...noiseSeeds(n, settings.runs)];
+    const values: number[] = ownValue === null ? [] : [ownValue];
+    const fresh = seeds.filter((s) => s !== 0);
+    const expected = expectedSeconds(records);
+    log.info(`measuring the noise floor: the best re-run ${fresh.length} times (seeds ${fresh.join(', ')})${expected ? `, ~${minutes(expected * fresh.length)}` : ''}; experiments start after it`);
+    for (const [i, seed] of fresh.entries()) {
+      const label = `noise run ${i + 1} of ${fresh.length} (seed ${seed})`;
+      emit({ type: 'run', kind: 'noise', label, expectedSeconds: expected });
+      const then = records.some((r) => r.origin.kind !== 'baseline' && r.outcome !== null) ? 'the next experiment' : 'the first experiment';
+      emit({ type: 'next', text: i + 1 < fresh.length ? `noise run ${i + 2} of ${fresh.length}, then ${then}` : then });
       const result = await train(best.source, `noise-${String(n).padStart(3, '0')}-seed${seed}`, 0, seed);
       if (result === 'aborted') return false;
-      if (result.outcome === 'ok' && result.metrics && Number.isFinite(result.metrics.val_bpb)) values.push(result.metrics.val_bpb);
-      else log.warn(`noise run with seed ${seed} failed (${result.reason}); left out of σ`);
+      const ok = result.outcome === 'ok' && result.metrics && Number.isFinite(result.metrics.val_bpb);
+      if (ok) values.push(result.metrics!.val_bpb);
+      emit({ type: 'ran', kind: 'noise', label, outcome: result.outcome, valBpb: ok ? result.metrics!.val_bpb : null });
+      if (ok) log.info(`${label}: val_bpb ${result.metrics!.val_bpb.toFixed(6)}`);
+      else log.warn(`${label} failed (${result.reason}); left out of σ`);
     }
     const sigma = sampleSigma(values);
     const measured: NoiseFloor = {
@@ -332,9 +355,13 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
 
   /** Re-runs a peer's claimed result and hands the measurement to the swarm. False when the node was stopped. */
   async function replicate(task: Replication): Promise<boolean> {
-    log.info(`replicating ${task.experiment} of peer ${task.peer.slice(-8)} (claimed val_bpb ${task.claimed?.toFixed(6) ?? 'none'})`);
+    const label = `replicating ${task.experiment} of peer ${task.peer.slice(-8)} (claimed val_bpb ${task.claimed?.toFixed(6) ?? 'none'})`;
+    log.info(label);
+    emit({ type: 'run', kind: 'replication', label, expectedSeconds: expectedSeconds(records) });
+    emit({ type: 'next', text: nextText() });
     const result = await train(task.source, runFolderName('verify', task.peer, task.experiment), 0);
     if (result === 'aborted') return false;
+    emit({ type: 'ran', kind: 'replication', label, outcome: result.outcome, valBpb: result.metrics?.val_bpb ?? null });
     await swarm!.replicated(task, result).catch((err: unknown) => log.warn(`replication of ${task.experiment} not shared: ${(err as Error).message}`));
     return true;
   }
@@ -355,6 +382,18 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     }
   }
 
+  /** What comes after the run that starts now, as far as the loop can tell. */
+  function nextText(): string | null {
+    if (created >= max) return null;
+    const resumed = resumable[0];
+    if (resumed) return `#${resumed.seq} ${resumed.hypothesis} (resumed)`;
+    if (init.noise && noiseDue(records, floor, init.noise, 1)) {
+      return `a noise floor measurement (${init.noise.runs} runs of the best), then experiments`;
+    }
+    const queued = queue[0];
+    return queued ? `${queued.hypothesis} (${queued.origin.kind})` : "the next experiment (a peer's change, a replication or a new proposal)";
+  }
+
   function invalid(err: unknown, parent: Version, origin: Origin): ExperimentRecord {
     // One line, no stack: it is often a consequence (a store closed because the node is stopping on a full disk).
     if (!(err instanceof ProposalError)) log.error(`proposer failed unexpectedly: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
@@ -368,6 +407,9 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     if (record.status === 'invalid') {
       created += 1;
       log.warn(`#${record.seq} not run: ${record.reason}`);
+    } else if (record.status === 'skip') {
+      // A duplicate is not an experiment: it does not count against --max-experiments.
+      log.info(`#${record.seq} skipped (${record.hypothesis}): ${record.reason}`);
     }
     emit({ type: 'finish', record });
     // Sharing must never cost a result: the record is already stored, and sync retries later.
@@ -388,4 +430,29 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
       attempts: 0, startedAt: new Date().toISOString(), endedAt: null, logTail: [], logPath: null,
     };
   }
+}
+
+/** How long a run took here lately (median of the last five experiments' wall time), for "what comes when". */
+function expectedSeconds(records: readonly ExperimentRecord[]): number | null {
+  const spans = records
+    .filter((r) => r.outcome === 'ok' && r.endedAt !== null)
+    .slice(-5)
+    .map((r) => (Date.parse(r.endedAt!) - Date.parse(r.startedAt)) / 1000)
+    .filter((s) => Number.isFinite(s) && s > 0)
+    .sort((a, b) => a - b);
+  return spans.length === 0 ? null : spans[Math.floor(spans.length / 2)]!;
+}
+
+function minutes(seconds: number): string {
+  return seconds < 90 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`;
+}
+
+/**
+ * The unmodified baseline cannot fail on its own merits, so its crash is this box's environment
+ * (packages, data, the fence): the node stops with what the run said instead of judging anything.
+ */
+function baselineFailed(done: ExperimentRecord): TrainerError {
+  return new TrainerError(`the baseline train.py (unmodified) failed on this box, so nothing can be judged: ${done.reason}`, {
+    hint: `the last lines of ${done.logPath ?? 'the run log'} say why; \`npx swarm show ${done.seq}\` prints them`,
+  });
 }

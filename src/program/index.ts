@@ -74,3 +74,4 @@ async function sotuVersion(nodeModules: string): Promise<string> {
     return 'sotu@missing';
   }
 }
+export { bindState, budgetLabel, programLabel, tokenLabel } from './state.js';

@@ -52,7 +52,7 @@ export async function prepareData(python: string, trainerDir: string, env: Recor
   if (res.exitCode !== 0) {
     const why = lines.find((l) => l.startsWith('error: ')) ?? lastExceptionLine(lines) ?? lines.filter((l) => l.trim()).at(-1) ?? `exit ${res.exitCode ?? res.signal}`;
     throw new TrainerError(`cannot build the ${env.SWARM_DATASET ?? ''} data cache: ${why}`, {
-      hint: 'check the dataset setting; sotu works offline, climbmix needs network the first time',
+      hint: 'the node cannot train without its data; sotu works offline, climbmix needs network the first time',
     });
   }
   const json = String(res.stdout).split(/\r?\n/).reverse().find((l) => l.startsWith('{'));

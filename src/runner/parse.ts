@@ -5,9 +5,11 @@ export interface Progress {
   step: number;
   loss: number;
   elapsedSeconds: number;
+  /** Share of the budget done (0..1), when the line says (`| done 42%`); shown to the user, never trusted. */
+  fraction: number | null;
 }
 
-const PROGRESS_RE = /^step (\d+) \| loss (\S+) \|.* elapsed ([\d.]+)s$/;
+const PROGRESS_RE = /^step (\d+) \| loss (\S+) \|.* elapsed ([\d.]+)s(?: \| done ([\d.]+)%)?$/;
 const SUMMARY_LINE_RE = /^([A-Za-z_][\w.]*):\s+(\S+)\s*$/;
 
 /** Python prints non-finite floats as nan / inf / -inf; Number() does not read those. */
@@ -23,7 +25,8 @@ export function parseNumber(text: string): number {
 export function parseProgress(line: string): Progress | null {
   const m = PROGRESS_RE.exec(line);
   if (!m) return null;
-  return { step: Number(m[1]), loss: parseNumber(m[2]!), elapsedSeconds: Number(m[3]) };
+  const done = m[4] === undefined ? Number.NaN : Number(m[4]) / 100;
+  return { step: Number(m[1]), loss: parseNumber(m[2]!), elapsedSeconds: Number(m[3]), fraction: Number.isFinite(done) ? Math.min(1, done) : null };
 }
 
 /** The `key: value` pairs after the last `---` line (unknown keys included; values as printed). */

@@ -111,6 +111,8 @@ export interface PythonTrainerInit {
   metric?: 'harness' | 'printed';
   /** Run log cap in bytes (default MAX_LOG_BYTES). */
   maxLogBytes?: number;
+  /** This box's hardware when already probed (e.g. to pick the budget), so it is not probed again. */
+  hardware?: Hardware;
 }
 
 /** An absolute path: a relative one against the working folder, a bare name through PATH (unchanged when not found). */
@@ -195,6 +197,7 @@ class PythonTrainer implements Trainer {
     this.trainerDir = path.resolve(init.trainerDir);
     this.cacheDir = path.resolve(init.cacheDir);
     this.fence = init.fence ?? noFence('the runner was given no fence');
+    if (init.hardware) this.hw = Promise.resolve(init.hardware);
   }
 
   /**

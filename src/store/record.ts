@@ -1,6 +1,6 @@
 import { StoreError, type ExperimentRecord } from '../core/index.js';
 
-const STATUSES = new Set(['running', 'keep', 'discard', 'crash', 'invalid']);
+const STATUSES = new Set(['running', 'keep', 'discard', 'crash', 'invalid', 'skip']);
 
 /** Parses a stored record, refusing anything that is not a v1 experiment record. */
 export function parseRecord(raw: string, where: string): ExperimentRecord {

@@ -3,7 +3,7 @@ import type { Fact, NoiseFact } from './facts.js';
 
 /** How a node measures its noise floor. */
 export interface NoiseSettings {
-  /** Seeded runs of the best per measurement; 0 turns the noise floor off. */
+  /** Seeded re-runs of the best per measurement, besides the best's own run; 0 turns the noise floor off. */
   runs: number;
   /** Measure again after this many finished experiments. */
   every: number;
@@ -29,12 +29,15 @@ export function noiseSeeds(n: number, runs: number): number[] {
   return Array.from({ length: runs }, (_, i) => 1000 * n + i + 1);
 }
 
-/** True when the floor should be measured now: none yet, or `every` runs finished since the last one. */
-export function noiseDue(records: readonly ExperimentRecord[], floor: NoiseFloor | undefined, settings: NoiseSettings): boolean {
-  if (settings.runs < 2) return false;
+/**
+ * True when the floor should be measured now: none yet, or `every` runs finished since the last one
+ * (counting `pending` runs not finished yet, to tell what comes after the run in flight).
+ */
+export function noiseDue(records: readonly ExperimentRecord[], floor: NoiseFloor | undefined, settings: NoiseSettings, pending = 0): boolean {
+  if (settings.runs < 1) return false;
   if (floor === undefined) return true;
   const ran = records.filter((r) => r.seq > floor.afterSeq && (r.status === 'keep' || r.status === 'discard' || r.status === 'crash')).length;
-  return ran >= settings.every;
+  return ran + pending >= settings.every;
 }
 
 /** This box's latest measurement that gave a σ (one with too few finished runs says nothing). */

@@ -122,13 +122,14 @@ describe.skipIf(unavailable !== null)('swarm join on a read-only mount (bwrap --
     expectOneClearError(r, new RegExp(`cannot create the run folder: ${escape(join(state, 'runs'))}/\\S+ is on a read-only file system \\(EROFS\\)`), /remount that disk read-write/);
     const stopped = await records(state);
     for (const rec of recs) expect(stopped.find((s) => s.id === rec.id)).toEqual(rec);
-    expect(stopped.at(-1)).toMatchObject({ seq: recs.length + 1, status: 'running', attempts: 1 });
+    // The box failed, not the candidate: the stop is not counted as an attempt.
+    expect(stopped.at(-1)).toMatchObject({ seq: recs.length + 1, status: 'running', attempts: 0 });
 
     const again = await swarm(['join', '--state', state, '--budget', '1', '--max-experiments', '1']);
     expect(again.exitCode, again.all).toBe(0);
     expect(again.all).toMatch(new RegExp(`#${recs.length + 1} was interrupted; running it again`));
     const after = await records(state);
-    expect(after.at(-1)).toMatchObject({ id: stopped.at(-1)!.id, attempts: 2 });
+    expect(after.at(-1)).toMatchObject({ id: stopped.at(-1)!.id, attempts: 1 });
     expect(['keep', 'discard']).toContain(after.at(-1)!.status);
   });
 });

@@ -16,7 +16,7 @@ describe('a swarm of real libp2p nodes on 127.0.0.1', () => {
     });
     const results = (await c.shared()).filter((r) => r.type === 'result');
     // Every experiment that ran on A and B (4 each, none vetoed: different seeds, different ideas) reached C.
-    const ran = [...(await a.store.list()), ...(await b.store.list())].filter((r) => r.status !== 'invalid');
+    const ran = [...(await a.store.list()), ...(await b.store.list())].filter((r) => r.status !== 'invalid' && r.status !== 'skip');
     expect(results.map((r) => (r as { experiment: string }).experiment).sort()).toEqual(ran.map((r) => r.id).sort());
     const boards = await Promise.all([a, b, c].map(async (n) => JSON.stringify(leaderboard(await n.shared()))));
     expect(boards[0]).toBe(boards[1]);
@@ -38,7 +38,8 @@ describe('a swarm of real libp2p nodes on 127.0.0.1', () => {
     await c.run(2, scripted([crash]));
     for (const n of [b, c]) {
       const [, repeat] = await n.store.list();
-      expect(repeat).toMatchObject({ status: 'invalid', outcome: null });
+      // a duplicate is skipped, not run, and labelled with the peer that ran it
+      expect(repeat).toMatchObject({ status: 'skip', outcome: null });
       expect(repeat!.reason).toMatch(/already tried by peer .* \(crash\)/);
     }
   });
@@ -60,7 +61,7 @@ describe('a swarm of real libp2p nodes on 127.0.0.1', () => {
     }
     expect((await a.store.list())[1]).toMatchObject({ status: 'keep' });
     const [, mine] = await b.store.list();
-    expect(mine).toMatchObject({ status: 'invalid' });
+    expect(mine).toMatchObject({ status: 'skip' });
     expect(mine!.reason).toMatch(/being run by peer|already tried by peer/);
   });
 
@@ -74,11 +75,12 @@ describe('a swarm of real libp2p nodes on 127.0.0.1', () => {
     // Worse ideas (discards), so neither node gets a peer's win to rebase in between.
     const ideas = [['DEPTH', '2'], ['DEPTH', '1'], ['MATRIX_LR', '0.001']].map(([k, v]) => ({ hypothesis: `${k} ${v}`, edit: setConst(k!, v!) }));
     for (const idea of ideas) {
+      // A skip does not count against the run's one experiment: the skipping node then finds no more ideas (invalid).
       const [ra, rb] = await Promise.all([a.run(1, scripted([idea])), b.run(1, scripted([idea]))]).then(() =>
-        Promise.all([a.store.list(), b.store.list()]).then(([la, lb]) => [la.at(-1)!, lb.at(-1)!]));
-      const ran = [ra!, rb!].filter((r) => r.status !== 'invalid');
+        Promise.all([a.store.list(), b.store.list()]).then(([la, lb]) => [la, lb].map((l) => l.find((r) => r.hypothesis === idea.hypothesis)!)));
+      const ran = [ra!, rb!].filter((r) => r.status !== 'skip');
       expect(ran, `${idea.hypothesis}: ${ra!.status} / ${rb!.status}`).toHaveLength(1);
-      expect([ra!, rb!].find((r) => r.status === 'invalid')!.reason).toMatch(/being run by peer|already tried by peer/);
+      expect([ra!, rb!].find((r) => r.status === 'skip')!.reason).toMatch(/being run by peer|already tried by peer/);
     }
   });
 

@@ -138,7 +138,7 @@ def test_climbmix_offline_error_is_clear_and_fast(monkeypatch, tmp_path):
     with pytest.raises(prepare.DownloadError) as err:
         prepare.prepare("climbmix", str(tmp_path), verbose=False)
     assert time.time() - t0 < 10
-    assert "no network access to huggingface.co; use SWARM_DATASET=sotu (offline)" in str(err.value)
+    assert "no network access to huggingface.co (climbmix is downloaded on first use); join with --dataset sotu to train offline" in str(err.value)
     raw = tmp_path / "climbmix" / "raw"
     assert not raw.exists() or not any(raw.iterdir())  # nothing half-written left behind
 
@@ -149,7 +149,7 @@ def test_climbmix_cli_offline_exits_nonzero(tmp_path):
     r = subprocess.run([sys.executable, str(TRAINER_DIR / "prepare.py")], env=env, capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 1
-    assert "no network access to huggingface.co; use SWARM_DATASET=sotu (offline)" in r.stderr
+    assert "no network access to huggingface.co (climbmix is downloaded on first use); join with --dataset sotu to train offline" in r.stderr
     assert "Traceback" not in r.stderr
 
 
