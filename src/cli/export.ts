@@ -8,15 +8,15 @@ export type ExportFormat = 'tsv' | 'json';
 /** The export file cannot be written. */
 export class ExportError extends SwarmError {}
 
-/** Skipped duplicates are not experiments (they never ran here); every other record is exported. */
-const NOT_EXPERIMENTS: ReadonlySet<string> = new Set(['skip']);
+/** Experiments are the runs that happened; invalid proposals and skipped duplicates never ran. */
+const RAN: ReadonlySet<ExperimentRecord['status']> = new Set(['keep', 'discard', 'crash']);
 
 /**
- * JSON: an array of the full records, oldest first, in the shape of `swarm log --json`
- * (docs/plot.md lists the fields), without skipped duplicates.
+ * JSON: the same experiments as the TSV's rows, as full records (the shape of `swarm log --json`,
+ * which has every record; docs/plot.md lists the fields), oldest first.
  */
 export function exportJson(records: readonly ExperimentRecord[]): string {
-  return JSON.stringify(records.filter((r) => !NOT_EXPERIMENTS.has(r.status)), null, 2) + '\n';
+  return JSON.stringify(records.filter((r) => RAN.has(r.status)), null, 2) + '\n';
 }
 
 /** The one format asked for; both or neither is a usage error. */

@@ -156,9 +156,9 @@ program.command('key')
   });
 
 common(program.command('export'))
-  .description('export every experiment (skipped duplicates are not experiments)')
+  .description('export every experiment that ran (kept, discarded, crashed)')
   .option('--tsv', "the reference's results.tsv format")
-  .option('--json', 'JSON: the full records, as `swarm log --json`')
+  .option('--json', 'JSON: the full records, in the shape of `swarm log --json`')
   .option('-o, --out <file>', 'write to a file instead of standard output')
   .action(async (o: CommonOptions & { tsv?: boolean; json?: boolean; out?: string }) => {
     const format = exportFormat(o);

@@ -33,7 +33,7 @@ describe('swarm plot and export on a running node', () => {
       // The node shared its baseline as a signed record: the swarm picture holds it too.
       expect(plotSwarm.stdout, plotSwarm.all).toMatch(new RegExp(`^plotted 1 experiment \\(1 kept, 0 crashes\\) from 1 peer; best ${best};`));
       expect(await pngSize(out)).toEqual({ width: 1800, height: 900 });
-      expect(JSON.parse(exported.stdout)).toEqual(records);
+      expect(JSON.parse(exported.stdout)).toEqual(records.slice(0, 1)); // the run in flight is no result yet
     } finally {
       node.kill('SIGINT');
       await node;

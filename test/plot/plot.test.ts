@@ -45,6 +45,7 @@ const baselineRun = () => [
   record(8, 'discard', 1.481, HOSTILE[1]),
   record(9, 'discard', 1.50, HOSTILE[2]),
   record(10, 'running', null, 'in flight'),
+  { ...record(11, 'skip', null, 'depth 4 -> 5'), reason: 'already run by peer 3MivAaRT' },
 ];
 
 describe('swarm plot', () => {
@@ -52,7 +53,7 @@ describe('swarm plot', () => {
     const { state: dir } = await state(baselineRun());
     const r = await plot(dir, 'node', '--by', 'experiment');
     expect(r.exitCode, r.all).toBe(0);
-    // 10 records: 1 invalid and 1 in flight are not points; 3 kept, 1 crash; the best is the latest keep.
+    // 11 records: the invalid proposal, the skipped duplicate and the run in flight are not points; 3 kept, 1 crash.
     expect(r.stdout.trim()).toBe(`plotted 8 experiments (3 kept, 1 crash) from 1 peer; best 1.472000; wrote ${r.out}`);
     expect(await pngSize(r.out)).toEqual({ width: 1800, height: 900 });
     expect((await stat(r.out)).size).toBeGreaterThan(30_000);

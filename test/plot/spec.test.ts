@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { ExperimentRecord, ExperimentStatus } from '../../src/core/index.js';
+import type { ExperimentRecord } from '../../src/core/index.js';
 import type { SignedRecord } from '../../src/p2p/index.js';
 import { checkPlottable, nodeSpec, selfPeer, swarmSpec, type PlotSpec } from '../../src/plot/index.js';
 import { record, resultOf } from './fixture.js';
 
 const opts = { by: 'experiment' as const, program: 'abcdef0123456789' };
-/** A skipped duplicate, as the loop records it (the status lands with issue 9's loop change). */
-const skip = (seq: number): ExperimentRecord => ({ ...record(seq, 'discard', 1.3), status: 'skip' as ExperimentStatus, reason: 'already tried by peer 3MivAaRT' });
+/** A skipped duplicate, as the loop records it. */
+const skip = (seq: number): ExperimentRecord => ({ ...record(seq, 'discard', 1.3), status: 'skip', reason: 'already tried by peer 3MivAaRT' });
 
 /** Shared records as a node holds them (signatures were checked when they arrived). */
 const shared = (peer: string, bodies: object[]): SignedRecord[] =>
