@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # Installs everything swarm needs on a fresh machine: the Node packages, the compiled CLI,
-# and a Python virtual environment (.venv) with PyTorch, numpy, tiktoken and rustbpe.
-# Safe to run again: each step is skipped when already done.
+# and a Python virtual environment (.venv) with PyTorch, numpy, tiktoken, rustbpe, pyseccomp and
+# matplotlib. With --test, also what the test suite needs beyond that: Debian's chromium for the
+# dashboard's browser test (as root). Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+FOR_TESTS=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) FOR_TESTS=1 ;;
+    *) echo "usage: bash scripts/setup.sh [--test]" >&2; exit 2 ;;
+  esac
+done
 
 PYTHON="${PYTHON:-python3}"
 
@@ -28,7 +37,7 @@ if ! "$VPY" -c 'import torch' >/dev/null 2>&1; then
 fi
 missing=$("$VPY" - <<'PY'
 import importlib.util
-need = {"numpy": "numpy", "tiktoken": "tiktoken", "rustbpe": "rustbpe", "pytest": "pytest", "pyseccomp": "pyseccomp"}
+need = {"numpy": "numpy", "tiktoken": "tiktoken", "rustbpe": "rustbpe", "pytest": "pytest", "pyseccomp": "pyseccomp", "matplotlib": "matplotlib"}
 print(" ".join(pkg for mod, pkg in need.items() if importlib.util.find_spec(mod) is None))
 PY
 )
@@ -44,5 +53,9 @@ if ! command -v bwrap >/dev/null 2>&1; then
   else
     say "warning: bwrap not found; install bubblewrap (e.g. sudo apt-get install bubblewrap) so peers' patches can run sandboxed"
   fi
+fi
+if [ "$FOR_TESTS" = 1 ]; then
+  say "installing the browser the dashboard test drives (Debian chromium)"
+  bash scripts/install-browser.sh
 fi
 say "ready: $("$VPY" -c 'import torch, sys; print(f"python {sys.version.split()[0]}, torch {torch.__version__}, cuda {torch.cuda.is_available()}")')"

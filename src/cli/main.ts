@@ -8,6 +8,7 @@ import { latestKeep } from '../loop/index.js';
 import type { PlotAxis } from '../plot/index.js';
 import { leaderboard, peerTable } from '../swarm/index.js';
 import { keepMargin, latestFloor } from '../trust/index.js';
+import { dashboardCommand } from './dashboard.js';
 import { formatLeaderboard, formatLog, formatPeers, formatRecord, formatStatus } from './format.js';
 import { exportFormat, exportText, writeExport } from './export.js';
 import { join } from './join.js';
@@ -107,7 +108,7 @@ common(program.command('show'))
   .action(async (id: string, o: CommonOptions & { json?: boolean }) => {
     const { records } = await readSnapshot(loadConfig(sources(o)).state);
     const record = findRecord(records, id);
-    if (!record) throw new SwarmError(`no experiment matches "${id}"`, { hint: 'see `swarm log` for the numbers' });
+    if (!record) throw new SwarmError(`no experiment matches "${id}"`, { hint: 'see `npx swarm log` for the numbers' });
     print(o.json ? JSON.stringify(record, null, 2) : formatRecord(record));
   });
 
@@ -137,6 +138,15 @@ common(program.command('peers'))
     const connected = new Set(live?.swarm?.peers.filter((p) => p.connected).map((p) => p.id) ?? []);
     const rows = peerTable(shared).map((p) => ({ ...p, self: p.peer === live?.swarm?.peerId, connected: connected.has(p.peer) }));
     print(o.json ? JSON.stringify(rows, null, 2) : formatPeers(rows));
+  });
+
+common(program.command('dashboard'))
+  .description("serve the node's live web page (progress chart, leaderboard, runs, peers) from its state folder, running or stopped")
+  .option('--listen <host:port>', 'address of the page (default 127.0.0.1:8470); off loopback a token is required')
+  .option('--token <token>', 'token the page asks for (default SWARM_DASHBOARD_TOKEN; generated and printed off loopback)')
+  .action(async (o: CommonOptions & { listen?: string; token?: string }) => {
+    const warn = (m: string) => process.stderr.write(`${m}\n`);
+    await dashboardCommand(loadConfig(sources(o, { dashboard: o.listen, dashboardToken: o.token })), { info: print, warn, error: warn });
   });
 
 program.command('key')

@@ -19,7 +19,7 @@ export interface Snapshot {
 export async function readSnapshot(state: string): Promise<Snapshot> {
   const { db } = stateLayout(state);
   if (!existsSync(db)) {
-    throw new StoreError(`no swarm node has run in ${state} yet`, { hint: 'start one with `swarm join`, or pass --state DIR' });
+    throw new StoreError(`no swarm node has run in ${state} yet`, { hint: 'start one with `npx swarm join`, or pass --state DIR' });
   }
   try {
     const store = await openStore(db);

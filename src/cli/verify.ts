@@ -66,14 +66,14 @@ export async function findTarget(ref: string, s: TargetSources): Promise<VerifyT
   const matches = s.shared.filter((r): r is SignedResult => r.type === 'result' && r.peer !== s.self && r.experiment.startsWith(ref) && r.hash !== null);
   if (matches.length !== 1) {
     throw new SwarmError(matches.length === 0 ? `no experiment matches "${ref}"` : `"${ref}" matches ${matches.length} peer results`, {
-      hint: 'give an experiment number from `swarm log`, or a longer id from `swarm leaderboard` / `swarm log --json`',
+      hint: 'give an experiment number from `npx swarm log`, or a longer id from `npx swarm leaderboard` / `npx swarm log --json`',
     });
   }
   const r = matches[0]!;
   const bytes = await s.object(r.hash!);
   if (bytes === undefined) {
     throw new SwarmError(`the train.py of ${r.experiment} (${r.hash!.slice(0, 12)}) is not held here`, {
-      hint: 'run `swarm join` for a while: a node fetches the train.py of the results it takes from its peers',
+      hint: 'run `npx swarm join` for a while: a node fetches the train.py of the results it takes from its peers',
     });
   }
   return {

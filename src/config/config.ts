@@ -327,7 +327,7 @@ function list(v: unknown, origin: string): string[] {
 function peerList(v: unknown, origin: string): string[] {
   const ids = list(v, origin);
   const bad = ids.find((id) => !/^[1-9A-HJ-NP-Za-km-z]{32,128}$/.test(id));
-  if (bad !== undefined) throw fail(origin, 'a list of peer ids (as `swarm peers` prints them)', bad);
+  if (bad !== undefined) throw fail(origin, 'a list of peer ids (as `npx swarm peers` prints them)', bad);
   return ids;
 }
 /** 'off', or HOST:PORT (port 0: any free port). */

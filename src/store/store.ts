@@ -129,7 +129,7 @@ function openError(dir: string, err: unknown): StoreError {
   const cause = (err as { cause?: { code?: string } }).cause;
   if (cause?.code === 'LEVEL_LOCKED') {
     return new StoreError(`the store at ${dir} is in use by another swarm process`, {
-      hint: 'stop the other `swarm join` using this state folder, or pass a different --state DIR', cause: err,
+      hint: 'stop the other `npx swarm join` using this state folder, or pass a different --state DIR', cause: err,
     });
   }
   const disk = diskError(StoreError, err, dir, 'open the store');

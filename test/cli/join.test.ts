@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExperimentRecord } from '../../src/core/index.js';
-import { cli, waitFor } from '../helpers/cli.js';
-import { TRAINER } from '../helpers/paths.js';
+import { cli, STUB_ENV, waitFor } from '../helpers/cli.js';
+import { REPO, TRAINER } from '../helpers/paths.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -130,11 +130,15 @@ describe('swarm join with peers', () => {
     const a = swarm(['join', '--state', sa, '--budget', '1'], { SWARM_STUB_SLEEP: '0' });
     let out = '';
     a.all?.on('data', (c: Buffer) => { out += c.toString(); });
-    await waitFor(a, /others join with: swarm join --bootstrap \S+/);
-    const address = /others join with: swarm join --bootstrap (\S+)/.exec(out)![1]!;
+    await waitFor(a, /others join with \(in a swarm checkout\): npx swarm join --bootstrap \S+/);
+    const printed = /others join with \(in a swarm checkout\): (npx swarm join --bootstrap (\S+))/.exec(out)!;
+    const address = printed[2]!;
     expect(address).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/12D3Koo/);
 
-    const b = await swarm(['join', '--state', sb, '--budget', '1', '--max-experiments', '3', '--bootstrap', address], { SWARM_STUB_SLEEP: '0' });
+    // The hint works as printed, from the checkout: npx runs this package's own CLI.
+    const b = await execa('bash', ['-c', `${printed[1]} --state ${sb} --budget 1 --max-experiments 3`], {
+      cwd: REPO, env: { ...STUB_ENV, SWARM_NOISE_RUNS: '0', SWARM_STUB_SLEEP: '0' }, reject: false, all: true,
+    });
     expect(b.exitCode, b.all).toBe(0);
     // A is still running: its status names its peer and B's results reached it through the socket-backed commands.
     const status = JSON.parse((await swarm(['status', '--json', '--state', sa])).stdout) as { live: { swarm: { peerId: string } } };

@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { exportTsv } from '../../src/store/index.js';
 import { node } from '../helpers/node.js';
+import { scripted, setConst } from '../helpers/swarm.js';
 import { STUB_TRAINER, TRAINER } from '../helpers/paths.js';
 
 describe('the loop with the real trainer', () => {
@@ -44,7 +45,7 @@ describe('the loop with a stub trainer', () => {
     const n = await node({ trainerDir: STUB_TRAINER, budget: 1 });
     await n.run(12);
     const records = await n.store.list();
-    const hashes = records.filter((r) => r.status !== 'invalid').map((r) => r.hash);
+    const hashes = records.filter((r) => r.status !== 'invalid' && r.status !== 'skip').map((r) => r.hash);
     expect(new Set(hashes).size).toBe(hashes.length);
     const bests = records.filter((r) => r.status === 'keep').map((r) => r.metrics!.val_bpb);
     expect(bests.length).toBeGreaterThan(1);
@@ -53,6 +54,17 @@ describe('the loop with a stub trainer', () => {
     for (const r of records.filter((rec) => rec.status === 'discard')) {
       expect(r.metrics!.val_bpb).toBeGreaterThanOrEqual(r.bestBefore!);
     }
+  });
+
+  it('skips a duplicate of its own earlier run with its own label, not counted as an experiment', async () => {
+    const same = { hypothesis: 'DEPTH 3', edit: setConst('DEPTH', '3') };
+    const n = await node({ trainerDir: STUB_TRAINER, budget: 1, proposer: scripted([same, same, { hypothesis: 'DEPTH 5', edit: setConst('DEPTH', '5') }]) });
+    const report = await n.run(3);
+    const records = await n.store.list();
+    expect(records.map((r) => r.status === 'skip' ? 'skip' : r.hypothesis)).toEqual(['baseline', 'DEPTH 3', 'skip', 'DEPTH 5']);
+    expect(records[2]).toMatchObject({ status: 'skip', outcome: null, metrics: null, reason: 'identical to #2, already tried here' });
+    // three experiments ran (baseline, DEPTH 3, DEPTH 5); the skip did not use up --max-experiments
+    expect(report.created).toBe(3);
   });
 
   it('resumes after a restart from its best, continuing the sequence', async () => {

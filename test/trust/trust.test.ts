@@ -27,14 +27,15 @@ describe('noise floor rules', () => {
     expect(keepMargin(0, { ...floor, sigma: null })).toBe(0);
   });
 
-  it('is due first, then after `every` finished runs; never with fewer than two runs', () => {
+  it('is due first, then after `every` finished runs (pending runs counted when asked); never with no re-runs', () => {
     const rec = (seq: number, status: string) => ({ seq, status }) as never;
     const settings = { runs: 3, every: 2, k: 2 };
     expect(noiseDue([rec(1, 'keep')], undefined, settings)).toBe(true);
     const floor = { afterSeq: 1 } as never;
     expect(noiseDue([rec(1, 'keep'), rec(2, 'discard'), rec(3, 'invalid')], floor, settings)).toBe(false);
     expect(noiseDue([rec(1, 'keep'), rec(2, 'discard'), rec(3, 'crash')], floor, settings)).toBe(true);
-    expect(noiseDue([], undefined, { ...settings, runs: 1 })).toBe(false);
+    expect(noiseDue([rec(1, 'keep'), rec(2, 'discard')], floor, settings, 1)).toBe(true);
+    expect(noiseDue([], undefined, { ...settings, runs: 0 })).toBe(false);
   });
 });
 
