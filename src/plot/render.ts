@@ -18,7 +18,7 @@ const CANNOT_WRITE = 4;
 export function checkPlottable(spec: PlotSpec, where: string): void {
   if (spec.points.length === 0) throw new PlotError(`nothing to plot: no experiment has finished ${where} yet`);
   if (spec.points.every((p) => p.y === null)) {
-    throw new PlotError(`nothing to plot: all ${spec.points.length} finished experiments ${where} crashed (no val_bpb); see \`swarm log\``);
+    throw new PlotError(`nothing to plot: all ${spec.points.length} finished experiments ${where} crashed (no val_bpb); see \`npx swarm log\``);
   }
 }
 

@@ -97,7 +97,7 @@ describe('swarm plot', () => {
     const { state: crashed } = await state([record(1, 'crash', null), record(2, 'crash', null)]);
     const c = await plot(crashed, 'crashed');
     expect(c.exitCode).toBe(1);
-    expect(c.stderr.trim()).toBe(`swarm: nothing to plot: all 2 finished experiments in ${crashed} crashed (no val_bpb); see \`swarm log\``);
+    expect(c.stderr.trim()).toBe(`swarm: nothing to plot: all 2 finished experiments in ${crashed} crashed (no val_bpb); see \`npx swarm log\``);
     expect(existsSync(c.out)).toBe(false);
 
     const s = await plot(empty, 'empty-swarm', '--swarm');
