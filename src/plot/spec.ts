@@ -4,12 +4,13 @@
  */
 import type { ExperimentRecord } from '../core/index.js';
 import type { SignedRecord, SignedResult } from '../p2p/index.js';
+import { programLabel } from '../program/index.js';
 import { peerTable } from '../swarm/index.js';
 import { standings, trustOf } from '../trust/index.js';
 
 /** Only finished runs are points: invalid proposals, skipped duplicates and runs in flight are not. */
 export type PointStatus = 'keep' | 'discard' | 'crash';
-const POINT_STATUSES: ReadonlySet<string> = new Set<PointStatus>(['keep', 'discard', 'crash']);
+const POINT_STATUSES: ReadonlySet<ExperimentRecord['status']> = new Set<PointStatus>(['keep', 'discard', 'crash']);
 
 export type PlotAxis = 'experiment' | 'time';
 
@@ -161,9 +162,8 @@ const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 const programText = (program: string | null) => (program ? `program ${program.slice(0, 8)}` : '');
 const bestText = (best: readonly { y: number }[]) => (best.length ? `best ${best.at(-1)!.y.toFixed(6)}` : 'nothing kept yet');
 
+/** "sotu, 150k tokens per run", in the words `swarm join` uses for programs. */
 function budgetText(r: ExperimentRecord): string {
-  if (r.budgetTokens === undefined) return `${r.dataset}, ${r.budgetSeconds} s per run`;
-  const t = r.budgetTokens;
-  const amount = t >= 1e6 ? `${+(t / 1e6).toFixed(2)}M` : t >= 1e3 ? `${+(t / 1e3).toFixed(1)}k` : String(t);
-  return `${r.dataset}, ${amount} tokens per run`;
+  const tokens = r.budgetTokens !== undefined;
+  return `${programLabel({ dataset: r.dataset, budgetMode: tokens ? 'tokens' : 'time', budget: r.budgetTokens ?? r.budgetSeconds })} per run`;
 }

@@ -28,6 +28,10 @@ describe('nodeSpec', () => {
     expect(spec.subtitle).toBe('program abcdef01 · sotu, 3 s per run · best 1.490000');
   });
 
+  it('names the budget as `swarm join` names programs', () => {
+    expect(nodeSpec([{ ...record(1, 'keep', 1.5), budgetTokens: 150_000 }], { ...opts, program: null }).subtitle).toBe('sotu, 150k tokens per run · best 1.500000');
+  });
+
   it("follows the node's best, its latest keep, as `swarm status` does", () => {
     const spec = nodeSpec([record(1, 'keep', 1.5), record(2, 'keep', 1.4), record(3, 'keep', 1.45, 'adopted a peer train.py')], opts);
     expect(spec.best.map((v) => v.y)).toEqual([1.5, 1.4, 1.45]);
