@@ -152,7 +152,10 @@ function chartOptions(width) {
     legend: { show: false },
     scales: { x: { time: state.xMode === 'time' } },
     cursor: { focus: { prox: 24 }, points: { size: 10 } },
-    axes: [axis(state.xMode === 'time' ? 'time' : 'experiment'), { ...axis('val_bpb (lower is better)'), size: 70, values: (u, ticks) => ticks.map((t) => t.toFixed(3)) }],
+    axes: [
+      state.xMode === 'time' ? axis('time') : { ...axis('experiment'), incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000], values: (u, ticks) => ticks.map(String) },
+      { ...axis('val_bpb (lower is better)'), size: 70, values: (u, ticks) => ticks.map((t) => t.toFixed(3)) },
+    ],
     series: [
       {},
       pointSeries('kept', COLORS.keep, 9),
@@ -269,6 +272,9 @@ function renderLive() {
     setText('live-detail', parts.join(' · '));
   }
   setText('live-next', live && live.next ? `next: ${live.next}` : '');
+  // Nothing in flight and no curve to show: no empty bar or chart either.
+  $('live-bar').parentElement.hidden = !cur;
+  $('loss-chart').hidden = !cur && state.progress.length === 0;
   renderLossChart();
 }
 
@@ -378,6 +384,9 @@ function diffLines(diff) {
   });
 }
 
+/** A metric as the reference prints it: no float noise (1.1236810000000002 → 1.123681). */
+const metric = (v) => (typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toFixed(6))) : String(v));
+
 function facts(pairs) {
   return pairs.filter(([, v]) => v !== null && v !== undefined && v !== '').flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]);
 }
@@ -417,7 +426,7 @@ async function showExperiment(id) {
     ['started', x.startedAt], ['ended', x.endedAt],
     ['peer', x.peer], ['id', x.id], ['commit', x.commit],
   ]));
-  $('exp-metrics').replaceChildren(...(x.metrics ? facts(Object.entries(x.metrics).map(([k, v]) => [k, String(v)])) : [el('dd', { className: 'empty' }, 'no metrics: the run did not finish')]));
+  $('exp-metrics').replaceChildren(...(x.metrics ? facts(Object.entries(x.metrics).map(([k, v]) => [k, metric(v)])) : [el('dd', { className: 'empty' }, 'no metrics: the run did not finish')]));
   const parent = $('exp-parent');
   parent.replaceChildren(x.parent ? el('a', { href: expHref(x.parent.id) }, `parent #${x.parent.seq}: ${x.parent.hypothesis}`) : x.local ? 'parent: the best train.py at the time' : '');
   const diff = $('exp-diff');
