@@ -436,7 +436,7 @@ async function showExperiment(id) {
   parent.replaceChildren(x.parent ? el('a', { href: expHref(x.parent.id) }, `parent #${x.parent.seq}: ${x.parent.hypothesis}`) : x.local ? 'parent: the best train.py at the time' : '');
   const diff = $('exp-diff');
   diff.replaceChildren(...(x.diff ? diffLines(x.diff) : [el('span', { className: 'meta' }, x.diff === '' ? '(no change: the baseline)' : '(the peer did not share its diff)')]));
-  $('exp-log').replaceChildren(...(x.logTail.length ? x.logTail.map((l) => el('span', {}, l)) : [el('span', { className: 'muted' }, '(no log kept)')]));
+  $('exp-log').replaceChildren(...(x.logTail.length ? x.logTail.map((l) => el('span', {}, l)) : [el('span', { className: 'muted' }, x.local ? '(no log kept)' : "(a peer's run log stays on its box)")]));
   $('exp-lineage').replaceChildren(...(x.lineage.length ? x.lineage.map(lineageItem) : [el('li', { className: 'muted' }, 'only its own change')]));
 }
 
