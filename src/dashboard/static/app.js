@@ -275,7 +275,7 @@ function renderLive() {
     if (typeof cur.loss === 'number') parts.push(`loss ${cur.loss.toFixed(4)}`);
     setText('live-detail', parts.join(' · '));
   }
-  setText('live-next', live && live.next ? `next: ${live.next}` : '');
+  setText('live-next', live && live.next ? `next: ${live.next}${typeof live.nextIn === 'number' ? ` (in ~${Math.max(5, Math.round(live.nextIn / 5) * 5)} s)` : ''}` : '');
   // Nothing in flight and no curve to show: no empty bar or chart either.
   $('live-bar').parentElement.hidden = !cur;
   $('loss-chart').hidden = !cur && state.progress.length === 0;
