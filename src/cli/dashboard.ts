@@ -61,13 +61,27 @@ export async function runLogTail(record: ExperimentRecord, lines = 200): Promise
   }
 }
 
+/**
+ * Calls that come while one is in flight share its result. A stopped node's store admits one
+ * opener at a time, even within one process: a second concurrent read would find it locked.
+ */
+export function singleFlight<T>(read: () => Promise<T>): () => Promise<T> {
+  let inFlight: Promise<T> | null = null;
+  return () => {
+    inFlight ??= read().finally(() => {
+      inFlight = null;
+    });
+    return inFlight;
+  };
+}
+
 /** `swarm dashboard`: a node's page from its state folder, stopped or running, polled. */
 export async function dashboardCommand(config: Pick<NodeConfig, 'state' | 'dashboard' | 'dashboardToken'>, log: Logger): Promise<void> {
   const { state } = config;
   await readSnapshot(state); // fails now, with its hint, when nothing ever ran here
   // 'off' turns off the page `swarm join` serves; asking for this one by name still serves it.
   const listen = config.dashboard === 'off' ? DEFAULT_LISTEN : config.dashboard;
-  const source: DashboardSource = { snapshot: () => readSnapshot(state), runLog: (r) => runLogTail(r) };
+  const source: DashboardSource = { snapshot: singleFlight(() => readSnapshot(state)), runLog: (r) => runLogTail(r) };
   const dash = (await startDashboard({ listen, token: config.dashboardToken, source, log, pollMs: 3000 }))!;
   log.info(`dashboard of ${state}: ${dash.url}  (Ctrl-C stops it)`);
   await new Promise<void>((resolve) => {

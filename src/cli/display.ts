@@ -22,6 +22,7 @@ export function nodeDisplay(budget: string) {
     },
     current: live.current,
     next: live.next,
+    nextIn: live.nextIn,
     subscribe: (listener: (e: FeedEvent) => void) => feed.subscribe(listener),
     close: ui.close,
   };

@@ -72,7 +72,7 @@ export function formatStatus(
     : 'noise floor: not measured yet');
   if (live?.current) lines.push(`now:         ${liveLine(live.current)}`);
   else if (live) lines.push('now:         preparing the next run');
-  if (live?.next) lines.push(`next:        ${live.next}${eta(live.current)}`);
+  if (live?.next) lines.push(`next:        ${live.next}${live.nextIn === null ? '' : ` (in ~${duration(live.nextIn)})`}`);
   if (live?.swarm) {
     const connected = live.swarm.peers.filter((p) => p.connected).length;
     const dropped = Object.values(live.swarm.dropped).reduce((a, b) => a + b, 0);
@@ -118,11 +118,9 @@ export function liveLine(c: NonNullable<LiveStatus['current']>): string {
   return `${what} | ${phase}${loss}`;
 }
 
-/** ", in ~40 s": when the run in flight should end, from how long runs took here lately. */
-function eta(c: LiveStatus['current']): string {
-  if (!c || c.expectedSeconds === null) return '';
-  const left = Math.max(0, c.expectedSeconds - c.wallSeconds);
-  return left < 90 ? `, in ~${Math.max(5, Math.round(left / 5) * 5)} s` : `, in ~${Math.round(left / 60)} min`;
+/** "40 s", "3 min": a rough duration. */
+function duration(seconds: number): string {
+  return seconds < 90 ? `${Math.max(5, Math.round(seconds / 5) * 5)} s` : `${Math.round(seconds / 60)} min`;
 }
 
 function truncate(s: string, n: number): string {

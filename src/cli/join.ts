@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { join as joinPath } from 'node:path';
 import { createProposer, type ProposerConfig } from '../agent/index.js';
-import { loadConfig, repoRoot, type NodeConfig, type ConfigSources, type ResolvedConfig } from '../config/index.js';
+import { loadConfig, type NodeConfig, type ConfigSources, type ResolvedConfig } from '../config/index.js';
 import type { LiveStatus } from '../control/index.js';
 import { hardwareClass, type ExperimentRecord, type Logger } from '../core/index.js';
 import { runLoop } from '../loop/index.js';
 import { createSwarmNet, parseSwarmKey, type SwarmNet } from '../p2p/index.js';
-import { bindState, budgetLabel, describeProgram, programLabel, type Program } from '../program/index.js';
+import { bindState, budgetLabel, programLabel, type Program } from '../program/index.js';
 import type { Fence } from '../sandbox/index.js';
 import { openStore } from '../store/index.js';
 import { swarmLink } from '../swarm/index.js';
@@ -14,7 +14,7 @@ import { openWorkspace } from '../workspace/index.js';
 import { nodeDisplay, stopOnSignals } from './display.js';
 import { readBootstrap, readBytes, readText } from './files.js';
 import { stateLayout } from './layout.js';
-import { nodeTrainer } from './trainer.js';
+import { nodeTrainer, researchProgram } from './trainer.js';
 import { findTarget, verifyReport } from './verify.js';
 import { serveWatchers } from './watchers.js';
 
@@ -27,11 +27,7 @@ export async function join(sources: ConfigSources): Promise<void> {
   const swarmKey = given.swarmKey === null ? undefined : parseSwarmKey(await readBytes(given.swarmKey, 'the swarm key'), given.swarmKey);
   const layout = stateLayout(given.state);
   const { trainer, fence, hardware, config } = await nodeTrainer(given);
-  const research = await describeProgram({
-    trainerDir: config.trainer, programPath: config.program, dataset: config.dataset, budget: config.budget,
-    budgetMode: config.budgetMode, budgetTokens: config.budgetTokens,
-    nodeModules: joinPath(repoRoot(), 'node_modules'),
-  });
+  const research = await researchProgram(config);
 
   const store = await openStore(layout.db);
   const display = nodeDisplay(budgetLabel(research));
@@ -48,7 +44,7 @@ export async function join(sources: ConfigSources): Promise<void> {
       config, store, log, subscribe: display.subscribe,
       verify: (ref) => (verifier ? verifier(ref) : Promise.reject(new Error('the node is still starting; try again in a moment'))),
       status: (): LiveStatus => ({
-        pid: process.pid, startedAt, current: display.current(), next: display.next(),
+        pid: process.pid, startedAt, current: display.current(), next: display.next(), nextIn: display.nextIn(),
         swarm: net && {
           peerId: net.peerId, program: research.id, addresses: net.addresses(),
           peers: net.peers().map((p) => ({ id: p.id, connected: p.connected })), dropped: net.stats().dropped,

@@ -9,7 +9,7 @@ export type Current = NonNullable<LiveStatus['current']>;
  */
 export function liveTracker(budget: string) {
   let current: Current | null = null;
-  let next: string | null = null;
+  let next: { text: string | null; runsBefore: number } = { text: null, runsBefore: 0 };
   let started = 0;
 
   const begin = (c: Pick<Current, 'kind' | 'seq' | 'hypothesis' | 'expectedSeconds'>) => {
@@ -35,7 +35,7 @@ export function liveTracker(budget: string) {
         if (current?.seq === null) current = null;
         break;
       case 'next':
-        next = e.text;
+        next = { text: e.text, runsBefore: e.runsBefore };
         break;
     }
   }
@@ -44,6 +44,13 @@ export function liveTracker(budget: string) {
     onEvent,
     /** The run in flight; its wall time since start, for runs still starting up (no progress line yet). */
     current: (): Current | null => current && { ...current, wallSeconds: Math.round((Date.now() - started) / 1000) },
-    next: () => next,
+    next: () => next.text,
+    /** Seconds until the last thing `next` names starts, from how long runs took here lately. */
+    nextIn: (): number | null => {
+      const c = current;
+      if (!c || c.expectedSeconds === null) return null;
+      const wall = (Date.now() - started) / 1000;
+      return Math.max(0, c.expectedSeconds - wall) + next.runsBefore * c.expectedSeconds;
+    },
   };
 }

@@ -5,13 +5,15 @@ import { loadConfig, type ConfigSources } from '../config/index.js';
 import { diskError, StateError, SwarmError } from '../core/index.js';
 import { generateSwarmKey } from '../p2p/index.js';
 import { latestKeep } from '../loop/index.js';
-import { exportTsv } from '../store/index.js';
+import type { PlotAxis } from '../plot/index.js';
 import { leaderboard, peerTable } from '../swarm/index.js';
 import { keepMargin, latestFloor } from '../trust/index.js';
 import { dashboardCommand } from './dashboard.js';
 import { formatLeaderboard, formatLog, formatPeers, formatRecord, formatStatus } from './format.js';
 import { demo } from './demo.js';
+import { exportFormat, exportText, writeExport } from './export.js';
 import { join } from './join.js';
+import { plot } from './plot.js';
 import { findRecord, readSnapshot } from './records.js';
 import { formatVerify, verify } from './verify.js';
 
@@ -175,14 +177,25 @@ program.command('key')
   });
 
 common(program.command('export'))
-  .description('export results')
-  .requiredOption('--tsv', "the reference's results.tsv format")
+  .description('export every experiment that ran (kept, discarded, crashed)')
+  .option('--tsv', "the reference's results.tsv format")
+  .option('--json', 'JSON: the full records, in the shape of `swarm log --json`')
   .option('-o, --out <file>', 'write to a file instead of standard output')
-  .action(async (o: CommonOptions & { out?: string }) => {
+  .action(async (o: CommonOptions & { tsv?: boolean; json?: boolean; out?: string }) => {
+    const format = exportFormat(o);
     const { records } = await readSnapshot(loadConfig(sources(o)).state);
-    const tsv = exportTsv(records);
-    if (o.out) await writeFile(o.out, tsv);
-    else process.stdout.write(tsv);
+    const text = exportText(records, format);
+    if (o.out) await writeExport(o.out, text);
+    else process.stdout.write(text);
+  });
+
+common(program.command('plot'))
+  .description("draw the progress picture (the reference's progress.png): every experiment a dot, the best-so-far line")
+  .option('-o, --out <file>', 'the picture to write (.png; .svg and .pdf work too)', 'progress.png')
+  .option('--swarm', "every peer's results from the shared records, one colour per peer")
+  .addOption(new Option('--by <axis>', 'x axis: experiment number or time').choices(['experiment', 'time']).default('experiment'))
+  .action(async (o: CommonOptions & { out: string; swarm?: boolean; by: PlotAxis }) => {
+    print(await plot(loadConfig(sources(o)), { out: o.out, swarm: o.swarm === true, by: o.by }));
   });
 
 function bestOf(records: Awaited<ReturnType<typeof readSnapshot>>['records']) {

@@ -1,5 +1,7 @@
-import { resolveBudget, type NodeConfig, type ResolvedConfig } from '../config/index.js';
+import { join } from 'node:path';
+import { repoRoot, resolveBudget, type NodeConfig, type ResolvedConfig } from '../config/index.js';
 import type { Hardware } from '../core/index.js';
+import { describeProgram, type Program } from '../program/index.js';
 import { pythonTrainer, type PythonTrainerInit, type Trainer } from '../runner/index.js';
 import { defaultLimits, detectFence, type Fence, type FenceLimits } from '../sandbox/index.js';
 
@@ -39,4 +41,12 @@ function runLimits(config: NodeConfig): FenceLimits {
     cpus: config.cpuLimit ?? d.cpus,
     diskBytes: config.diskLimitGb === null ? d.diskBytes : Math.floor(config.diskLimitGb * GiB),
   };
+}
+
+/** The research program this configuration runs (its id names the swarm's topics and stamps the state folder). */
+export function researchProgram(config: ResolvedConfig): Promise<Program> {
+  return describeProgram({
+    trainerDir: config.trainer, programPath: config.program, dataset: config.dataset, budget: config.budget,
+    budgetMode: config.budgetMode, budgetTokens: config.budgetTokens, nodeModules: join(repoRoot(), 'node_modules'),
+  });
 }

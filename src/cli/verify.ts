@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { NodeConfig } from '../config/index.js';
 import { requestVerify } from '../control/index.js';
 import { SwarmError, type ExperimentRecord, type NoiseFloor } from '../core/index.js';
+import { bindState, readProgramStamp, type ProgramStamp } from '../program/index.js';
 import type { SignedRecord, SignedResult } from '../p2p/index.js';
 import type { RunResult } from '../runner/index.js';
 import { runFolderName } from '../loop/index.js';
@@ -12,7 +13,7 @@ import { latestFloor, replicationTolerance, replicationVerdict, sharedSigma, typ
 import { openWorkspace } from '../workspace/index.js';
 import { stateLayout } from './layout.js';
 import { findRecord } from './records.js';
-import { nodeTrainer } from './trainer.js';
+import { nodeTrainer, researchProgram } from './trainer.js';
 
 /** A finished run to re-run here: this node's own experiment or a peer's shared result. */
 export interface VerifyTarget {
@@ -133,7 +134,9 @@ export async function verify(config: NodeConfig, ref: string): Promise<VerifyRep
     const ids = new Set(records.map((r) => r.id));
     const self = shared.find((r) => r.type === 'result' && ids.has(r.experiment))?.peer ?? null;
     const target = await findTarget(ref, { records, shared, self, object: (h) => store.getObject(h), commitSource: (c) => workspace.source(c) });
-    const { trainer, fence } = await nodeTrainer(config);
+    const { trainer, fence, config: resolved } = await nodeTrainer(withStampedBudget(config, await readProgramStamp(config.state)));
+    // Measured under another budget or dataset, the number would not compare with the claim.
+    await bindState(config.state, await researchProgram(resolved));
     if (target.peer !== self) {
       // A peer's code: the same run policy, screen and fence rule as replication and the control socket.
       const refusePeerCode = fence.complete || config.allowUnsandboxed ? null : `not re-running a peer's train.py: ${fence.describe()}`;
@@ -149,4 +152,11 @@ export async function verify(config: NodeConfig, ref: string): Promise<VerifyRep
   } finally {
     await store.close();
   }
+}
+
+/** A stopped node's experiments are re-run under the budget and dataset its state folder was joined with. */
+function withStampedBudget(config: NodeConfig, stamp: ProgramStamp | null): NodeConfig {
+  if (stamp === null || (stamp.dataset !== 'sotu' && stamp.dataset !== 'climbmix')) return config;
+  const budget = stamp.budgetMode === 'time' ? { budget: stamp.budget } : { budgetTokens: stamp.budget };
+  return { ...config, dataset: stamp.dataset, budgetMode: stamp.budgetMode, timeout: null, ...budget };
 }

@@ -38,6 +38,8 @@ export interface LiveStatus {
   } | null;
   /** What comes after the run in flight, e.g. "noise run 2 of 2, then the first experiment". */
   next: string | null;
+  /** Seconds until the last thing `next` names starts, estimated from how long runs took here lately. */
+  nextIn: number | null;
   /** The swarm side: this node's peer id, addresses others can dial, and its peers. */
   swarm: { peerId: string; program: string; addresses: string[]; peers: { id: string; connected: boolean }[]; dropped: Record<string, number> } | null;
 }

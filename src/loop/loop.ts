@@ -87,7 +87,8 @@ export type LoopEvent =
   | { type: 'progress'; seq: number; step: number; loss: number; elapsedSeconds: number; fraction: number | null }
   | { type: 'finish'; record: ExperimentRecord }
   | { type: 'ran'; kind: 'noise' | 'replication'; label: string; outcome: string; valBpb: number | null }
-  | { type: 'next'; text: string | null };
+  /** `runsBefore`: whole runs between the end of the run in flight and the start of the last thing `text` names. */
+  | { type: 'next'; text: string | null; runsBefore: number };
 
 export interface LoopReport {
   /** Records created in this invocation. */
@@ -177,7 +178,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     records = await store.list();
     created += 1;
     emit({ type: 'start', record: running, expectedSeconds: expectedSeconds(records) });
-    emit({ type: 'next', text: nextText() });
+    emit({ type: 'next', text: nextText(), runsBefore: 0 });
     log.info(`#${running.seq} ${running.hypothesis}`);
     draftNext();
 
@@ -329,7 +330,8 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
       const label = `noise run ${i + 1} of ${fresh.length} (seed ${seed})`;
       emit({ type: 'run', kind: 'noise', label, expectedSeconds: expected });
       const then = records.some((r) => r.origin.kind !== 'baseline' && r.outcome !== null) ? 'the next experiment' : 'the first experiment';
-      emit({ type: 'next', text: i + 1 < fresh.length ? `noise run ${i + 2} of ${fresh.length}, then ${then}` : then });
+      const left = fresh.length - i - 1;
+      emit({ type: 'next', text: left > 0 ? `${left === 1 ? `noise run ${fresh.length}` : `noise runs ${i + 2}–${fresh.length}`} of ${fresh.length}, then ${then}` : then, runsBefore: left });
       const result = await train(best.source, `noise-${String(n).padStart(3, '0')}-seed${seed}`, 0, seed);
       if (result === 'aborted') return false;
       const ok = result.outcome === 'ok' && result.metrics && Number.isFinite(result.metrics.val_bpb);
@@ -358,7 +360,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     const label = `replicating ${task.experiment} of peer ${task.peer.slice(-8)} (claimed val_bpb ${task.claimed?.toFixed(6) ?? 'none'})`;
     log.info(label);
     emit({ type: 'run', kind: 'replication', label, expectedSeconds: expectedSeconds(records) });
-    emit({ type: 'next', text: nextText() });
+    emit({ type: 'next', text: nextText(), runsBefore: 0 });
     const result = await train(task.source, runFolderName('verify', task.peer, task.experiment), 0);
     if (result === 'aborted') return false;
     emit({ type: 'ran', kind: 'replication', label, outcome: result.outcome, valBpb: result.metrics?.val_bpb ?? null });

@@ -74,4 +74,4 @@ async function sotuVersion(nodeModules: string): Promise<string> {
     return 'sotu@missing';
   }
 }
-export { bindState, budgetLabel, programLabel, tokenLabel } from './state.js';
+export { bindState, budgetLabel, programLabel, readProgramStamp, tokenLabel, type ProgramStamp } from './state.js';

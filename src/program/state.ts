@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { ConfigError } from '../core/index.js';
 import type { Program } from './index.js';
 
-/** What a state folder records about the program it belongs to. */
-interface ProgramStamp {
+/** What a state folder records about the program it belongs to (the settings, so commands on a stopped node can use them). */
+export interface ProgramStamp extends Pick<Program, 'dataset' | 'budgetMode' | 'budget'> {
   id: string;
   label: string;
 }
@@ -32,9 +32,9 @@ export function tokenLabel(n: number): string {
  */
 export async function bindState(dir: string, program: Program, lastRun: Pick<Program, 'dataset' | 'budgetMode' | 'budget'> | null = null): Promise<void> {
   const path = join(dir, STAMP);
-  const mine: ProgramStamp = { id: program.id, label: programLabel(program) };
+  const mine: ProgramStamp = { id: program.id, label: programLabel(program), dataset: program.dataset, budgetMode: program.budgetMode, budget: program.budget };
   // A folder from before stamps: its last run's dataset and budget stand for its program.
-  const held = (await readStamp(path)) ?? (lastRun && programLabel(lastRun) !== mine.label ? { id: 'unknown', label: programLabel(lastRun) } : null);
+  const held = (await readProgramStamp(dir)) ?? (lastRun && programLabel(lastRun) !== mine.label ? { id: 'unknown', ...lastRun, label: programLabel(lastRun) } : null);
   if (held === null) {
     await mkdir(dir, { recursive: true });
     await writeFile(path, JSON.stringify(mine, null, 2) + '\n');
@@ -47,7 +47,9 @@ export async function bindState(dir: string, program: Program, lastRun: Pick<Pro
   );
 }
 
-async function readStamp(path: string): Promise<ProgramStamp | null> {
+/** The program a state folder belongs to; null before its first join. */
+export async function readProgramStamp(dir: string): Promise<ProgramStamp | null> {
+  const path = join(dir, STAMP);
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -57,7 +59,9 @@ async function readStamp(path: string): Promise<ProgramStamp | null> {
   }
   try {
     const v = JSON.parse(text) as Partial<ProgramStamp>;
-    if (typeof v.id === 'string' && typeof v.label === 'string') return { id: v.id, label: v.label };
+    if (typeof v.id === 'string' && typeof v.label === 'string' && typeof v.dataset === 'string' && (v.budgetMode === 'time' || v.budgetMode === 'tokens') && typeof v.budget === 'number') {
+      return { id: v.id, label: v.label, dataset: v.dataset, budgetMode: v.budgetMode, budget: v.budget };
+    }
   } catch {
     // handled below
   }

@@ -68,7 +68,7 @@ describe('the first hour', () => {
     await waitFor(node, /noise run 1 of 2 \(seed \d+\): val_bpb/);
     const status = await swarm(['status', '--state', state]);
     expect(status.stdout).toMatch(/now: +noise run [12] of 2 \(seed \d+\)/);
-    expect(status.stdout).toMatch(/next: +(noise run 2 of 2, then )?the first experiment/);
+    expect(status.stdout).toMatch(/next: +(noise run 2 of 2, then )?the first experiment \(in ~\d+ (s|min)\)/);
     const json = JSON.parse((await swarm(['status', '--json', '--state', state])).stdout) as { live: { current: { kind: string; seq: number | null; budget: string } } };
     expect(json.live.current).toMatchObject({ kind: 'noise', seq: null, budget: '1k tokens' });
     const r = await node;

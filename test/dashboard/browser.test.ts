@@ -146,6 +146,22 @@ describe('dashboard in chromium', () => {
     expect(await pwned(page)).toBeUndefined();
   });
 
+  it('off loopback, logs in once with the printed URL: the token leaves the address bar, the page and its event stream work', async () => {
+    const remote = await serveDashboard({ source: memorySource().source, host: '0.0.0.0', port: 0, token: null, log: silentLogger, pollMs: 300 });
+    try {
+      const other = await context.newPage();
+      const bare = `http://127.0.0.1:${remote.port}/`;
+      expect((await other.goto(bare))!.status()).toBe(401);
+      await other.goto(remote.url);
+      await other.waitForFunction(() => Number(document.getElementById('chart')?.dataset.points) === 12);
+      expect(other.url()).toBe(bare);
+      await other.waitForFunction(() => document.getElementById('conn')?.dataset.state === 'live');
+      await other.close();
+    } finally {
+      await remote.close();
+    }
+  });
+
   it('opens a chart point by clicking it', async () => {
     await page.goto(dash.url);
     await page.waitForFunction(() => Number(document.getElementById('chart')?.dataset.points) > 0);

@@ -47,6 +47,13 @@ describe('swarm dashboard', () => {
     expect(snap.live).toBeNull();
     expect(snap.leaderboard).toHaveLength(1);
     expect((await fetch(url)).status).toBe(200);
+    // Pages and the poll read the store at the same moment: none of them may find it locked.
+    const events = await fetch(new URL('/api/events', url));
+    const reads = await Promise.all(Array.from({ length: 8 }, () => fetch(new URL('/api/snapshot', url))));
+    expect(reads.map((r) => r.status)).toEqual(Array(8).fill(200));
+    const again = (await (await fetch(new URL('/api/snapshot', url))).json()) as { feed: { message: string }[] };
+    expect(again.feed.filter((f) => f.message.includes('cannot read'))).toEqual([]);
+    await events.body?.cancel();
     proc.kill('SIGINT');
     expect((await proc).exitCode).toBe(0);
   });

@@ -96,7 +96,7 @@ export function noiseFloors(): NoiseFloor[] {
 
 export function liveStatus(seq: number): NonNullable<DashboardSnapshot['live']> {
   return {
-    pid: 4242, startedAt: at(0), next: 'the next candidate',
+    pid: 4242, startedAt: at(0), next: 'the next candidate', nextIn: 15,
     current: { kind: 'experiment', seq, hypothesis: 'embedding lr 0.8', step: 40, loss: 3.1, elapsedSeconds: 12, wallSeconds: 15, budget: '200k tokens', fraction: 0.4, expectedSeconds: 30 },
     swarm: { peerId: SELF, program: PROGRAM, addresses: ['/ip4/127.0.0.1/tcp/4001'], peers: [{ id: PEER_B, connected: true }], dropped: {} },
   };

@@ -7,6 +7,8 @@
 
 const COLORS = { keep: '#3fb950', discard: '#8b949e', crash: '#f85149', best: '#3fb950', grid: '#21262d', axis: '#8b949e', loss: '#58a6ff', bg: '#161b22' };
 const PLOTTED = new Set(['keep', 'discard', 'crash']);
+/** Tick spacings for axes that count (experiments, steps): never a half. */
+const INTEGER_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
 
 const state = {
   snap: null,
@@ -152,7 +154,10 @@ function chartOptions(width) {
     legend: { show: false },
     scales: { x: { time: state.xMode === 'time' } },
     cursor: { focus: { prox: 24 }, points: { size: 10 } },
-    axes: [axis(state.xMode === 'time' ? 'time' : 'experiment'), { ...axis('val_bpb (lower is better)'), size: 70, values: (u, ticks) => ticks.map((t) => t.toFixed(3)) }],
+    axes: [
+      state.xMode === 'time' ? axis('time') : { ...axis('experiment'), incrs: INTEGER_STEPS, values: (u, ticks) => ticks.map(String) },
+      { ...axis('val_bpb (lower is better)'), size: 70, values: (u, ticks) => ticks.map((t) => t.toFixed(3)) },
+    ],
     series: [
       {},
       pointSeries('kept', COLORS.keep, 9),
@@ -209,7 +214,7 @@ function renderLossChart() {
   state.lossChart = new uPlot({
     width: Math.max(240, box.clientWidth), height: 170, legend: { show: false }, cursor: { show: false },
     scales: { x: { time: false } },
-    axes: [axis('step'), { ...axis('train loss'), size: 52, values: (u, t) => t.map((v) => v.toFixed(2)) }],
+    axes: [{ ...axis('step'), incrs: INTEGER_STEPS, values: (u, t) => t.map(String) }, { ...axis('train loss'), size: 52, values: (u, t) => t.map((v) => v.toFixed(2)) }],
     series: [{}, { label: 'loss', stroke: COLORS.loss, width: 1.5, points: { show: false } }],
   }, data, box);
 }
@@ -262,13 +267,18 @@ function renderLive() {
     setText('live-hypothesis', cur.hypothesis);
     const f = liveFraction(cur);
     $('live-bar').style.width = f === null ? '0' : `${Math.min(100, Math.max(0, f * 100)).toFixed(1)}%`;
-    const parts = [`${Math.round(cur.elapsedSeconds)} s elapsed`, `budget ${cur.budget}`];
+    // Wall time counts start-up and evaluation too; training time is what the budget measures.
+    const wall = typeof cur.wallSeconds === 'number' ? `${Math.round(cur.wallSeconds)} s running · ` : '';
+    const parts = [`${wall}${Math.round(cur.elapsedSeconds)} s trained`, `budget ${cur.budget}`];
     if (f !== null) parts.push(`${Math.round(Math.min(1, f) * 100)} %`);
     if (cur.step !== null && cur.step !== undefined) parts.push(`step ${cur.step}`);
     if (typeof cur.loss === 'number') parts.push(`loss ${cur.loss.toFixed(4)}`);
     setText('live-detail', parts.join(' · '));
   }
-  setText('live-next', live && live.next ? `next: ${live.next}` : '');
+  setText('live-next', live && live.next ? `next: ${live.next}${typeof live.nextIn === 'number' ? ` (in ~${Math.max(5, Math.round(live.nextIn / 5) * 5)} s)` : ''}` : '');
+  // Nothing in flight and no curve to show: no empty bar or chart either.
+  $('live-bar').parentElement.hidden = !cur;
+  $('loss-chart').hidden = !cur && state.progress.length === 0;
   renderLossChart();
 }
 
@@ -312,7 +322,8 @@ function renderExperiments() {
   });
   $('experiments').tBodies[0].replaceChildren(...rows);
   const skips = state.snap.records.filter((r) => r.status === 'skip').length;
-  setText('exp-count', `${state.snap.records.length - skips} experiments${skips ? `, ${skips} skipped duplicates (not plotted)` : ''}`);
+  const n = state.snap.records.length - skips;
+  setText('exp-count', `${n} experiment${n === 1 ? '' : 's'}${skips ? `, ${skips} skipped duplicate${skips === 1 ? '' : 's'} (not plotted)` : ''}`);
 }
 
 function renderPeers() {
@@ -378,6 +389,9 @@ function diffLines(diff) {
   });
 }
 
+/** A metric as the reference prints it: no float noise (1.1236810000000002 → 1.123681). */
+const metric = (v) => (typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toFixed(6))) : String(v));
+
 function facts(pairs) {
   return pairs.filter(([, v]) => v !== null && v !== undefined && v !== '').flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]);
 }
@@ -417,12 +431,12 @@ async function showExperiment(id) {
     ['started', x.startedAt], ['ended', x.endedAt],
     ['peer', x.peer], ['id', x.id], ['commit', x.commit],
   ]));
-  $('exp-metrics').replaceChildren(...(x.metrics ? facts(Object.entries(x.metrics).map(([k, v]) => [k, String(v)])) : [el('dd', { className: 'empty' }, 'no metrics: the run did not finish')]));
+  $('exp-metrics').replaceChildren(...(x.metrics ? facts(Object.entries(x.metrics).map(([k, v]) => [k, metric(v)])) : [el('dd', { className: 'empty' }, 'no metrics: the run did not finish')]));
   const parent = $('exp-parent');
   parent.replaceChildren(x.parent ? el('a', { href: expHref(x.parent.id) }, `parent #${x.parent.seq}: ${x.parent.hypothesis}`) : x.local ? 'parent: the best train.py at the time' : '');
   const diff = $('exp-diff');
   diff.replaceChildren(...(x.diff ? diffLines(x.diff) : [el('span', { className: 'meta' }, x.diff === '' ? '(no change: the baseline)' : '(the peer did not share its diff)')]));
-  $('exp-log').replaceChildren(...(x.logTail.length ? x.logTail.map((l) => el('span', {}, l)) : [el('span', { className: 'muted' }, '(no log kept)')]));
+  $('exp-log').replaceChildren(...(x.logTail.length ? x.logTail.map((l) => el('span', {}, l)) : [el('span', { className: 'muted' }, x.local ? '(no log kept)' : "(a peer's run log stays on its box)")]));
   $('exp-lineage').replaceChildren(...(x.lineage.length ? x.lineage.map(lineageItem) : [el('li', { className: 'muted' }, 'only its own change')]));
 }
 
