@@ -1,7 +1,7 @@
 /** The dashboard's HTTP server: read-only GET routes, guarded as ./security.ts describes. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadAssets, type Asset } from './assets.js';
+import { DashboardError, loadAssets, type Asset } from './assets.js';
 import { LiveHub } from './live.js';
 import { authorize, bareHost, hostAllowed, isLoopback, loginCookie, newToken, secureHeaders } from './security.js';
 import type { DashboardOptions, DashboardServer, DashboardSource } from './types.js';
@@ -95,6 +95,8 @@ function listen(server: Server, host: string, port: number): Promise<number> {
 
 /** Starts the dashboard; rejects (EADDRINUSE and the like) when it cannot listen. */
 export async function serveDashboard(opts: DashboardOptions): Promise<DashboardServer> {
+  // An empty token would let `?token=` (and an empty cookie) in: refuse it, as the config does.
+  if (typeof opts.token === 'string' && opts.token.length === 0) throw new DashboardError('the dashboard token is empty', { hint: 'give a non-empty --token, or none to have one generated off loopback' });
   const assets = loadAssets();
   const token = opts.token ?? (isLoopback(opts.host) ? null : newToken());
   const hub = new LiveHub(opts.source, opts.pollMs ?? 2000, opts.log);
