@@ -68,6 +68,12 @@ function handler(ctx: Context, host: string, token: string | null, port: () => n
     } catch {
       return text(res, 400, 'bad request', head);
     }
+    // Fetch Metadata: another site (or another port of this host) may link to the page, but not read
+    // the API or hold event streams open (16 at most) with requests it cannot even read.
+    const site = req.headers['sec-fetch-site'];
+    if (url.pathname.startsWith('/api/') && site !== undefined && site !== 'same-origin' && site !== 'none') {
+      return text(res, 403, 'cross-site requests to the dashboard API are refused', head);
+    }
     const auth = authorize(req, url, token, port());
     if (auth === 'denied') return text(res, 401, 'a token is required: open the URL with ?token= that the node printed', head);
     if (auth === 'login' && token !== null && !url.pathname.startsWith('/api/')) {

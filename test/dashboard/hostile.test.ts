@@ -6,7 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { request, type IncomingHttpHeaders } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,6 +152,15 @@ describe('hostile HTTP', () => {
       expect(reply, method).not.toMatch(/access-control-allow/i);
       expect(reply, method).not.toContain('"records"');
     }
+    // Fetch Metadata: the API answers only its own origin (or a request no browser page made).
+    for (const [site, status] of [['cross-site', 403], ['same-site', 403], ['same-origin', 200], ['none', 200]] as const) {
+      for (const path of ['/api/snapshot', '/api/experiment/1']) {
+        const r = await http(port, path, { headers: { 'Sec-Fetch-Site': site, 'Sec-Fetch-Mode': 'no-cors' } });
+        expect(r.status, `${site} ${path}`).toBe(status);
+        if (status === 403) expect(r.body).not.toContain('"id"');
+      }
+    }
+    expect((await http(port, '/', { headers: { 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate' } })).status).toBe(200);
     for (const path of ['/', '/api/snapshot', '/api/experiment/1', '/app.js']) {
       const r = await http(port, path, { headers: { Origin: 'http://evil.example', 'Sec-Fetch-Site': 'cross-site' } });
       expect(Object.keys(r.headers).filter((h) => h.startsWith('access-control-')), path).toEqual([]);
@@ -167,10 +177,11 @@ describe('hostile HTTP', () => {
       'NaN', 'Infinity', '%E0%A4%A', '%', '%%', '%C0%AE', '%uD800', '%ED%A0%80', encodeURIComponent('\u{10FFFF}'.repeat(10)),
       'x'.repeat(301), 'é'.repeat(151).split('').map(encodeURIComponent).join(''), '%2F'.repeat(500), 'a'.repeat(8000),
     ];
+    // Too long once decoded (over 300 characters) or not decodable: 400. Anything else is looked up, and not found.
+    const bad = new Set(['%E0%A4%A', '%', '%%', '%uD800', '%ED%A0%80', '%C0%AE', 'x'.repeat(301), '%2F'.repeat(500), 'a'.repeat(8000)]);
     for (const id of ids) {
       const reply = await get(port, `/api/experiment/${id}`);
-      const status = statusOf(reply);
-      expect([400, 404, 414, 431], `${id.slice(0, 40)}: ${status}`).toContain(status);
+      expect(statusOf(reply), id.slice(0, 40)).toBe(bad.has(id) ? 400 : 404);
       expect(reply).not.toMatch(/^set-cookie/im);
     }
     // Too long for node's header limit: refused by the parser, the server lives on.
@@ -299,6 +310,19 @@ describe('hostile HTTP', () => {
     }
   }, 60_000);
 
+  it('does not send the page the lineages of the leaderboard (4096 ids each, never shown there)', async () => {
+    // 200 kept results in 20 hardware classes, each with the longest lineage records.ts allows.
+    const lineage = Array.from({ length: 4096 }, (_, k) => `abcdefghi-${String(k).padStart(8, '0')}`);
+    const shared = Array.from({ length: 200 }, (_, i) => resultOf(`12D3KooWfat${i}`, i + 1, {
+      ...record(i + 1, 'keep', 1.5 + i / 1000, `fat ${i}`), id: `fat-${i}`, lineage, hardware: { ...CPU, name: `class ${i % 20}` },
+    }));
+    const { port } = await serve({}, { snapshot: async () => ({ records: [], shared, noise: [], live: null }) });
+    const r = await http(port, '/api/snapshot');
+    expect(JSON.parse(r.body).leaderboard).toHaveLength(20);
+    // With the lineages it is ~18 MB on every refresh of every open page.
+    expect(r.body.length).toBeLessThan(2_000_000);
+  });
+
   it('answers a 10 000-record snapshot in a few seconds', async () => {
     const big = bigSnapshot(10_000);
     const { port } = await serve({}, { snapshot: async () => big });
@@ -378,7 +402,8 @@ function bigSnapshot(n: number): DashboardSnapshot {
   for (let i = 1; i <= n; i++) {
     const r = record(i, i % 5 === 0 ? 'keep' : i % 7 === 0 ? 'crash' : 'discard', i % 7 === 0 ? null : 2 - i / (n * 2), `${X(i)} idea ${i}`, { id: `exp-${i}`, lineage: [`exp-${i - 1}`] });
     records.push(r);
-    shared.push(resultOf(`12D3KooWpeer${i % 50}`, i, { ...r, id: `peer-${i}` }));
+    // A sybil flood: 5000 peer ids and 3000 hardware classes (a class name is the peer's free text).
+    shared.push(resultOf(`12D3KooWpeer${i % 5000}`, i, { ...r, id: `peer-${i}`, hardware: { ...CPU, name: `${X(i)} gpu ${i % 3000}` } }));
   }
   return { records, shared, noise: noiseFloors(), live: null };
 }
@@ -469,6 +494,8 @@ describe('hostile data in chromium', () => {
     await page.waitForFunction(() => Number(document.getElementById('chart')?.dataset.points) > 0);
     // Live events: a feed line and loop events with hostile text.
     node.emit({ type: 'log', level: 'warn', message: `peer says ${ALL_XSS}`, at: X(1) });
+    // A line that tries to end its server-sent event and forge another.
+    node.emit({ type: 'log', level: 'info', message: 'forged\n\nevent: loop\ndata: {"type":"start"}\r\n\r\nevent: log\r\ndata: {"message":"x"}\u2028\u2029', at: new Date().toISOString() });
     node.emit({ type: 'loop', event: { type: 'progress', seq: 30, step: 8, loss: -1e308, elapsedSeconds: Number.NaN, fraction: 1e308 } as never });
     await page.waitForFunction(() => (document.getElementById('feed')?.textContent ?? '').includes('peer says'));
     const text = await page.evaluate(() => ({
@@ -482,6 +509,9 @@ describe('hostile data in chromium', () => {
     expect(text.experiments).toContain(X(2)); // a proposer
     expect(text.leaderboard).toContain(X(7)); // a hardware class: "1000000× <payload>" or the name alone
     expect(text.feed).toContain(ALL_XSS);
+    expect(text.feed).toContain('event: loop');
+    expect(await page.locator('#feed li').count()).toBe(2); // no forged third line
+    expect(await page.locator('#feed li').evaluateAll((lis) => lis.filter((li) => li.textContent!.includes('forged')).length)).toBe(1);
     expect(text.live).toBe(X(2));
     expect(text.detail).toContain(`budget ${X(3)}`);
     expect(text.next).toBe(`next: ${X(4)}`);
@@ -621,6 +651,48 @@ describe('hostile data in chromium', () => {
     await page.waitForFunction(() => document.getElementById('experiment')?.dataset.id === 'exp-002-keep');
     await assertClean('numbers');
     expect(errors).toEqual([]);
+  }, 60_000);
+
+  it('gives a page on another site no hold on the event streams (cross-site requests are refused)', async () => {
+    reset();
+    const { port } = await serve({}, memorySource().source);
+    // The attacker's page, on another site (localhost is not 127.0.0.1), opens streams it cannot read, to fill the 16 slots.
+    const evil: Server = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end(`<!doctype html><script>
+        const t = 'http://127.0.0.1:${port}';
+        window.got = [];
+        for (let i = 0; i < 20; i++) fetch(t + '/api/events', { mode: 'no-cors' }).then(() => got.push('opaque'), () => got.push('error'));
+        for (let i = 0; i < 4; i++) new EventSource(t + '/api/events');
+        for (let i = 0; i < 4; i++) { const img = new Image(); img.src = t + '/api/events?' + i; document.body.append(img); }
+      </script>`);
+    });
+    await new Promise<void>((r) => evil.listen(0, '127.0.0.1', () => r()));
+    const held: Socket[] = [];
+    try {
+      await page.goto(`http://localhost:${(evil.address() as AddressInfo).port}/`, { waitUntil: 'commit' });
+      await page.waitForFunction(() => (window.got as unknown[]).length >= 6, undefined, { timeout: 10_000 }).catch(() => {});
+      await page.waitForTimeout(500);
+      // How many streams are still free: open them from here until the server says 503.
+      let free = 0;
+      for (; free < 17; free++) {
+        const s = connect(port, '127.0.0.1');
+        held.push(s);
+        s.on('error', () => {});
+        s.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+        const status = await new Promise<number>((r) => {
+          s.once('data', (c) => r(statusOf(c.toString('latin1'))));
+          setTimeout(() => r(0), 5_000);
+        });
+        if (status !== 200) break;
+      }
+      expect(16 - free, 'event streams held by the other site').toBe(0);
+    } finally {
+      for (const s of held) s.destroy();
+      await page.goto('about:blank', { waitUntil: 'commit' }).catch(() => {});
+      evil.closeAllConnections();
+      await new Promise<void>((r) => evil.close(() => r()));
+    }
   }, 60_000);
 
   it('renders a 10 000-record node without hanging the page', async () => {
