@@ -230,6 +230,17 @@ describe('hostile HTTP', () => {
     expect((await http(port, `/app.js?token=${token}`)).headers.location).toBe('/');
     expect((await http(port, `//evil.example/%2F..?token=${token}`)).headers.location).toBe('/');
     expect((await http(port, '/api/snapshot', { headers: { Cookie: cookie.split(';')[0]! } })).status).toBe(200);
+    // Refusals and the redirect carry the same guards as the page: no framing, no sniffing, no CORS, no referrer.
+    const refusals = [login, await http(port, '/api/snapshot'), await http(port, '/nothing', { headers: { Authorization: `Bearer ${token}` } }),
+      await http(port, '/', { method: 'POST' }), await http(port, '/api/snapshot', { headers: { Authorization: `Bearer ${token}`, 'Sec-Fetch-Site': 'cross-site' } })];
+    expect(refusals.map((r) => r.status)).toEqual([303, 401, 404, 405, 403]);
+    for (const r of refusals) {
+      expect(r.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+      expect(r.headers['x-frame-options']).toBe('DENY');
+      expect(r.headers['x-content-type-options']).toBe('nosniff');
+      expect(r.headers['referrer-policy']).toBe('no-referrer');
+      expect(r.headers['access-control-allow-origin']).toBeUndefined();
+    }
   });
 
   it('compares tokens whole, in constant time, whatever their bytes', () => {

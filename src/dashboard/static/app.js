@@ -113,7 +113,6 @@ function chartRows() {
   return rows;
 }
 
-/** uPlot's columns: x, kept, discarded, crashed (drawn at the top), best so far. */
 /**
  * A value the charts can draw: finite and within the protocol's bound on metrics (±1e15, as
  * src/p2p/records.ts checks peers' results). Beyond it (±1e308 from a run's own output) uPlot's
@@ -122,6 +121,7 @@ function chartRows() {
 const PLOT_LIMIT = 1e15;
 const plottable = (v) => (typeof v === 'number' && Number.isFinite(v) ? Math.max(-PLOT_LIMIT, Math.min(PLOT_LIMIT, v)) : null);
 
+/** uPlot's columns: x, kept, discarded, crashed (drawn at the top), best so far. */
 function chartData(rows) {
   const vals = rows.map((r) => plottable(r.val)).filter((v) => v !== null);
   const hi = vals.length ? Math.max(...vals) : 1;
