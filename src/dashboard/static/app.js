@@ -123,9 +123,14 @@ const plottable = (v) => (typeof v === 'number' && Number.isFinite(v) ? Math.max
 
 /** uPlot's columns: x, kept, discarded, crashed (drawn at the top), best so far. */
 function chartData(rows) {
-  const vals = rows.map((r) => plottable(r.val)).filter((v) => v !== null);
-  const hi = vals.length ? Math.max(...vals) : 1;
-  const lo = vals.length ? Math.min(...vals) : 0;
+  // A loop, not Math.max(...vals): spreading some 150 000 values (a swarm's results) overflows the stack.
+  let hi = -Infinity, lo = Infinity;
+  for (const r of rows) {
+    const v = plottable(r.val);
+    if (v !== null && v > hi) hi = v;
+    if (v !== null && v < lo) lo = v;
+  }
+  if (hi === -Infinity) { hi = 1; lo = 0; }
   const top = hi + Math.max((hi - lo) * 0.08, 0.002);
   const x = [], keep = [], discard = [], crash = [], best = [];
   let bestSoFar = null;
