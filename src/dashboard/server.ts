@@ -1,7 +1,7 @@
 /** The dashboard's HTTP server: read-only GET routes, guarded as ./security.ts describes. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadAssets, type Asset } from './assets.js';
+import { DashboardError, loadAssets, type Asset } from './assets.js';
 import { LiveHub } from './live.js';
 import { authorize, bareHost, hostAllowed, isLoopback, loginCookie, newToken, secureHeaders } from './security.js';
 import type { DashboardOptions, DashboardServer, DashboardSource } from './types.js';
@@ -68,6 +68,12 @@ function handler(ctx: Context, host: string, token: string | null, port: () => n
     } catch {
       return text(res, 400, 'bad request', head);
     }
+    // Fetch Metadata: another site (or another port of this host) may link to the page, but not read
+    // the API or hold event streams open (16 at most) with requests it cannot even read.
+    const site = req.headers['sec-fetch-site'];
+    if (url.pathname.startsWith('/api/') && site !== undefined && site !== 'same-origin' && site !== 'none') {
+      return text(res, 403, 'cross-site requests to the dashboard API are refused', head);
+    }
     const auth = authorize(req, url, token, port());
     if (auth === 'denied') return text(res, 401, 'a token is required: open the URL with ?token= that the node printed', head);
     if (auth === 'login' && token !== null && !url.pathname.startsWith('/api/')) {
@@ -95,6 +101,8 @@ function listen(server: Server, host: string, port: number): Promise<number> {
 
 /** Starts the dashboard; rejects (EADDRINUSE and the like) when it cannot listen. */
 export async function serveDashboard(opts: DashboardOptions): Promise<DashboardServer> {
+  // An empty token would let `?token=` (and an empty cookie) in: refuse it, as the config does.
+  if (typeof opts.token === 'string' && opts.token.length === 0) throw new DashboardError('the dashboard token is empty', { hint: 'give a non-empty --token, or none to have one generated off loopback' });
   const assets = loadAssets();
   const token = opts.token ?? (isLoopback(opts.host) ? null : newToken());
   const hub = new LiveHub(opts.source, opts.pollMs ?? 2000, opts.log);

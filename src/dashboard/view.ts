@@ -5,7 +5,7 @@
  */
 import type { ExperimentRecord } from '../core/index.js';
 import type { SignedRecord, SignedResult } from '../p2p/index.js';
-import { leaderboard, peerTable, type LeaderboardClass, type PeerEntry } from '../swarm/index.js';
+import { leaderboard, peerTable, type LeaderboardClass, type LeaderboardEntry, type PeerEntry } from '../swarm/index.js';
 import { standings, trustOf, type Standing } from '../trust/index.js';
 import type { DashboardSnapshot, FeedEntry } from './types.js';
 
@@ -28,12 +28,15 @@ export interface PeerRow extends PeerEntry {
   self: boolean; connected: boolean; program: string | null; lastSeen: string | null;
 }
 
+/** A leaderboard class as the page shows it: without each entry's lineage (up to 4096 ids a peer chose, never shown there). */
+export type BoardClass = Omit<LeaderboardClass, 'entries'> & { entries: Omit<LeaderboardEntry, 'lineage'>[] };
+
 export interface SnapshotView {
   now: string;
   node: { peerId: string | null; program: string | null };
   records: RecordRow[];
   results: ResultRow[];
-  leaderboard: LeaderboardClass[];
+  leaderboard: BoardClass[];
   peers: PeerRow[];
   noise: { n: number; sigma: number | null; k: number; runs: number; afterSeq: number; at: string }[];
   live: DashboardSnapshot['live'];
@@ -101,7 +104,7 @@ export function snapshotView(snap: DashboardSnapshot, progress: ProgressPoint[],
       peer: r.peer, experiment: r.experiment, status: r.status, val_bpb: r.metrics?.val_bpb ?? null,
       endedAt: r.endedAt, hypothesis: r.hypothesis, hardware: hardwareName(r.hardware), standing: trustOf(trust, r).standing,
     })),
-    leaderboard: leaderboard(shared, 10),
+    leaderboard: leaderboard(shared, 10).map((c) => ({ ...c, entries: c.entries.map(({ lineage: _, ...e }) => e) })),
     peers: peerRows(snap, shared, self),
     noise: snap.noise.map((f) => ({ n: f.n, sigma: f.sigma, k: f.k, runs: f.values.length, afterSeq: f.afterSeq, at: f.at })),
     live: snap.live,

@@ -115,17 +115,30 @@ function chartRows() {
   return rows;
 }
 
+/**
+ * A value the charts can draw: finite and within the protocol's bound on metrics (±1e15, as
+ * src/p2p/records.ts checks peers' results). Beyond it (±1e308 from a run's own output) uPlot's
+ * range overflows to Infinity and the whole chart goes blank.
+ */
+const PLOT_LIMIT = 1e15;
+const plottable = (v) => (typeof v === 'number' && Number.isFinite(v) ? Math.max(-PLOT_LIMIT, Math.min(PLOT_LIMIT, v)) : null);
+
 /** uPlot's columns: x, kept, discarded, crashed (drawn at the top), best so far. */
 function chartData(rows) {
-  const vals = rows.map((r) => r.val).filter((v) => typeof v === 'number');
-  const hi = vals.length ? Math.max(...vals) : 1;
-  const lo = vals.length ? Math.min(...vals) : 0;
+  // A loop, not Math.max(...vals): spreading some 150 000 values (a swarm's results) overflows the stack.
+  let hi = -Infinity, lo = Infinity;
+  for (const r of rows) {
+    const v = plottable(r.val);
+    if (v !== null && v > hi) hi = v;
+    if (v !== null && v < lo) lo = v;
+  }
+  if (hi === -Infinity) { hi = 1; lo = 0; }
   const top = hi + Math.max((hi - lo) * 0.08, 0.002);
   const x = [], keep = [], discard = [], crash = [], best = [];
   let bestSoFar = null;
   for (const r of rows) {
     x.push(state.xMode === 'time' ? r.time : r.seq);
-    const v = typeof r.val === 'number' ? r.val : null;
+    const v = plottable(r.val);
     keep.push(r.status === 'keep' ? v : null);
     discard.push(r.status === 'discard' ? v : null);
     crash.push(r.status === 'crash' ? top : null);
@@ -206,7 +219,8 @@ function renderLossChart() {
   const box = $('loss-chart');
   const pts = state.progress;
   box.dataset.points = String(pts.length);
-  const data = [pts.map((p) => p.step), pts.map((p) => p.loss)];
+  // The loss is what the run under test prints (parsed from its output): anything may come.
+  const data = [pts.map((p) => p.step), pts.map((p) => plottable(p.loss))];
   if (state.lossChart && pts.length > 0) { state.lossChart.setData(data); return; }
   if (state.lossChart) { state.lossChart.destroy(); state.lossChart = null; }
   box.textContent = '';
@@ -233,7 +247,8 @@ function renderStats() {
   const kept = s.records.filter((r) => r.status === 'keep' && typeof r.val_bpb === 'number');
   const best = kept.length ? kept.reduce((a, b) => (b.val_bpb < a.val_bpb ? b : a)) : null;
   const base = kept.find((r) => r.origin === 'baseline');
-  const gain = best && base && best !== base ? `${(((best.val_bpb - base.val_bpb) / base.val_bpb) * 100).toFixed(2)} % vs baseline` : best ? best.hypothesis : '';
+  const ratio = best && base && best !== base ? ((best.val_bpb - base.val_bpb) / base.val_bpb) * 100 : null;
+  const gain = ratio !== null && Number.isFinite(ratio) ? `${ratio.toFixed(2)} % vs baseline` : best ? best.hypothesis : '';
   const floor = s.noise.length ? s.noise[s.noise.length - 1] : null;
   const others = s.peers.filter((p) => !p.self);
   $('stats').replaceChildren(
@@ -442,7 +457,12 @@ async function showExperiment(id) {
 
 function route() {
   const m = /^#\/exp\/(.+)$/.exec(location.hash);
-  if (m) return showExperiment(decodeURIComponent(m[1]));
+  if (m) {
+    // A malformed escape (#/exp/%E0%A4%A) is looked up as written: not found, instead of an uncaught URIError.
+    let id = m[1];
+    try { id = decodeURIComponent(m[1]); } catch { /* kept as written */ }
+    return showExperiment(id);
+  }
   $('experiment').hidden = true;
   $('overview').hidden = false;
   if (state.snap) renderOverview();
