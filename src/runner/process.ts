@@ -93,6 +93,8 @@ export async function runFenced(p: FencedProcess): Promise<ProcessEnd> {
       stop();
     };
     p.signal?.addEventListener('abort', onAbort, { once: true });
+    // Stopped while the fence was being entered: no 'abort' event comes any more.
+    if (p.signal?.aborted) onAbort();
     // Whatever the main process left in its group is garbage once it exits: no straggler holds the pipe.
     sub.once('exit', () => {
       if (pid !== undefined) killGroup(pid, 'SIGKILL');

@@ -55,7 +55,10 @@ export function leaderboard(records: readonly SignedRecord[], perClass = 5): Lea
   for (const r of results(records)) {
     if (r.status !== 'keep' || r.metrics === null) continue;
     const cls = hardwareClass(r.hardware);
-    byClass.set(cls, [...(byClass.get(cls) ?? []), { r, t: trustOf(trust, r) }]);
+    // push, not a copy per result: peers' records are cheap to make, the node's event loop is not
+    const list = byClass.get(cls);
+    if (list) list.push({ r, t: trustOf(trust, r) });
+    else byClass.set(cls, [{ r, t: trustOf(trust, r) }]);
   }
   const disputed = (t: Trust) => (t.standing === 'disputed' ? 1 : 0);
   return [...byClass.entries()]

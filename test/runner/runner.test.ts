@@ -97,7 +97,14 @@ describe('pythonTrainer.run', () => {
     // an already-aborted signal never starts a process
     await expect(trainer.run({ source: 'print(1)', runDir, signal: AbortSignal.abort() }))
       .rejects.toMatchObject({ name: 'AbortError' });
-  }, 20_000);
+    // aborted while the run was still being set up (before any process): it stops at once, not after the run
+    const early = new AbortController();
+    const t0 = Date.now();
+    const starting = trainer.run({ source: await fixture('hang.py'), runDir: path.join(root, `${++n}-abort-early`), signal: early.signal });
+    early.abort();
+    await expect(starting).rejects.toMatchObject({ name: 'AbortError' });
+    expect(Date.now() - t0).toBeLessThan(8000);
+  }, 30_000);
 
   it('FAIL line → crash, loss diverged', async () => {
     const progress: Progress[] = [];
