@@ -1,4 +1,5 @@
 /** Real-shaped data for the dashboard tests: a node's records, its swarm's signed records, a live run, and hostile strings. */
+import { request, type IncomingHttpHeaders } from 'node:http';
 import type { ExperimentRecord, Hardware, NoiseFloor } from '../../src/core/index.js';
 import type { DashboardEvent, DashboardSnapshot, DashboardSource } from '../../src/dashboard/index.js';
 import type { LoopEvent } from '../../src/loop/index.js';
@@ -120,4 +121,20 @@ export function memorySource(opts: { live?: boolean; subscribe?: boolean } = {})
   const emit = (e: DashboardEvent) => listeners.forEach((l) => l(e));
   const loop = (event: LoopEvent) => emit({ type: 'loop', event });
   return { source, data, emit, loop, listeners };
+}
+
+export interface Reply { status: number; headers: IncomingHttpHeaders; body: string }
+
+/** A raw GET (or other method) on loopback, with the headers as given: the tests set Host, Origin, cookies themselves. */
+export function http(port: number, path: string, opts: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ import type { ExperimentRecord } from '../../src/core/index.js';
 import { silentLogger } from '../../src/core/index.js';
 import { serveDashboard, type DashboardEvent, type DashboardServer, type DashboardSnapshot, type DashboardSource } from '../../src/dashboard/index.js';
 import { tokenMatches } from '../../src/dashboard/security.js';
-import { CPU, liveStatus, memorySource, noiseFloors, ownRecords, record, resultOf, SELF, sharedRecords } from './fixtures.js';
+import { CPU, http, liveStatus, memorySource, noiseFloors, ownRecords, record, resultOf, SELF, sharedRecords } from './fixtures.js';
 
 // Page-side declarations (the tests' TypeScript has no DOM library).
 interface PageNode { textContent: string | null; className: string; getAttribute(n: string): string | null; dataset: Record<string, string | undefined> }
@@ -44,20 +44,6 @@ const XSS = [
 const X = (i: number) => XSS[i % XSS.length]!;
 const ALL_XSS = XSS.join(' ');
 
-interface Reply { status: number; headers: IncomingHttpHeaders; body: string }
-
-function http(port: number, path: string, opts: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** A request written byte for byte (no client-side clean-up of the path or the Host header). */
 function raw(port: number, text: string): Promise<string> {

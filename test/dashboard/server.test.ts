@@ -1,6 +1,6 @@
 /** The dashboard server over real HTTP: routes, headers, the Host check, the token, and live events. */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request, type IncomingHttpHeaders } from 'node:http';
+import { request } from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,22 +9,8 @@ import { runLogTail, startDashboard } from '../../src/cli/dashboard.js';
 import { ConfigError, silentLogger } from '../../src/core/index.js';
 import { serveDashboard, type DashboardServer } from '../../src/dashboard/index.js';
 import { tokenMatches } from '../../src/dashboard/security.js';
-import { HOSTILE, memorySource, PEER_B, record, SELF } from './fixtures.js';
+import { HOSTILE, http, memorySource, PEER_B, record, SELF } from './fixtures.js';
 
-interface Reply { status: number; headers: IncomingHttpHeaders; body: string }
-
-function http(port: number, path: string, opts: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** Opens /api/events and resolves with the first event of the given name. */
 function nextEvent(port: number, name: string, headers: Record<string, string> = {}): { ready: Promise<void>; event: Promise<unknown>; close(): void } {
