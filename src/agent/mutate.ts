@@ -6,8 +6,9 @@
  * - a direction that was discarded (or crashed) from the constant's current value is avoided (90 %), and if it is
  *   taken anyway the step is halved; constants with a run of discards since their last keep are picked less often;
  * - steps shrink as experiments accumulate: floats move by up to ×2 at first and ×1.23 after ~70 experiments.
- * Deterministic for a given seed, train.py and history length. Never returns a train.py in `ctx.tried` (nor one it
- * returned before): after `draws` random draws it walks a fixed list of neighbours, then gives up with 'exhausted'.
+ * Deterministic for a given seed, train.py and history length. Never returns a train.py this node tried (`ctx.triedHere`,
+ * else `ctx.tried`; a peer's duplicate is then skipped by the loop's swarm check, where the user sees it), nor one it
+ * returned before: after `draws` random draws it walks a fixed list of neighbours, then gives up with 'exhausted'.
  */
 import { randomInt } from 'node:crypto';
 import { ProposalError, sourceHash, type HistoryEntry } from '../core/index.js';
@@ -45,7 +46,7 @@ export function mutateProposer(opts: MutateOptions = {}): Proposer {
         if (changes.length === 0) return null;
         const source = setConstants(ctx.source, new Map(changes.map((ch) => [ch.c.name, ch.raw])));
         const hash = sourceHash(source);
-        if (source === ctx.source || ctx.tried.has(hash) || proposed.has(hash)) return null;
+        if (source === ctx.source || (ctx.triedHere ?? ctx.tried).has(hash) || proposed.has(hash)) return null;
         proposed.add(hash);
         const hypothesis = [...changes].sort((a, b) => a.c.line - b.c.line).map((ch) => `${ch.c.name} ${ch.c.raw} -> ${ch.raw}`).join(', ');
         return { hypothesis, source, proposer: 'mutate' };

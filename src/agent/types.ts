@@ -8,8 +8,14 @@ export interface ProposalContext {
   source: string;
   /** Past experiments (this node's, later the swarm's), failures included, newest last. */
   history: readonly HistoryEntry[];
-  /** sourceHash of every train.py already tried: never propose one of these. */
+  /** sourceHash of every train.py already tried, here or by a peer: never propose one of these. */
   tried: ReadonlySet<string>;
+  /**
+   * The same, for this node's own runs only. A proposer whose drafts cost nothing (the mutator) may
+   * avoid only these: a draft a peer already ran is then skipped by the swarm check, visibly and
+   * without a run, instead of silently.
+   */
+  triedHere?: ReadonlySet<string>;
   signal?: AbortSignal;
 }
 

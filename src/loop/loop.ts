@@ -247,10 +247,10 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
 
   /** What the proposers are told: this node's and the swarm's experiments, and every train.py already run. */
   async function context(source: string) {
-    const tried = new Set(triedHashes(records).keys());
-    for (const hash of (await swarm?.tried()) ?? []) tried.add(hash);
+    const triedHere = new Set(triedHashes(records).keys());
+    const tried = new Set([...triedHere, ...((await swarm?.tried()) ?? [])]);
     const history = [...((await swarm?.history()) ?? []), ...toHistory(records)];
-    return { program: init.program, source, history, tried, ...(signal ? { signal } : {}) };
+    return { program: init.program, source, history, tried, triedHere, ...(signal ? { signal } : {}) };
   }
 
   /** Asks the proposer for the next candidate against the current best; a failure becomes an invalid record. */

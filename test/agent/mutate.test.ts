@@ -184,3 +184,16 @@ describe('mutateProposer', () => {
     expect(await spread(late)).toBeLessThan(0.6 * (await spread([])));
   });
 });
+
+describe('the mutator in a swarm', () => {
+  it("avoids what this node tried; a peer's run is left to the swarm check, which skips it where the user sees it", async () => {
+    const first = await mutateProposer({ seed: 11 }).propose(ctx());
+    const peerRan = sourceHash(first.source);
+    // The same draw, with the peer's run known as a peer's: proposed (the loop then skips it, labelled with the peer)…
+    const again = await mutateProposer({ seed: 11 }).propose(ctx({ tried: new Set([sourceHash(TRAIN_PY), peerRan]), triedHere: new Set([sourceHash(TRAIN_PY)]) }));
+    expect(sourceHash(again.source)).toBe(peerRan);
+    // …but never one this node ran itself.
+    const own = await mutateProposer({ seed: 11 }).propose(ctx({ tried: new Set([sourceHash(TRAIN_PY), peerRan]), triedHere: new Set([sourceHash(TRAIN_PY), peerRan]) }));
+    expect(sourceHash(own.source)).not.toBe(peerRan);
+  });
+});
