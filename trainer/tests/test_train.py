@@ -8,7 +8,7 @@ import pytest
 
 from conftest import TRAINER_DIR, child_env
 
-PROGRESS_RE = re.compile(r"^step (\d+) \| loss (\S+) \|.* elapsed ([\d.]+)s$")
+PROGRESS_RE = re.compile(r"^step (\d+) \| loss (\S+) \|.* elapsed ([\d.]+)s \| done (\d+)%$")
 SUMMARY_KEYS = ["val_bpb", "training_seconds", "total_seconds", "peak_vram_mb", "mfu_percent",
                 "total_tokens_M", "num_steps", "num_params_M", "depth"]
 TRAIN_PY = (TRAINER_DIR / "train.py").read_text()
@@ -35,6 +35,9 @@ def test_train_runs_and_prints_the_summary(baseline_run):
     assert steps and all(steps), [line for line in lines if line.startswith("step ")]
     assert [int(m.group(1)) for m in steps] == list(range(len(steps)))
     assert all(math.isfinite(float(m.group(2))) for m in steps)
+    # the share of the budget done (what the node shows as progress) rises to 100 % at the last step
+    done = [int(m.group(4)) for m in steps]
+    assert done == sorted(done) and done[-1] == 100, done
     # the summary block: '---' then the reference keys, in order, values aligned at column 18
     start = lines.index("---")
     block = lines[start + 1:start + 1 + len(SUMMARY_KEYS)]
