@@ -520,7 +520,7 @@ describe('hostile data in chromium', () => {
     expect(await page.locator('#feed li').evaluateAll((lis) => lis.filter((li) => li.textContent!.includes('forged')).length)).toBe(1);
     expect(text.live).toBe(X(2));
     expect(text.detail).toContain(`budget ${X(3)}`);
-    expect(text.next).toBe(`next: ${X(4)}`);
+    expect(text.next).toBe(`next: ${X(4)} (in ~15 s)`); // the fixture says the next run starts in 15 s
     expect(text.peer).toBe(`…${X(5).slice(-10)}`);
     expect(text.kindClass).toBe(`badge ${X(1)}`); // only class names, which no rule matches
     // The swarm view: hostile peer ids in the chart's hover and in the selector.

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrainerError } from '../../src/core/index.js';
 import {
-  classify, isTrivialError, parseSummary, pythonTrainer, type Progress, type PythonTrainerInit, type RunResult,
+  classify, isTrivialError, parseProgress, parseSummary, pythonTrainer, type Progress, type PythonTrainerInit, type RunResult,
 } from '../../src/runner/index.js';
 import { noFence, type Fence } from '../../src/sandbox/index.js';
 import { FIXTURES, fixture, pidAlive, testPython, tmpDir } from './helpers.js';
@@ -53,7 +53,7 @@ describe('pythonTrainer.run', () => {
     expect(r.wallSeconds).toBeGreaterThan(0);
     // progress callback: every step line, parsed
     expect(progress.map((p) => p.step)).toEqual([0, 1, 2, 3, 4]);
-    expect(progress[4]).toEqual({ step: 4, loss: 4.0, elapsedSeconds: 0.5 });
+    expect(progress[4]).toEqual({ step: 4, loss: 4.0, elapsedSeconds: 0.5, fraction: null }); // no '| done N%' in this fixture
   });
 
   it('crash with a traceback: the reason names the exception', async () => {
@@ -292,5 +292,15 @@ describe('classify', () => {
     const summary = ['---', 'val_bpb: 1.0', 'num_steps: 3'];
     expect(classify({ ...base, exitCode: 0, summary }).reason).toMatch(/^incomplete summary block, missing training_seconds/);
     expect(classify({ ...base, timedOut: true, summary }).outcome).toBe('timeout');
+  });
+});
+
+describe('progress lines', () => {
+  it("reads the share of the budget done when the line says it, capped at 1, and nothing when it does not", () => {
+    const line = 'step 00003 | loss 4.500000 | lrm 1.000 | dt 500ms | tok/s 4,096 | elapsed 1.5s';
+    expect(parseProgress(`${line} | done 42%`)).toEqual({ step: 3, loss: 4.5, elapsedSeconds: 1.5, fraction: 0.42 });
+    expect(parseProgress(`${line} | done 150%`)!.fraction).toBe(1);
+    expect(parseProgress(line)!.fraction).toBeNull();
+    expect(parseProgress(`${line} | done lots%`)).toBeNull();
   });
 });
