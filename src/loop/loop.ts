@@ -321,9 +321,9 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     // The best's own run (seed 0 stands for train.py's default seed) is one sample: one run fewer to wait for.
     const own = latestKeep(records);
     const ownValue = own?.hash === best.hash && own.metrics && Number.isFinite(own.metrics.val_bpb) ? own.metrics.val_bpb : null;
-    const seeds = [...(ownValue === null ? [] : [0]), ...noiseSeeds(n, settings.runs)];
+    const fresh = noiseSeeds(n, settings.runs);
+    const seeds = ownValue === null ? fresh : [0, ...fresh];
     const values: number[] = ownValue === null ? [] : [ownValue];
-    const fresh = seeds.filter((s) => s !== 0);
     const expected = expectedSeconds(records);
     log.info(`measuring the noise floor: the best re-run ${fresh.length} times (seeds ${fresh.join(', ')})${expected ? `, ~${minutes(expected * fresh.length)}` : ''}; experiments start after it`);
     for (const [i, seed] of fresh.entries()) {
