@@ -100,7 +100,7 @@ export function noiseFloors(): NoiseFloor[] {
 export function liveStatus(seq: number, devices: string[] = ['cpu']): NonNullable<DashboardSnapshot['live']> {
   const run = (i: number): LiveRun => ({
     kind: 'experiment', seq: seq + i, hypothesis: i === 0 ? 'embedding lr 0.8' : `worker ${i} idea`, step: 40 + i * 20, loss: 3.1 - i * 0.1,
-    elapsedSeconds: 12 + i * 6, wallSeconds: 15 + i * 6, budget: '200k tokens', fraction: 0.4 + i * 0.2, expectedSeconds: 30,
+    elapsedSeconds: 12 + i * 6, wallSeconds: 15 + i * 6, budget: '200k tokens', fraction: (2 + i) / 5, expectedSeconds: 30,
   });
   const workers = devices.map((device, i) => ({ worker: i, device, current: run(i) }));
   return {
@@ -111,9 +111,9 @@ export function liveStatus(seq: number, devices: string[] = ['cpu']): NonNullabl
 }
 
 /** An in-memory node: a source whose data the test changes, and loop events it pushes. */
-export function memorySource(opts: { live?: boolean; subscribe?: boolean } = {}) {
+export function memorySource(opts: { live?: boolean; subscribe?: boolean; devices?: string[] } = {}) {
   const records = ownRecords();
-  const data: DashboardSnapshot = { records, shared: sharedRecords(records), noise: noiseFloors(), live: opts.live === false ? null : liveStatus(14) };
+  const data: DashboardSnapshot = { records, shared: sharedRecords(records), noise: noiseFloors(), live: opts.live === false ? null : liveStatus(14, opts.devices) };
   const listeners = new Set<(e: DashboardEvent) => void>();
   const source: DashboardSource = {
     snapshot: async () => structuredClone(data),
