@@ -21,6 +21,7 @@ const state = {
   curves: new Map(), // worker → live loss points of its run in flight (or its last run)
   chart: null,
   lossChart: null,
+  lossKey: '', // the workers whose curves the loss chart draws, e.g. "0,1"
   pointIds: [], // experiment id of each x index of the progress chart
   pointRows: [],
   chartKey: '',
