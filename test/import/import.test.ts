@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ImportError } from '../../src/core/index.js';
 import { importRun } from '../../src/import/index.js';
 import { latestKeep, toHistory, triedHashes } from '../../src/loop/index.js';
+import { nodeSpec } from '../../src/plot/index.js';
 import { exportTsv, openStore, type Store } from '../../src/store/index.js';
 import { openWorkspace, type Workspace } from '../../src/workspace/index.js';
 import { GELU, hash, makeRun, V0, V1, V2, WD, type Run } from './fixture.js';
@@ -81,6 +82,8 @@ describe('swarm import', () => {
     expect([...triedHashes(records).keys()]).toEqual([hash(V0), hash(V1), hash(V2), hash(WD)]);
     expect(toHistory(records).map((h) => h.hypothesis)).toContain('switch to GeLU activation');
     expect((await n.workspace.best()).source).toBe('print("our own baseline")\n');
+    // Nor points of this node's progress picture: another program's numbers share no axes with ours.
+    expect(nodeSpec(records, { by: 'experiment', program: null }).points).toEqual([]);
   });
 
   it('exports the five columns back byte for byte, `baseline` and the short hashes included; importing again adds nothing', async () => {

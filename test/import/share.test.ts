@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { importRun } from '../../src/import/index.js';
 import { validateRecord, type SignedResult } from '../../src/p2p/index.js';
 import { openStore } from '../../src/store/index.js';
-import { leaderboard } from '../../src/swarm/index.js';
+import { swarmSpec } from '../../src/plot/index.js';
+import { leaderboard, peerTable } from '../../src/swarm/index.js';
 import { openWorkspace } from '../../src/workspace/index.js';
 import { STUB_TRAINER } from '../helpers/paths.js';
 import { makeRecord } from '../helpers/records.js';
@@ -43,6 +44,8 @@ describe('imported records on the next join', () => {
     // No `best` is claimed for them: another run's numbers are not this program's.
     expect((await b.shared()).some((r) => r.type === 'best')).toBe(false);
     expect(leaderboard(await b.shared())).toEqual([]);
+    expect(peerTable(await b.shared())).toEqual([]);
+    expect(swarmSpec(await b.shared(), { by: 'experiment', program: null, self: null }).points).toEqual([]);
 
     // B would skip the exact change the imported run discarded, and its proposers hear of the gone ones.
     const wd = added.at(-1)!;
