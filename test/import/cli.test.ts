@@ -31,10 +31,15 @@ describe('swarm import (the command)', () => {
     const again = await swarm(['import', run.dir, '--state', state]);
     expect(again.stdout).toMatch(/^imported 0 of 6 rows .*; 6 were imported before$/m);
 
+    // The next join (of another program: stub trainer, sotu) takes the folder, runs, and shares the rows.
+    const joined = await swarm(['join', '--max-experiments', '1', '--noise-runs', '0', '--state', state]);
+    expect(joined.exitCode, joined.all).toBe(0);
+    expect(joined.all).toContain('shared 6 imported record(s) with the swarm');
+
     const bad = join(home, 'bad.tsv');
     await writeFile(bad, run.tsv.replace(`${run.c.gelu}\t1.005000`, `${run.c.gelu}\t1,005`));
     const refused = await swarm(['import', run.dir, '--tsv', bad, '--state', state]);
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toMatch(/^swarm: line 4: val_bpb "1,005" is not a decimal number: .*\n {2}hint: each row is: commit<TAB>val_bpb/);
-  }, 60_000);
+  }, 120_000);
 });
