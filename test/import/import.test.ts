@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { formatStatus } from '../../src/cli/format.js';
 import { ImportError } from '../../src/core/index.js';
 import { importRun } from '../../src/import/index.js';
 import { latestKeep, toHistory, triedHashes } from '../../src/loop/index.js';
@@ -84,6 +85,9 @@ describe('swarm import', () => {
     expect((await n.workspace.best()).source).toBe('print("our own baseline")\n');
     // Nor points of this node's progress picture: another program's numbers share no axes with ours.
     expect(nodeSpec(records, { by: 'experiment', program: null }).points).toEqual([]);
+    const status = formatStatus(n.state, records, null);
+    expect(status).toContain('experiments: 0 (0 kept, 0 discarded, 0 crashed)\nimported:    6 rows of another run (swarm import)');
+    expect(status).not.toContain('best:');
   });
 
   it('exports the five columns back byte for byte, `baseline` and the short hashes included; importing again adds nothing', async () => {
