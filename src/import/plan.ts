@@ -27,7 +27,9 @@ export async function planImport(rows: readonly TsvRow[], repo: ForeignRepo): Pr
   checkKeptOrder(rows, found, repo);
   const firstKept = rows.findIndex((r, i) => r.status === 'keep' && found[i] !== null);
   const baselineRow = rows[0]!.commit === 'baseline' || rows[0]!.status === 'keep';
-  const start = await startSource(repo, firstKept === 0 && baselineRow ? found[0]! : firstKept >= 0 ? await repo.parent(found[firstKept]!) : repo.history.at(-1)!, rows[0]!.line);
+  // Where the run started: the baseline row's own commit, else the one before the first kept commit, else the tip.
+  const startCommit = firstKept === 0 && baselineRow ? found[0]! : firstKept >= 0 ? await repo.parent(found[firstKept]!) : repo.history.at(-1)!;
+  const start = await startSource(repo, startCommit, rows[0]!.line);
 
   const planned: PlannedRow[] = [];
   let current = start;
@@ -37,7 +39,7 @@ export async function planImport(rows: readonly TsvRow[], repo: ForeignRepo): Pr
       continue;
     }
     const oid = found[i];
-    const code = oid ? await codeOf(repo, oid) : { note: `commit ${row.commit} is ${lookups.get(row.commit)?.kind === 'ambiguous' ? 'ambiguous' : 'not'} in the repository${row.status === 'keep' ? '' : ' (the reference resets discarded commits away)'}` };
+    const code = oid ? await codeOf(repo, oid) : { note: goneNote(row, lookups.get(row.commit)) };
     if ('note' in code) planned.push({ row, baseline: false, code: null, parentSource: current, note: code.note });
     else {
       planned.push({ row, baseline: false, code, parentSource: code.parentSource, note: null });
@@ -56,6 +58,11 @@ function commitOf(row: TsvRow, lookup: Lookup | undefined): string | null {
     });
   }
   return lookup.oid;
+}
+
+function goneNote(row: TsvRow, lookup: Lookup | undefined): string {
+  if (lookup?.kind === 'ambiguous') return `commit ${row.commit} is ambiguous in the repository (a longer hash would name one)`;
+  return `commit ${row.commit} is not in the repository${row.status === 'keep' ? '' : ' (the reference resets discarded commits away)'}`;
 }
 
 /** Kept commits advance the branch: each must be on its first-parent history, after the one kept before it. */
