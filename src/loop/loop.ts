@@ -211,6 +211,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
       outcome: result.outcome,
       metrics: result.metrics,
       ...(result.metrics ? { printedValBpb: result.printedValBpb } : {}),
+      ...(result.peakMemoryMb != null ? { peakMemoryMb: result.peakMemoryMb } : {}),
       bestBefore,
       endedAt: result.endedAt,
       logTail: result.outcome === 'ok' ? [] : result.logTail,
