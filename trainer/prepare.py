@@ -38,6 +38,13 @@ Three splits: train (what a run learns from), dev (held-out documents a run may 
 the val_bpb its summary prints) and val (the metric of record). Under a node a training run sees only
 train and dev; val is read by the harness's evaluation process alone (trainer/evaluate.py).
 
+The reference autoresearch's interface, so that a train.py written for it runs here unchanged (docs/trainer.md):
+    MAX_SEQ_LEN, TIME_BUDGET                         constants of the program
+    Tokenizer.from_directory()                       the program's tokenizer (get_tokenizer() by another name)
+    make_dataloader(tokenizer, B, T, split, device=None, seed=0) -> iterator of (x, y, epoch)
+    evaluate_bpb(model, tokenizer, batch_size)       on the model's own device unless one is given
+  and kernels.get_kernel (trainer/kernels.py) stands in for the hub's flash-attention kernel.
+
 The model interface (train.py must follow it):
     model(x)                      -> logits, shape (B, T, vocab_size): what the harness evaluates
     model(x, y)                   -> scalar mean cross-entropy loss (nats) over all targets, for training
