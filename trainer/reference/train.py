@@ -85,7 +85,8 @@ batch_size = max(1, int(DEVICE_BATCH_SIZE))
 grad_accum = max(1, int(TOTAL_BATCH_SIZE) // (batch_size * SEQ_LEN))
 tokens_per_step = grad_accum * batch_size * SEQ_LEN
 # tokens each layer attends to; a window as long as the context is full causal attention
-windows = [SEQ_LEN if (i + 1) % LONG_EVERY == 0 or i == depth - 1 else min(SEQ_LEN, int(SHORT_WINDOW)) for i in range(depth)]
+long_every, short_window = max(1, int(LONG_EVERY)), min(SEQ_LEN, max(1, int(SHORT_WINDOW)))
+windows = [SEQ_LEN if (i + 1) % long_every == 0 or i == depth - 1 else short_window for i in range(depth)]
 value_embed_layers = [i for i in range(depth) if (depth - 1 - i) % 2 == 0]  # every other layer, the last included
 
 # ---------------------------------------------------------------------------
