@@ -100,3 +100,20 @@ def test_shrunk_reference_export_passes_the_harness_evaluation(shrunk_run):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     result = json.loads(r.stdout.splitlines()[-1])
     assert 0.5 < result["val_bpb"] < 4.0 and result["batch_size"] == 16
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="the CUDA path (FlexAttention compiled, bf16) needs a GPU")
+@pytest.mark.parametrize("size", ["shrunk", "full"])
+def test_cuda_path_trains_and_its_export_passes(sotu, tmp_path, size):
+    """On a GPU: FlexAttention under torch.compile and bf16 trains (2 steps), and the eval-mode export passes."""
+    source = with_constants(SOURCE, SHRUNK) if size == "shrunk" else SOURCE
+    tokens = 2048 if size == "shrunk" else 2 * 524288
+    (tmp_path / "train.py").write_text(source)
+    env = child_env(SWARM_DEVICE="cuda", SWARM_BUDGET_TOKENS=tokens, SWARM_EXPORT_DIR=tmp_path / "export")
+    r = subprocess.run([sys.executable, "train.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
+    fields = parse_summary(r.stdout)
+    assert fields["num_steps"] == 2 and fields["peak_vram_mb"] > 0 and 0.5 < fields["val_bpb"] < 4.5
+    r = subprocess.run([sys.executable, str(TRAINER_DIR / "evaluate.py"), str(tmp_path / "export")], cwd=tmp_path,
+                       env=child_env(SWARM_DEVICE="cuda"), capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
