@@ -113,7 +113,7 @@ def test_cuda_path_trains_and_its_export_passes(sotu, tmp_path, size):
     r = subprocess.run([sys.executable, "train.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
     fields = parse_summary(r.stdout)
-    assert fields["num_steps"] == 2 and fields["peak_vram_mb"] > 0 and 0.5 < fields["val_bpb"] < 4.5
+    assert fields["num_steps"] == 2 and fields["peak_vram_mb"] > 0 and 0.5 < fields["val_bpb"] < 8
     r = subprocess.run([sys.executable, str(TRAINER_DIR / "evaluate.py"), str(tmp_path / "export")], cwd=tmp_path,
                        env=child_env(SWARM_DEVICE="cuda"), capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
