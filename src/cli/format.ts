@@ -95,9 +95,11 @@ export function formatLeaderboard(board: readonly LeaderboardClass[]): string {
   ].join('\n')).join('\n\n');
 }
 
-function standingText(e: { standing: string; confirmations: number; disputes: number }): string {
+/** The standing, its votes, and `self-reported` where a foreign harness's run printed the number itself. */
+function standingText(e: { standing: string; confirmations: number; disputes: number; selfReported?: boolean }): string {
   const votes = e.confirmations + e.disputes;
-  return votes === 0 ? e.standing : `${e.standing} ${e.confirmations}✓ ${e.disputes}✗`;
+  const standing = votes === 0 ? e.standing : `${e.standing} ${e.confirmations}✓ ${e.disputes}✗`;
+  return e.selfReported ? `${standing}, self-reported` : standing;
 }
 
 /** `swarm peers`. */

@@ -21,7 +21,7 @@ export const METRIC_KEYS: readonly (keyof Metrics)[] = [
   'total_tokens_M', 'num_steps', 'num_params_M', 'depth',
 ];
 
-/** What a box trains on; printed by `python trainer/prepare.py hardware`. */
+/** What a box trains on; printed by the node's hardware probe (src/runner/probe.py). */
 export interface Hardware {
   device: 'cuda' | 'mps' | 'cpu';
   /** Accelerator model (e.g. "NVIDIA H100 80GB HBM3") or the CPU's name. */
@@ -98,6 +98,11 @@ export interface ExperimentRecord {
    * harness measured. Absent for runs recorded before the harness measured them.
    */
   printedValBpb?: number | null;
+  /**
+   * Set when a foreign harness (its own prepare.py, no evaluate.py: `--trainer`, README) ran it: its
+   * val_bpb is the number the run printed, not one the node measured.
+   */
+  selfReported?: true;
 }
 
 /**

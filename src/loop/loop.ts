@@ -207,6 +207,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
       outcome: result.outcome,
       metrics: result.metrics,
       ...(result.metrics ? { printedValBpb: result.printedValBpb } : {}),
+      ...(result.selfReported ? { selfReported: true as const } : {}),
       bestBefore,
       endedAt: result.endedAt,
       logTail: result.outcome === 'ok' ? [] : result.logTail,

@@ -79,6 +79,8 @@ export interface ResultBody {
   endedAt: string;
   /** Experiment ids / hashes this train.py descends from (may be empty). */
   lineage: string[];
+  /** Present (always true) when a foreign harness ran it: metrics.val_bpb is what the run printed, not a measurement. */
+  selfReported?: true;
 }
 
 /** "I am running candidate <fingerprint>" until `expires`. */
@@ -217,6 +219,8 @@ const int = (min: number, max: number): Check => (v) =>
 const oneOf = (values: readonly unknown[]): Check => (v) =>
   values.includes(v) ? null : `expected one of ${values.map((x) => JSON.stringify(x)).join(', ')}`;
 const nullable = (c: Check): Check => (v) => (v === null ? null : c(v));
+/** A field that may be left out; when present, `c` holds. */
+const optional = (c: Check): Check => Object.assign((v: unknown) => c(v), { optional: true });
 const literal = (x: unknown): Check => (v) => (v === x ? null : `expected ${JSON.stringify(x)}`);
 const array = (item: Check, maxItems: number): Check => (v) => {
   if (!Array.isArray(v)) return 'expected an array';
@@ -241,7 +245,10 @@ function checkObject(v: unknown, spec: Record<string, Check>): string | null {
     if (!Object.hasOwn(spec, key)) return `unknown field ${JSON.stringify(key)}`;
   }
   for (const [key, check] of Object.entries(spec)) {
-    if (!Object.hasOwn(v, key)) return `missing field ${JSON.stringify(key)}`;
+    if (!Object.hasOwn(v, key)) {
+      if ((check as { optional?: boolean }).optional) continue;
+      return `missing field ${JSON.stringify(key)}`;
+    }
     const e = check(v[key]);
     if (e) return `${key}: ${e}`;
   }
@@ -298,6 +305,7 @@ const BODIES: Record<RecordType, Record<string, Check>> = {
     startedAt: iso,
     endedAt: iso,
     lineage,
+    selfReported: optional(literal(true)),
   },
   claim: {
     experiment: id,

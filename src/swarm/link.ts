@@ -280,6 +280,7 @@ export function swarmLink(init: LinkInit) {
         outcome: record.outcome, reason: publishedReason(record), metrics: record.metrics,
         hardware: wireHardware(record.hardware), dataset: record.dataset, budgetSeconds: record.budgetSeconds,
         startedAt: record.startedAt, endedAt: record.endedAt ?? new Date().toISOString(), lineage,
+        ...(record.selfReported ? { selfReported: true as const } : {}),
       });
       if (record.status === 'keep' && record.metrics) {
         await publish({ type: 'best', hash: record.hash, val_bpb: record.metrics.val_bpb, experiment: record.id, hardware: hardwareClass, lineage });
