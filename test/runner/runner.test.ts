@@ -1,4 +1,4 @@
-import { copyFile, readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrainerError } from '../../src/core/index.js';
@@ -235,15 +235,19 @@ describe('the run log', () => {
 });
 
 describe('pythonTrainer.hardware', () => {
-  it('runs prepare.py hardware, validates and caches', async () => {
+  it("runs the node's own probe whatever the trainer folder holds (none of its files), validates and caches", async () => {
     const dir = await tmpDir('hw');
-    await copyFile(path.join(FIXTURES, 'fake_prepare.py'), path.join(dir, 'prepare.py'));
+    // No prepare.py at all, and a torch.py that would shadow the real one if the probe looked in the folder.
+    await writeFile(path.join(dir, 'torch.py'), 'raise SystemExit("shadowed torch imported")\n');
     const trainer = pythonTrainer(init({ trainerDir: dir }));
     const hw = await trainer.hardware();
-    expect(hw).toEqual({ device: 'cpu', name: 'Fake CPU', count: 1, memoryGb: 16, torch: '2.13.0', cuda: null, python: '3.11.7' });
-    await rm(path.join(dir, 'prepare.py'));
+    expect(hw).toMatchObject({ device: 'cpu', cuda: null });
+    expect(hw.torch).toMatch(/^\d+\.\d+/);
+    expect(hw.count).toBeGreaterThan(0);
+    expect(hw.name.length).toBeGreaterThan(0);
     expect(await trainer.hardware()).toBe(hw); // cached
-    await expect(pythonTrainer(init({ trainerDir: dir })).hardware()).rejects.toBeInstanceOf(TrainerError);
+    await expect(pythonTrainer(init({ trainerDir: dir, env: { SWARM_DEVICE: 'tpu' } })).hardware()).rejects.toThrow(/hardware probe failed.*SWARM_DEVICE='tpu' must be cuda, mps or cpu/);
+    await expect(pythonTrainer(init({ python: path.join(dir, 'no-python') })).hardware()).rejects.toBeInstanceOf(TrainerError);
     await rm(dir, { recursive: true, force: true });
   });
 });
