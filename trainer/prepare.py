@@ -284,6 +284,16 @@ class Tokenizer:
         _atomic_write_bytes(path, json.dumps(state).encode())
 
     @classmethod
+    def from_directory(cls, directory=None):
+        """
+        The reference prepare.py's constructor. Without a folder: the current program's tokenizer, the
+        cache built first if needed (as get_tokenizer() does). With one: the tokenizer.json it holds.
+        """
+        if directory is None:
+            return get_tokenizer()
+        return cls.load(os.path.join(directory, "tokenizer.json"))
+
+    @classmethod
     def load(cls, path):
         with open(path, encoding="utf-8") as f:
             state = json.load(f)
@@ -539,25 +549,37 @@ def load_tokens(tokenizer, split):
 # Dataloader
 # ---------------------------------------------------------------------------
 
-def make_dataloader(tokenizer, B, T, split, device="cpu", seed=0):
+# Training tokens (B * T per batch) the train-split loaders of this process have yielded; under a node
+# evaluate_bpb prints it so the node can check a tokens budget exactly (see evaluate_bpb).
+_train_tokens_drawn = 0
+
+
+def make_dataloader(tokenizer, B, T, split, device=None, seed=0):
     """
-    Infinite iterator of (x, y) int64 batches of shape (B, T) on `device`: B windows of T+1 tokens
-    drawn uniformly at random from the split's token stream (documents are BOS-separated), y = x
-    shifted by one. Deterministic given `seed`.
+    Infinite iterator of (x, y, epoch): x, y int64 batches of shape (B, T) on `device` (default: the
+    harness's device, get_device()), B windows of T+1 tokens drawn uniformly at random from the split's
+    token stream (documents are BOS-separated), y = x shifted by one. Deterministic given `seed`.
+    epoch is 1-based like the reference loader's: windows are random rather than a sequential pass, so
+    it counts passes as tokens drawn so far (this batch included) // tokens in the split + 1.
     """
+    global _train_tokens_drawn
     data = load_tokens(tokenizer, split)
     if len(data) < T + 2:
         raise ValueError(f"{split} split has {len(data)} tokens, fewer than T+2={T + 2}")
     gen = torch.Generator().manual_seed(int(seed) * 2 + (split == "val"))
-    device = torch.device(device)
+    device = torch.device(device or get_device())
     pin = device.type == "cuda"
+    drawn = 0
     while True:
         ix = torch.randint(0, len(data) - T - 1, (B,), generator=gen).tolist()
         buf = torch.from_numpy(np.stack([data[i:i + T + 1] for i in ix]).astype(np.int64))
         if pin:
             buf = buf.pin_memory()
         buf = buf.to(device, non_blocking=pin)
-        yield buf[:, :-1], buf[:, 1:]
+        drawn += B * T
+        if split == "train":
+            _train_tokens_drawn += B * T
+        yield buf[:, :-1], buf[:, 1:], drawn // len(data) + 1
 
 
 def get_val_rows(tokenizer, T=None, n_tokens=None, split="val"):
@@ -581,7 +603,7 @@ def get_val_rows(tokenizer, T=None, n_tokens=None, split="val"):
 # ---------------------------------------------------------------------------
 
 @torch.no_grad()
-def evaluate_bpb(model, tokenizer_or_token_bytes, batch_size, device="cpu", val_rows=None, n_tokens=None):
+def evaluate_bpb(model, tokenizer_or_token_bytes, batch_size, device=None, val_rows=None, n_tokens=None):
     """
     Bits per byte: sum of per-token cross-entropy (nats) over the first n_tokens targets of fixed
     evaluation rows, divided by ln 2 times the sum of their raw UTF-8 byte lengths. Targets whose byte
@@ -590,9 +612,14 @@ def evaluate_bpb(model, tokenizer_or_token_bytes, batch_size, device="cpu", val_
 
     Without val_rows it scores the validation split (EVAL_TOKENS targets) where it can be read, and
     the dev split (DEV_TOKENS) under a node, whose training runs never see validation data. Under a
-    node (SWARM_EXPORT_DIR) it first exports the model: the val_bpb of record is the harness's own
-    evaluation of that export (trainer/evaluate.py), not what this function returns.
+    node (SWARM_EXPORT_DIR) it first prints `harness: N training tokens drawn` (what the train-split
+    loaders yielded, for the node's tokens-budget check) and exports the model: the val_bpb of record is
+    the harness's own evaluation of that export (trainer/evaluate.py), not what this function returns.
+    device: where the model runs; by default the device of its first parameter (CPU if it has none).
     """
+    if device is None:
+        first = next(iter(model.parameters()), None)
+        device = first.device if first is not None else torch.device("cpu")
     if isinstance(tokenizer_or_token_bytes, Tokenizer):
         token_bytes = tokenizer_or_token_bytes.token_bytes
     else:
@@ -600,6 +627,7 @@ def evaluate_bpb(model, tokenizer_or_token_bytes, batch_size, device="cpu", val_
     if val_rows is None:
         tok = tokenizer_or_token_bytes if isinstance(tokenizer_or_token_bytes, Tokenizer) else get_tokenizer()
         if os.environ.get("SWARM_EXPORT_DIR"):
+            print(f"harness: {_train_tokens_drawn} training tokens drawn", flush=True)
             t0 = time.time()
             export_model(model, batch_size, device, os.environ["SWARM_EXPORT_DIR"])
             print(f"export: {time.time() - t0:.2f}s (the harness measures val_bpb on this export)", flush=True)

@@ -75,12 +75,12 @@ def test_dataloader_deterministic_and_shifted(sotu):
     b = prepare.make_dataloader(sotu, 4, 64, "train", "cpu", seed=7)
     c = prepare.make_dataloader(sotu, 4, 64, "train", "cpu", seed=8)
     for _ in range(3):
-        (xa, ya), (xb, yb), (xc, _) = next(a), next(b), next(c)
+        (xa, ya, _), (xb, yb, _), (xc, _, _) = next(a), next(b), next(c)
         assert xa.shape == ya.shape == (4, 64) and xa.dtype == ya.dtype == torch.int64
         assert torch.equal(xa, xb) and torch.equal(ya, yb)
         assert not torch.equal(xa, xc)
         assert torch.equal(xa[:, 1:], ya[:, :-1])
-    xv, _ = next(prepare.make_dataloader(sotu, 2, 64, "val", "cpu", seed=7))
+    xv, _, _ = next(prepare.make_dataloader(sotu, 2, 64, "val", "cpu", seed=7))
     assert xv.shape == (2, 64)
 
 
@@ -115,7 +115,7 @@ def test_byte_fallback(monkeypatch, tmp_path):
     src = prepare.sotu_dir()
     nbytes = sum(os.path.getsize(os.path.join(src, n)) for n in val_names)
     assert len(prepare.load_tokens(tok, "val")) == nbytes + len(val_names)  # one id per byte + BOS each
-    x, y = next(prepare.make_dataloader(tok, 2, 32, "train", "cpu"))
+    x, y, _ = next(prepare.make_dataloader(tok, 2, 32, "train", "cpu"))
     assert int(x.max()) < tok.vocab_size
     # explicit choice
     monkeypatch.setenv("SWARM_TOKENIZER", "byte")
