@@ -3,11 +3,12 @@
  * measured by it; a foreign harness (its own prepare.py, no evaluate.py, no `hardware` subcommand)
  * runs with its data shown read-only, and its results are self-reported; bad folders are refused clearly.
  */
-import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExperimentRecord } from '../../src/core/index.js';
+import { describeProgram } from '../../src/program/index.js';
 import { cli } from '../helpers/cli.js';
 import { REPO } from '../helpers/paths.js';
 
@@ -96,7 +97,7 @@ describe('swarm join --trainer with a foreign harness', () => {
 describe('swarm join --trainer with a train.py for the reference interface', () => {
   it('runs it under our harness, which measures the result', async () => {
     const state = await tmp('state');
-    const r = await swarm(['join', '--trainer', REFERENCE_STYLE, '--state', state, '--max-experiments', '1', '--budget-tokens', '4096']);
+    const r = await swarm(['join', '--trainer', REFERENCE_STYLE, '--state', state, '--max-experiments', '1', '--budget', '5']);
     expect(r.exitCode, r.all).toBe(0);
     expect(r.all).toContain(`trainer: baseline ${join(REFERENCE_STYLE, 'train.py')}; the harness in ${join(REPO, 'trainer')} measures val_bpb`);
     const [baseline] = await records(state);
@@ -104,6 +105,15 @@ describe('swarm join --trainer with a train.py for the reference interface', () 
     expect(baseline!.selfReported).toBeUndefined();
     expect(baseline!.metrics!.val_bpb).toBeGreaterThan(0);
     expect(typeof baseline!.printedValBpb).toBe('number');
+    // The harness measured it: the run exported its model for evaluate.py.
+    expect((await stat(join(dirname(baseline!.logPath!), 'export'))).isDirectory()).toBe(true);
+    // The program: our harness files, DIR's train.py as the baseline, DIR's program.md (no --program given).
+    const harness = (f: string) => join(REPO, 'trainer', f);
+    const program = await describeProgram({
+      preparePath: harness('prepare.py'), evaluatePath: harness('evaluate.py'), baselinePath: join(REFERENCE_STYLE, 'train.py'),
+      programPath: join(REFERENCE_STYLE, 'program.md'), dataset: 'sotu', budget: 5, nodeModules: join(REPO, 'node_modules'),
+    });
+    expect(r.all).toContain(`program ${program.id} (sotu, 5 s)`);
   }, 900_000);
 });
 
