@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { repoRoot, resolveBudget, type NodeConfig, type ResolvedConfig } from '../config/index.js';
-import type { Hardware } from '../core/index.js';
+import { ConfigError, type Hardware } from '../core/index.js';
 import { describeProgram, type Program } from '../program/index.js';
 import {
   baselineOf, defaultForeignCache, pythonTrainer, trainerLayout, type PythonTrainerInit, type Trainer, type TrainerLayout,
@@ -32,11 +32,25 @@ export async function nodeTrainer(config: NodeConfig): Promise<NodeTrainer> {
   } satisfies Partial<PythonTrainerInit>;
   // The budget depends on the device, which only the trainer's Python can tell.
   const hardware = await pythonTrainer({ ...base, timeoutSeconds: config.timeout ?? 3600 }).hardware();
-  const resolved = resolveBudget(config, hardware.device);
+  const resolved = resolveBudget(foreignBudget(config, layout), hardware.device);
   const trainer = pythonTrainer({
     ...base, hardware, timeoutSeconds: resolved.timeout, budgetMode: resolved.budgetMode, budgetTokens: resolved.budgetTokens,
   });
   return { trainer, fence, hardware, config: resolved, layout, baseline: await baselineOf(layout, hardware, config.dataset) };
+}
+
+/**
+ * A foreign harness trains for its own TIME_BUDGET (the reference's 300 s) and reads none of ours: time
+ * mode, where --budget sets only the run's timeout and the program id. A token budget it would not obey.
+ */
+function foreignBudget(config: NodeConfig, layout: TrainerLayout): NodeConfig {
+  if (layout.harness !== 'foreign') return config;
+  if (config.budgetMode === 'tokens') {
+    throw new ConfigError(`the foreign harness in ${layout.dir} trains for its own time budget: it has no tokens mode`, {
+      hint: 'drop --budget-mode tokens / --budget-tokens, or run its train.py under our harness (a folder without prepare.py)',
+    });
+  }
+  return { ...config, budgetMode: 'time' };
 }
 
 /** The fence's defaults for this box, with what the user set instead. */

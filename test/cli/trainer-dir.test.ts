@@ -45,8 +45,10 @@ describe('swarm join --trainer with a foreign harness', () => {
   it('starts without a hardware subcommand, runs on its read-only data, and shares self-reported results', async () => {
     const state = await tmp('state');
     const home = await homeWithData();
-    const r = await swarm(['join', '--trainer', FOREIGN, '--state', state, '--max-experiments', '3', '--budget', '1'], { HOME: home });
+    const r = await swarm(['join', '--trainer', FOREIGN, '--state', state, '--max-experiments', '3'], { HOME: home });
     expect(r.exitCode, r.all).toBe(0);
+    // It trains for its own time budget: on a CPU too the program is in time mode (the reference's 300 s), not tokens.
+    expect(r.all).toMatch(/program [0-9a-f]{16} \(sotu, 300 s\)/);
     expect(r.all).toContain(`a foreign harness (${join(FOREIGN, 'prepare.py')}): its runs' printed val_bpb counts, results are self-reported`);
     const recs = await records(state);
     expect(recs).toHaveLength(3);
@@ -154,5 +156,11 @@ describe('swarm join --trainer with a bad folder', () => {
     await mkdir(join(badPrepare, 'prepare.py'), { recursive: true });
     await writeFile(join(badPrepare, 'train.py'), 'print(1)\n');
     expect(await refused(badPrepare)).toContain('has a prepare.py that cannot be read');
+  });
+
+  it('refuses a token budget for a foreign harness, which trains for its own time', async () => {
+    const r = await swarm(['join', '--trainer', FOREIGN, '--state', await tmp('state'), '--budget-tokens', '1000']);
+    expect(r.exitCode).toBe(1);
+    expect(r.all).toContain(`the foreign harness in ${FOREIGN} trains for its own time budget: it has no tokens mode`);
   });
 });
