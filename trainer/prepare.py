@@ -38,6 +38,13 @@ Three splits: train (what a run learns from), dev (held-out documents a run may 
 the val_bpb its summary prints) and val (the metric of record). Under a node a training run sees only
 train and dev; val is read by the harness's evaluation process alone (trainer/evaluate.py).
 
+The reference autoresearch's interface, so that a train.py written for it runs here unchanged (docs/trainer.md):
+    MAX_SEQ_LEN, TIME_BUDGET                         constants of the program
+    Tokenizer.from_directory()                       the program's tokenizer (get_tokenizer() by another name)
+    make_dataloader(tokenizer, B, T, split, device=None, seed=0) -> iterator of (x, y, epoch)
+    evaluate_bpb(model, tokenizer, batch_size)       on the model's own device unless one is given
+  and kernels.get_kernel (trainer/kernels.py) stands in for the hub's flash-attention kernel.
+
 The model interface (train.py must follow it):
     model(x)                      -> logits, shape (B, T, vocab_size): what the harness evaluates
     model(x, y)                   -> scalar mean cross-entropy loss (nats) over all targets, for training
@@ -778,18 +785,25 @@ def hardware_info():
             "torch": torch.__version__, "cuda": torch.version.cuda, "python": platform.python_version()}
 
 
+# Dense bf16 tensor-core peak FLOP/s (no sparsity) by a substring of torch.cuda.get_device_name(); the first
+# match wins, so variants come before the family name (H100 PCIe before H100, L40S before L40 before L4).
+CUDA_PEAK_FLOPS = (
+    ("GH200", 989.5e12), ("H200 NVL", 835e12), ("H200", 989.5e12), ("H100 PCIe", 756e12), ("H100 NVL", 835e12),
+    ("H100", 989.5e12), ("H800", 989.5e12), ("GB200", 2500e12), ("B200", 2250e12), ("B100", 1750e12),
+    ("A100", 312e12), ("A800", 312e12), ("L40S", 362e12), ("L40", 181e12), ("L4", 121e12), ("A6000", 155e12),
+    ("A40", 150e12), ("A10", 125e12), ("5090", 209.5e12), ("4090", 165e12), ("3090", 71e12),
+    ("MI300X", 1307e12), ("MI250X", 383e12), ("MI250", 362e12),
+)
+
+
 def peak_flops(device):
     """
-    Rough peak FLOP/s used for mfu_percent (bf16 dense for GPUs). H100/H200: 989.5e12; A100: 312e12;
-    other CUDA GPUs: 100e12; Apple MPS: 10e12; CPU: 100e9 per core (fp32, AVX2-FMA class). Estimates only.
+    Rough peak FLOP/s used for mfu_percent: CUDA_PEAK_FLOPS for known GPUs (other CUDA GPUs: 100e12); Apple
+    MPS: 10e12; CPU: 100e9 per core (fp32, AVX2-FMA class). Estimates only: MFU compares runs on one box.
     """
     if device == "cuda":
         name = torch.cuda.get_device_name(0)
-        for key, flops in (("H100", 989.5e12), ("H200", 989.5e12), ("GH200", 989.5e12), ("A100", 312e12),
-                           ("L40", 181e12), ("4090", 165e12), ("A10", 125e12), ("3090", 71e12)):
-            if key in name:
-                return flops
-        return 100e12
+        return next((flops for key, flops in CUDA_PEAK_FLOPS if key in name), 100e12)
     if device == "mps":
         return 10e12
     return 100e9 * (os.cpu_count() or 1)

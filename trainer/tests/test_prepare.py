@@ -272,3 +272,12 @@ def test_a_cache_of_an_older_format_is_rebuilt_and_files_are_world_readable(tmp_
     assert json.loads((ddir / "meta.json").read_text())["format"] == prepare.FORMAT_VERSION
     for name in ("meta.json", *prepare.CACHE_FILES):
         assert (ddir / name).stat().st_mode & 0o777 == 0o644, name
+
+
+@pytest.mark.parametrize("name, flops", [("NVIDIA H100 80GB HBM3", 989.5e12), ("NVIDIA H100 PCIe", 756e12),
+                                         ("NVIDIA GH200 480GB", 989.5e12), ("NVIDIA L40S", 362e12), ("NVIDIA L4", 121e12),
+                                         ("NVIDIA A100-SXM4-80GB", 312e12), ("NVIDIA A10G", 125e12),
+                                         ("NVIDIA B200", 2250e12), ("Some Future GPU", 100e12)])
+def test_peak_flops_matches_the_most_specific_name(monkeypatch, name, flops):
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index=0: name)
+    assert prepare.peak_flops("cuda") == flops
