@@ -81,14 +81,18 @@ export interface Replication {
  * between `start` and `finish`; a noise or replication run (not an experiment) between `run` and
  * `ran`. `progress` is the run in flight (seq 0 outside experiments); `next` says what comes after it.
  */
-export type LoopEvent =
+export type LoopEvent = (
   | { type: 'start'; record: ExperimentRecord; expectedSeconds: number | null }
   | { type: 'run'; kind: 'noise' | 'replication'; label: string; expectedSeconds: number | null }
   | { type: 'progress'; seq: number; step: number; loss: number; elapsedSeconds: number; fraction: number | null }
   | { type: 'finish'; record: ExperimentRecord }
   | { type: 'ran'; kind: 'noise' | 'replication'; label: string; outcome: string; valBpb: number | null }
   /** `runsBefore`: whole runs between the end of the run in flight and the start of the last thing `text` names. */
-  | { type: 'next'; text: string | null; runsBefore: number };
+  | { type: 'next'; text: string | null; runsBefore: number }
+) & {
+  /** The worker (0-based) the event comes from: one per accelerator, or per `--workers` slot on CPU. */
+  worker: number;
+};
 
 export interface LoopReport {
   /** Records created in this invocation. */
@@ -177,8 +181,8 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     await store.put(running);
     records = await store.list();
     created += 1;
-    emit({ type: 'start', record: running, expectedSeconds: expectedSeconds(records) });
-    emit({ type: 'next', text: nextText(), runsBefore: 0 });
+    emit({ type: 'start', record: running, expectedSeconds: expectedSeconds(records), worker: 0 });
+    emit({ type: 'next', text: nextText(), runsBefore: 0, worker: 0 });
     log.info(`#${running.seq} ${running.hypothesis}`);
     draftNext();
 
@@ -301,7 +305,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     try {
       return await trainer.run({
         source, runDir: await pathInside(init.runsDir, folder),
-        onProgress: (p) => emit({ type: 'progress', seq, step: p.step, loss: p.loss, elapsedSeconds: p.elapsedSeconds, fraction: p.fraction }),
+        onProgress: (p) => emit({ type: 'progress', seq, step: p.step, loss: p.loss, elapsedSeconds: p.elapsedSeconds, fraction: p.fraction, worker: 0 }),
         ...(seed === undefined ? {} : { seed }),
         ...(signal ? { signal } : {}),
       });
@@ -329,15 +333,15 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
     log.info(`measuring the noise floor: the best re-run ${fresh.length} times (seeds ${fresh.join(', ')})${expected ? `, ~${minutes(expected * fresh.length)}` : ''}; experiments start after it`);
     for (const [i, seed] of fresh.entries()) {
       const label = `noise run ${i + 1} of ${fresh.length} (seed ${seed})`;
-      emit({ type: 'run', kind: 'noise', label, expectedSeconds: expected });
+      emit({ type: 'run', kind: 'noise', label, expectedSeconds: expected, worker: 0 });
       const then = records.some((r) => r.origin.kind !== 'baseline' && r.outcome !== null) ? 'the next experiment' : 'the first experiment';
       const left = fresh.length - i - 1;
-      emit({ type: 'next', text: left > 0 ? `${left === 1 ? `noise run ${fresh.length}` : `noise runs ${i + 2}–${fresh.length}`} of ${fresh.length}, then ${then}` : then, runsBefore: left });
+      emit({ type: 'next', text: left > 0 ? `${left === 1 ? `noise run ${fresh.length}` : `noise runs ${i + 2}–${fresh.length}`} of ${fresh.length}, then ${then}` : then, runsBefore: left, worker: 0 });
       const result = await train(best.source, `noise-${String(n).padStart(3, '0')}-seed${seed}`, 0, seed);
       if (result === 'aborted') return false;
       const ok = result.outcome === 'ok' && result.metrics && Number.isFinite(result.metrics.val_bpb);
       if (ok) values.push(result.metrics!.val_bpb);
-      emit({ type: 'ran', kind: 'noise', label, outcome: result.outcome, valBpb: ok ? result.metrics!.val_bpb : null });
+      emit({ type: 'ran', kind: 'noise', label, outcome: result.outcome, valBpb: ok ? result.metrics!.val_bpb : null, worker: 0 });
       if (ok) log.info(`${label}: val_bpb ${result.metrics!.val_bpb.toFixed(6)}`);
       else log.warn(`${label} failed (${result.reason}); left out of σ`);
     }
@@ -360,11 +364,11 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
   async function replicate(task: Replication): Promise<boolean> {
     const label = `replicating ${task.experiment} of peer ${task.peer.slice(-8)} (claimed val_bpb ${task.claimed?.toFixed(6) ?? 'none'})`;
     log.info(label);
-    emit({ type: 'run', kind: 'replication', label, expectedSeconds: expectedSeconds(records) });
-    emit({ type: 'next', text: nextText(), runsBefore: 0 });
+    emit({ type: 'run', kind: 'replication', label, expectedSeconds: expectedSeconds(records), worker: 0 });
+    emit({ type: 'next', text: nextText(), runsBefore: 0, worker: 0 });
     const result = await train(task.source, runFolderName('verify', task.peer, task.experiment), 0);
     if (result === 'aborted') return false;
-    emit({ type: 'ran', kind: 'replication', label, outcome: result.outcome, valBpb: result.metrics?.val_bpb ?? null });
+    emit({ type: 'ran', kind: 'replication', label, outcome: result.outcome, valBpb: result.metrics?.val_bpb ?? null, worker: 0 });
     await swarm!.replicated(task, result).catch((err: unknown) => log.warn(`replication of ${task.experiment} not shared: ${(err as Error).message}`));
     return true;
   }
@@ -414,7 +418,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
       // A duplicate is not an experiment: it does not count against --max-experiments.
       log.info(`#${record.seq} skipped (${record.hypothesis}): ${record.reason}`);
     }
-    emit({ type: 'finish', record });
+    emit({ type: 'finish', record, worker: 0 });
     // Sharing must never cost a result: the record is already stored, and sync retries later.
     await swarm?.recorded(record).catch((err: unknown) => log.warn(`#${record.seq} not shared: ${(err as Error).message}`));
   }

@@ -6,6 +6,7 @@ export {
 export { validateHardware } from './probe.js';
 export { trainerLayout, baselineOf, describeLayout, type TrainerLayout } from './layout.js';
 export { defaultForeignCache } from './foreign.js';
-export { parseSummary, parseProgress } from './parse.js';
+export { parseSummary, parseProgress, parseFailLine, summaryFields, BARE_FAIL_REASON } from './parse.js';
+export { screenLines, LineSplitter } from './lines.js';
 export { classify, type Observation, type Verdict } from './classify.js';
 export { killGroup } from './process.js';
