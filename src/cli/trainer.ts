@@ -24,11 +24,12 @@ export interface NodeTrainer {
 export async function nodeTrainer(config: NodeConfig): Promise<NodeTrainer> {
   const limits = runLimits(config);
   const fence = await detectFence({ python: config.python, limits });
-  const layout = await trainerLayout(config.trainer, join(repoRoot(), 'trainer'));
+  const embedded = join(repoRoot(), 'trainer');
+  const layout = await trainerLayout(config.trainer, embedded);
   const base = {
     python: config.python, trainerDir: layout.harnessDir, cacheDir: config.cache, dataset: config.dataset,
     budgetSeconds: config.budget, fence, limits, gpu: true,
-    ...(layout.harness === 'foreign' ? { foreign: { cache: defaultForeignCache() } } : {}),
+    ...(layout.harness === 'foreign' ? { foreign: { cache: defaultForeignCache(), fallbacks: embedded } } : {}),
   } satisfies Partial<PythonTrainerInit>;
   // The budget depends on the device, which only the trainer's Python can tell.
   const hardware = await pythonTrainer({ ...base, timeoutSeconds: config.timeout ?? 3600 }).hardware();

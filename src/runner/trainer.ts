@@ -116,8 +116,10 @@ export interface PythonTrainerInit {
    * A foreign harness in trainerDir (a prepare.py of the reference's kind, no evaluate.py; see layout.ts):
    * metric 'printed', results self-reported, `cache` shown read-only at ~/.cache/autoresearch of each
    * run, and `python prepare.py` run once, fenced and offline, before the first run (foreign.ts).
+   * `fallbacks`: a folder placed after trainerDir on PYTHONPATH (read-only), so that the reference's
+   * `from kernels import get_kernel` finds our offline stand-in (trainer/kernels.py) unless DIR has its own.
    */
-  foreign?: { cache: string };
+  foreign?: { cache: string; fallbacks: string };
   /** Run log cap in bytes (default MAX_LOG_BYTES). */
   maxLogBytes?: number;
   /** This box's hardware when already probed (e.g. to pick the budget), so it is not probed again. */
@@ -224,7 +226,7 @@ class PythonTrainer implements Trainer {
       if (v !== undefined && k.startsWith('SWARM_') && !NODE_VARIABLES.has(k)) env[k] = v;
     }
     Object.assign(env, this.init.env ?? {});
-    env.PYTHONPATH = this.trainerDir;
+    env.PYTHONPATH = this.init.foreign ? `${this.trainerDir}${path.delimiter}${this.init.foreign.fallbacks}` : this.trainerDir;
     env.PYTHONUNBUFFERED = '1';
     env.SWARM_DATASET = this.init.dataset;
     env.SWARM_BUDGET_SECONDS = String(this.init.budgetSeconds);
@@ -264,7 +266,9 @@ class PythonTrainer implements Trainer {
     const fenced = this.fence.layers.filesystem === null;
     const view = this.printedMetric ? null : dataView(await this.manifest(), phase);
     const cacheDir = view && fenced ? view.cacheDir : this.cacheDir;
-    const foreign = this.init.foreign ? await foreignView(runDir, this.init.foreign.cache, fenced) : [];
+    const foreign = this.init.foreign
+      ? [{ src: this.init.foreign.fallbacks }, ...(await foreignView(runDir, this.init.foreign.cache, fenced))]
+      : [];
     return {
       runDir, runDirReadonly: phase === 'eval', python: this.python, gpu: this.init.gpu ?? false,
       binds: [{ src: this.trainerDir }, ...(view && fenced ? view.binds : []), ...foreign],

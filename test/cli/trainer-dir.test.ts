@@ -72,7 +72,7 @@ describe('swarm join --trainer with a foreign harness', () => {
     expect(r.all).toContain(`hint: run \`python ${join(FOREIGN, 'prepare.py')}\` once with network`);
   });
 
-  it('a run cannot write into the foreign data it reads', async () => {
+  it("a run cannot write into the foreign data it reads, and the hub kernel's import finds our offline stand-in", async () => {
     const trainer = await tmp('writer');
     await chmod(trainer, 0o755); // runs are user nobody: the folder must be readable to them, as a checkout is
     const home = await homeWithData();
@@ -81,7 +81,9 @@ describe('swarm join --trainer with a foreign harness', () => {
       'if __name__ == "__main__":', '    assert os.path.exists(DATA), DATA', '',
     ].join('\n'));
     await writeFile(join(trainer, 'train.py'), [
-      'from prepare import DATA', 'try:', '    open(DATA, "a").write("planted")', '    print("FAIL: wrote into the data")',
+      'import kernels', 'from prepare import DATA',
+      `assert kernels.__file__ == ${JSON.stringify(join(REPO, 'trainer', 'kernels.py'))}, kernels.__file__`,
+      'assert hasattr(kernels.get_kernel("kernels-community/flash-attn3"), "flash_attn_interface")', 'try:', '    open(DATA, "a").write("planted")', '    print("FAIL: wrote into the data")',
       'except OSError:', '    print("---")',
       '    for k, v in [("val_bpb", 1.5), ("training_seconds", 0.1), ("total_seconds", 0.2), ("peak_vram_mb", 0.0), ("mfu_percent", 0.0),',
       '                 ("total_tokens_M", 0.1), ("num_steps", 1), ("num_params_M", 0.1), ("depth", 4)]:',
