@@ -36,7 +36,9 @@ export function formatRecord(r: ExperimentRecord): string {
   if (r.metrics) {
     lines.push('', '---');
     for (const [k, v] of Object.entries(r.metrics)) lines.push(`${(k + ':').padEnd(18)}${v}`);
-    if (r.printedValBpb !== undefined) {
+    if (r.selfReported) {
+      lines.push("(val_bpb self-reported: printed by train.py under a foreign harness, not measured by the node)");
+    } else if (r.printedValBpb !== undefined) {
       const printed = r.printedValBpb === null ? 'none' : r.printedValBpb.toFixed(6);
       const flag = printedMismatch(r) ? `  MISMATCH: train.py's own number is off by more than ${PRINTED_TOLERANCE}` : '';
       lines.push(`(val_bpb measured by the harness; train.py printed ${printed} on the dev split${flag})`);

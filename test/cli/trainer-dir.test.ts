@@ -56,6 +56,9 @@ describe('swarm join --trainer with a foreign harness', () => {
     // the fixture's own formula at its constants, as its train.py printed it
     expect(recs[0]!.metrics!.val_bpb).toBeCloseTo(1.19, 6);
     for (const rec of recs) expect(rec.selfReported).toBe(true);
+    const shown = (await swarm(['show', '1', '--state', state])).stdout;
+    expect(shown).toContain('(val_bpb self-reported: printed by train.py under a foreign harness, not measured by the node)');
+    expect(shown).not.toContain('measured by the harness');
 
     const board = await swarm(['leaderboard', '--state', state]);
     expect(board.stdout).toMatch(/self-reported/);
