@@ -5,7 +5,7 @@
  * at the same place under the run's HOME (its run folder). The node never runs the foreign prepare.py
  * outside the fence: it checks once, fenced and offline, that `python prepare.py` finds its data.
  */
-import { mkdir, rm, stat, symlink } from 'node:fs/promises';
+import { lstat, mkdir, rm, stat, symlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { TrainerError } from '../core/index.js';
@@ -25,12 +25,16 @@ export function defaultForeignCache(): string {
 /**
  * Makes `<runDir>/.cache/autoresearch` (HOME is the run folder) lead to the cache: a link to the
  * read-only bind returned (fenced), or to the host folder itself (no filesystem fence). No cache: nothing.
+ * A resumed run's folder holds what its last attempt (a peer's code) left: `.cache` is never followed
+ * as a link, so the node never removes or writes anything outside the run folder.
  */
 export async function foreignView(runDir: string, cache: string, fenced: boolean): Promise<{ src: string; dest: string }[]> {
   const isDir = await stat(cache).then((s) => s.isDirectory(), () => false);
   if (!isDir) return [];
+  const dotCache = path.join(runDir, path.dirname(HOME_CACHE));
+  if (await lstat(dotCache).then((s) => !s.isDirectory(), () => false)) await rm(dotCache, { force: true });
+  await mkdir(dotCache, { recursive: true });
   const link = path.join(runDir, HOME_CACHE);
-  await mkdir(path.dirname(link), { recursive: true });
   await rm(link, { recursive: true, force: true });
   await symlink(fenced ? FOREIGN_MOUNT : cache, link);
   return fenced ? [{ src: cache, dest: FOREIGN_MOUNT }] : [];
