@@ -3,7 +3,7 @@
  * fence, then the harness's own evaluation of the model it exported (the val_bpb of record).
  */
 import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   diskError, probedDiskError, StateError, TrainerError, type Dataset, type Hardware, type Metrics, type RunOutcome,
@@ -161,8 +161,11 @@ async function writeRunFolder(runDir: string, source: string): Promise<string> {
     throw (await probedDiskError(StateError, err, runDir, doing, path.dirname(runDir))) ?? err;
   };
   await mkdir(runDir, { recursive: true }).catch(runFolderError('create the run folder'));
+  // A resumed run's folder holds what its last attempt (a peer's code) left: links named train.py or
+  // run.log would have the node write through them, so both are removed (never followed) and made anew.
+  await Promise.all(['train.py', 'run.log'].map((f) => rm(path.join(runDir, f), { recursive: true, force: true })));
   const trainPath = path.join(runDir, 'train.py');
-  await writeFile(trainPath, source, 'utf8').catch(runFolderError(`write ${trainPath}`));
+  await writeFile(trainPath, source, { encoding: 'utf8', flag: 'wx' }).catch(runFolderError(`write ${trainPath}`));
   return trainPath;
 }
 

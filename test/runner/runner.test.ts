@@ -1,4 +1,4 @@
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrainerError } from '../../src/core/index.js';
@@ -220,6 +220,22 @@ describe('pythonTrainer.run', () => {
     expect(r.outcome).toBe('crash');
     expect(r.reason).toBe('stopped by the fence: run folder grew past 1.0 MiB');
     expect(r.wallSeconds).toBeLessThan(10);
+  });
+});
+
+describe('a resumed run folder', () => {
+  it("replaces links its last attempt left as train.py and run.log, writing nothing through them", async () => {
+    const runDir = path.join(root, 'resumed');
+    await mkdir(runDir, { recursive: true });
+    const victims = ['victim-train', 'victim-log'].map((v) => path.join(root, v));
+    for (const v of victims) await writeFile(v, 'untouched');
+    await symlink(victims[0]!, path.join(runDir, 'train.py'));
+    await symlink(victims[1]!, path.join(runDir, 'run.log'));
+    const r = await pythonTrainer(init()).run({ source: await fixture('ok.py'), runDir });
+    expect(r.outcome).toBe('ok');
+    for (const v of victims) expect(await readFile(v, 'utf8')).toBe('untouched');
+    expect(await readFile(path.join(runDir, 'train.py'), 'utf8')).toBe(await fixture('ok.py'));
+    expect(await readFile(path.join(runDir, 'run.log'), 'utf8')).toMatch(/val_bpb/);
   });
 });
 
