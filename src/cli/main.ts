@@ -137,8 +137,9 @@ common(program.command('verify'))
   .description("re-run an experiment (this node's or a peer's) on this box and compare with what it claimed")
   .argument('<id>', 'experiment number (12 or #12), id prefix or commit prefix; or a peer result id prefix (see leaderboard)')
   .option('--json', 'machine-readable output')
-  .action(async (ref: string, o: CommonOptions & { json?: boolean }) => {
-    const report = await verify(loadConfig(sources(o)), ref);
+  .option('--trainer <dir>', 'the trainer folder the node joined with (default trainer/)')
+  .action(async (ref: string, o: CommonOptions & { json?: boolean; trainer?: string }) => {
+    const report = await verify(loadConfig(sources(o, { trainer: o.trainer })), ref);
     print(o.json ? JSON.stringify(report, null, 2) : formatVerify(report));
   });
 

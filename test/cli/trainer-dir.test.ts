@@ -56,6 +56,10 @@ describe('swarm join --trainer with a foreign harness', () => {
     // the fixture's own formula at its constants, as its train.py printed it
     expect(recs[0]!.metrics!.val_bpb).toBeCloseTo(1.19, 6);
     for (const rec of recs) expect(rec.selfReported).toBe(true);
+    // A stopped node re-runs one of them under the same trainer folder (the same program).
+    const verified = await swarm(['verify', '1', '--trainer', FOREIGN, '--state', state], { HOME: home });
+    expect(verified.exitCode, verified.all).toBe(0);
+    expect(verified.stdout).toMatch(/verdict: +confirmed/);
     const shown = (await swarm(['show', '1', '--state', state])).stdout;
     expect(shown).toContain('(val_bpb self-reported: printed by train.py under a foreign harness, not measured by the node)');
     expect(shown).not.toContain('measured by the harness');
