@@ -36,7 +36,9 @@ export function formatRecord(r: ExperimentRecord): string {
   if (r.metrics) {
     lines.push('', '---');
     for (const [k, v] of Object.entries(r.metrics)) lines.push(`${(k + ':').padEnd(18)}${v}`);
-    if (r.printedValBpb !== undefined) {
+    if (r.selfReported) {
+      lines.push("(val_bpb self-reported: printed by train.py under a foreign harness, not measured by the node)");
+    } else if (r.printedValBpb !== undefined) {
       const printed = r.printedValBpb === null ? 'none' : r.printedValBpb.toFixed(6);
       const flag = printedMismatch(r) ? `  MISMATCH: train.py's own number is off by more than ${PRINTED_TOLERANCE}` : '';
       lines.push(`(val_bpb measured by the harness; train.py printed ${printed} on the dev split${flag})`);
@@ -98,9 +100,11 @@ export function formatLeaderboard(board: readonly LeaderboardClass[]): string {
   ].join('\n')).join('\n\n');
 }
 
-function standingText(e: { standing: string; confirmations: number; disputes: number }): string {
+/** The standing, its votes, and `self-reported` where a foreign harness's run printed the number itself. */
+function standingText(e: { standing: string; confirmations: number; disputes: number; selfReported?: boolean }): string {
   const votes = e.confirmations + e.disputes;
-  return votes === 0 ? e.standing : `${e.standing} ${e.confirmations}✓ ${e.disputes}✗`;
+  const standing = votes === 0 ? e.standing : `${e.standing} ${e.confirmations}✓ ${e.disputes}✗`;
+  return e.selfReported ? `${standing}, self-reported` : standing;
 }
 
 /** `swarm peers`. */

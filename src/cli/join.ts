@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { join as joinPath } from 'node:path';
 import { createProposer, type ProposerConfig } from '../agent/index.js';
 import { loadConfig, type NodeConfig, type ConfigSources, type ResolvedConfig } from '../config/index.js';
 import type { LiveStatus } from '../control/index.js';
@@ -7,6 +6,7 @@ import { hardwareClass, type ExperimentRecord, type Logger } from '../core/index
 import { runLoop } from '../loop/index.js';
 import { createSwarmNet, parseSwarmKey, type SwarmNet } from '../p2p/index.js';
 import { bindState, budgetLabel, programLabel, type Program } from '../program/index.js';
+import { describeLayout } from '../runner/index.js';
 import type { Fence } from '../sandbox/index.js';
 import { openStore } from '../store/index.js';
 import { swarmLink } from '../swarm/index.js';
@@ -22,12 +22,13 @@ import { serveWatchers } from './watchers.js';
 export async function join(sources: ConfigSources): Promise<void> {
   const given = loadConfig(sources);
   const program = await readText(given.program, 'program.md (the instructions to the agent)');
-  const baseline = await readText(joinPath(given.trainer, 'train.py'), 'the baseline train.py');
   const bootstrap = [...(await readBootstrap(given.bootstrapFile)), ...given.bootstrap];
   const swarmKey = given.swarmKey === null ? undefined : parseSwarmKey(await readBytes(given.swarmKey, 'the swarm key'), given.swarmKey);
   const layout = stateLayout(given.state);
-  const { trainer, fence, hardware, config } = await nodeTrainer(given);
-  const research = await researchProgram(config);
+  const node = await nodeTrainer(given);
+  const { trainer, fence, hardware, config } = node;
+  const baseline = await readText(node.baseline, 'the baseline train.py');
+  const research = await researchProgram(config, node);
 
   const store = await openStore(layout.db);
   const display = nodeDisplay({ budget: budgetLabel(research), devices: [hardware.device] });
@@ -53,6 +54,7 @@ export async function join(sources: ConfigSources): Promise<void> {
     });
     const workspace = await openWorkspace({ dir: layout.workspace, baseline });
     log.info(fence.describe());
+    log.info(describeLayout(node.layout, node.baseline));
     const link = swarmLink({
       crossClass: config.budgetMode === 'tokens',
       store, workspace, log, hardware, hardwareClass: hardwareClass(hardware), claimSeconds: config.timeout, threshold: config.threshold,

@@ -49,7 +49,8 @@ common(program.command('join'))
   .option('--cache <dir>', 'data and tokenizer cache (default ~/.cache/swarm)')
   .option('--threshold <bpb>', 'keep only wins larger than this (default 0)')
   .option('--seed <n>', 'seed of the built-in mutator (default: derived from the peer id, one per node)')
-  .option('--program <file>', 'instructions to the agent (default node/program.md)')
+  .option('--trainer <dir>', "trainer folder: train.py (+ program.md), run by our harness; with its own prepare.py and no evaluate.py a foreign harness, whose results are self-reported (default trainer/)")
+  .option('--program <file>', "instructions to the agent (default: the trainer folder's program.md if it has one, else node/program.md)")
   .option('--listen <addrs>', 'libp2p listen multiaddrs, comma-separated (default /ip4/0.0.0.0/tcp/0)')
   .option('--announce <addrs>', 'multiaddrs to advertise instead, comma-separated (NAT, containers)')
   .option('--bootstrap <addrs>', 'peers to join, comma-separated multiaddrs with /p2p/<id> (added to bootstrap-peers.json)')
@@ -73,7 +74,7 @@ common(program.command('join'))
       maxExperiments: o.maxExperiments, budget: o.budget, budgetMode: o.budgetMode, budgetTokens: o.budgetTokens,
       timeout: o.timeout, dataset: o.dataset,
       proposer: o.proposer, model: o.model, baseUrl: o.baseUrl, python: o.python, cache: o.cache,
-      threshold: o.threshold, seed: o.seed, program: o.program, listen: o.listen, announce: o.announce,
+      threshold: o.threshold, seed: o.seed, program: o.program, trainer: o.trainer, listen: o.listen, announce: o.announce,
       bootstrap: o.bootstrap, mdns: o.mdns, allowUnsandboxed: o.allowUnsandboxed, swarmKey: o.swarmKey,
       dashboard: o.dashboard, dashboardToken: o.dashboardToken, noiseRuns: o.noiseRuns, noiseEvery: o.noiseEvery, noiseK: o.noiseK, replicas: o.replicas, runPolicy: o.runPolicy, allowlist: o.allowlist,
       memoryLimitGb: o.memoryLimitGb, processLimit: o.processLimit, cpuLimit: o.cpuLimit, diskLimitGb: o.diskLimitGb,
@@ -137,8 +138,9 @@ common(program.command('verify'))
   .description("re-run an experiment (this node's or a peer's) on this box and compare with what it claimed")
   .argument('<id>', 'experiment number (12 or #12), id prefix or commit prefix; or a peer result id prefix (see leaderboard)')
   .option('--json', 'machine-readable output')
-  .action(async (ref: string, o: CommonOptions & { json?: boolean }) => {
-    const report = await verify(loadConfig(sources(o)), ref);
+  .option('--trainer <dir>', 'the trainer folder the node joined with (default trainer/)')
+  .action(async (ref: string, o: CommonOptions & { json?: boolean; trainer?: string }) => {
+    const report = await verify(loadConfig(sources(o, { trainer: o.trainer })), ref);
     print(o.json ? JSON.stringify(report, null, 2) : formatVerify(report));
   });
 

@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import { repoRoot, resolveBudget, type NodeConfig, type ResolvedConfig } from '../config/index.js';
-import type { Hardware } from '../core/index.js';
+import { ConfigError, type Hardware } from '../core/index.js';
 import { describeProgram, type Program } from '../program/index.js';
-import { pythonTrainer, type PythonTrainerInit, type Trainer } from '../runner/index.js';
+import {
+  baselineOf, defaultForeignCache, pythonTrainer, trainerLayout, type PythonTrainerInit, type Trainer, type TrainerLayout,
+} from '../runner/index.js';
 import { defaultLimits, detectFence, type Fence, type FenceLimits } from '../sandbox/index.js';
 
 const GiB = 2 ** 30;
@@ -13,23 +15,43 @@ export interface NodeTrainer {
   hardware: Hardware;
   /** The configuration with its budget settled for this box ('auto' → tokens on a CPU, time on a GPU). */
   config: ResolvedConfig;
+  /** The trainer folder and its harness (--trainer), and the baseline train.py this box starts from. */
+  layout: TrainerLayout;
+  baseline: string;
 }
 
 /** The trainer a node runs every training with, the fence every run of it goes through, and the budget for this box. */
 export async function nodeTrainer(config: NodeConfig): Promise<NodeTrainer> {
   const limits = runLimits(config);
   const fence = await detectFence({ python: config.python, limits });
+  const embedded = join(repoRoot(), 'trainer');
+  const layout = await trainerLayout(config.trainer, embedded);
   const base = {
-    python: config.python, trainerDir: config.trainer, cacheDir: config.cache, dataset: config.dataset,
+    python: config.python, trainerDir: layout.harnessDir, cacheDir: config.cache, dataset: config.dataset,
     budgetSeconds: config.budget, fence, limits, gpu: true,
+    ...(layout.harness === 'foreign' ? { foreign: { cache: defaultForeignCache(), fallbacks: embedded } } : {}),
   } satisfies Partial<PythonTrainerInit>;
   // The budget depends on the device, which only the trainer's Python can tell.
   const hardware = await pythonTrainer({ ...base, timeoutSeconds: config.timeout ?? 3600 }).hardware();
-  const resolved = resolveBudget(config, hardware.device);
+  const resolved = resolveBudget(foreignBudget(config, layout), hardware.device);
   const trainer = pythonTrainer({
     ...base, hardware, timeoutSeconds: resolved.timeout, budgetMode: resolved.budgetMode, budgetTokens: resolved.budgetTokens,
   });
-  return { trainer, fence, hardware, config: resolved };
+  return { trainer, fence, hardware, config: resolved, layout, baseline: await baselineOf(layout, hardware, config.dataset) };
+}
+
+/**
+ * A foreign harness trains for its own TIME_BUDGET (the reference's 300 s) and reads none of ours: time
+ * mode, where --budget sets only the run's timeout and the program id. A token budget it would not obey.
+ */
+function foreignBudget(config: NodeConfig, layout: TrainerLayout): NodeConfig {
+  if (layout.harness !== 'foreign') return config;
+  if (config.budgetMode === 'tokens') {
+    throw new ConfigError(`the foreign harness in ${layout.dir} trains for its own time budget: it has no tokens mode`, {
+      hint: 'drop --budget-mode tokens / --budget-tokens, or run its train.py under our harness (a folder without prepare.py)',
+    });
+  }
+  return { ...config, budgetMode: 'time' };
 }
 
 /** The fence's defaults for this box, with what the user set instead. */
@@ -44,9 +66,9 @@ function runLimits(config: NodeConfig): FenceLimits {
 }
 
 /** The research program this configuration runs (its id names the swarm's topics and stamps the state folder). */
-export function researchProgram(config: ResolvedConfig): Promise<Program> {
+export function researchProgram(config: ResolvedConfig, node: Pick<NodeTrainer, 'layout' | 'baseline'>): Promise<Program> {
   return describeProgram({
-    trainerDir: config.trainer, programPath: config.program, dataset: config.dataset, budget: config.budget,
+    preparePath: node.layout.prepare, evaluatePath: node.layout.evaluate, baselinePath: node.baseline, programPath: config.program, dataset: config.dataset, budget: config.budget,
     budgetMode: config.budgetMode, budgetTokens: config.budgetTokens, nodeModules: join(repoRoot(), 'node_modules'),
   });
 }

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { NodeConfig } from '../config/index.js';
 import { requestVerify } from '../control/index.js';
 import { SwarmError, type ExperimentRecord, type NoiseFloor } from '../core/index.js';
@@ -127,16 +126,16 @@ export async function verify(config: NodeConfig, ref: string): Promise<VerifyRep
     }
   }
   try {
-    const baseline = await readFile(join(config.trainer, 'train.py'), 'utf8');
-    const workspace = await openWorkspace({ dir: layout.workspace, baseline });
+    const node = await nodeTrainer(withStampedBudget(config, await readProgramStamp(config.state)));
+    const { trainer, fence, config: resolved } = node;
+    const workspace = await openWorkspace({ dir: layout.workspace, baseline: await readFile(node.baseline, 'utf8') });
     const records = await store.list();
     const shared = (await store.shared()) as unknown as SignedRecord[];
     const ids = new Set(records.map((r) => r.id));
     const self = shared.find((r) => r.type === 'result' && ids.has(r.experiment))?.peer ?? null;
     const target = await findTarget(ref, { records, shared, self, object: (h) => store.getObject(h), commitSource: (c) => workspace.source(c) });
-    const { trainer, fence, config: resolved } = await nodeTrainer(withStampedBudget(config, await readProgramStamp(config.state)));
     // Measured under another budget or dataset, the number would not compare with the claim.
-    await bindState(config.state, await researchProgram(resolved));
+    await bindState(config.state, await researchProgram(resolved, node));
     if (target.peer !== self) {
       // A peer's code: the same run policy, screen and fence rule as replication and the control socket.
       const refusePeerCode = fence.complete || config.allowUnsandboxed ? null : `not re-running a peer's train.py: ${fence.describe()}`;

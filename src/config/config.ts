@@ -63,9 +63,9 @@ export interface NodeConfig {
   threshold: number;
   /** Seed of the built-in mutator; null: derived from the node's peer id, so the nodes of a swarm explore differently. */
   seed: number | null;
-  /** The human's instructions to the agent. */
+  /** The human's instructions to the agent; default: the trainer folder's program.md, else node/program.md. */
   program: string;
-  /** The folder holding prepare.py and the baseline train.py. */
+  /** The trainer folder: the baseline train.py, and prepare.py (+ evaluate.py) when it brings its own harness (runner/layout.ts). */
   trainer: string;
   /** libp2p listen addresses. */
   listen: string[];
@@ -170,6 +170,7 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
   const budgetMode = impliedMode(get('budgetMode', oneOf(MODE_CHOICES), 'auto'), budget, budgetTokens);
   const proposer = get('proposer', oneOf(PROPOSERS), 'mutate');
   const defaultPython = join(root, '.venv', 'bin', 'python');
+  const trainer = get('trainer', text, join(root, 'trainer'));
   const config: NodeConfig = {
     state: get('state', text, join(root, 'node', 'state')),
     maxExperiments: get('maxExperiments', positiveInteger, null),
@@ -185,8 +186,8 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
     cache: get('cache', text, join(homedir(), '.cache', 'swarm')),
     threshold: get('threshold', nonNegativeNumber, 0),
     seed: get<number | null>('seed', integer, null),
-    program: get('program', text, join(root, 'node', 'program.md')),
-    trainer: get('trainer', text, join(root, 'trainer')),
+    program: get('program', text, defaultProgram(trainer, root)),
+    trainer,
     listen: get('listen', list, ['/ip4/0.0.0.0/tcp/0']),
     announce: get('announce', list, []),
     bootstrap: get('bootstrap', list, []),
@@ -243,6 +244,12 @@ function impliedMode(mode: BudgetMode | 'auto', seconds: number | null, tokens: 
     });
   }
   return seconds !== null ? 'time' : tokens !== null ? 'tokens' : 'auto';
+}
+
+/** A trainer folder's own program.md (the reference's layout) when it has one, else the node's. */
+function defaultProgram(trainer: string, root: string): string {
+  const own = join(trainer, 'program.md');
+  return existsSync(own) ? own : join(root, 'node', 'program.md');
 }
 
 function readConfigFile(path: string): Record<string, unknown> {

@@ -21,7 +21,7 @@ export const METRIC_KEYS: readonly (keyof Metrics)[] = [
   'total_tokens_M', 'num_steps', 'num_params_M', 'depth',
 ];
 
-/** What a box trains on; printed by `python trainer/prepare.py hardware`. */
+/** What a box trains on; printed by the node's hardware probe (src/runner/probe.py). */
 export interface Hardware {
   device: 'cuda' | 'mps' | 'cpu';
   /** Accelerator model (e.g. "NVIDIA H100 80GB HBM3") or the CPU's name. */
@@ -112,6 +112,11 @@ export interface ExperimentRecord {
    * as the TSV has it (7 hex characters, or `baseline`) and the row's 1-based line number in the file.
    */
   imported?: { commit: string; line: number };
+  /**
+   * Set when a foreign harness (its own prepare.py, no evaluate.py: `--trainer`, README) ran it: its
+   * val_bpb is the number the run printed, not one the node measured.
+   */
+  selfReported?: true;
 }
 
 /**

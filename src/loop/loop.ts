@@ -212,6 +212,7 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
       metrics: result.metrics,
       ...(result.metrics ? { printedValBpb: result.printedValBpb } : {}),
       ...(result.peakMemoryMb != null ? { peakMemoryMb: result.peakMemoryMb } : {}),
+      ...(result.selfReported ? { selfReported: true as const } : {}),
       bestBefore,
       endedAt: result.endedAt,
       logTail: result.outcome === 'ok' ? [] : result.logTail,

@@ -81,6 +81,8 @@ export interface ResultBody {
   lineage: string[];
   /** Present (true) on a row of another autoresearch run brought in by `swarm import`: measured there, not by this program. */
   imported?: true;
+  /** Present (always true) when a foreign harness ran it: metrics.val_bpb is what the run printed, not a measurement. */
+  selfReported?: true;
 }
 
 /** "I am running candidate <fingerprint>" until `expires`. */
@@ -311,6 +313,7 @@ const BODIES: Record<RecordType, Record<string, Check>> = {
     endedAt: iso,
     lineage,
     imported: optional(literal(true)),
+    selfReported: optional(literal(true)),
   },
   claim: {
     experiment: id,

@@ -14,9 +14,12 @@ export interface Program {
   budgetMode: 'time' | 'tokens';
   /** The budget in its mode's unit: seconds in time mode, tokens in tokens mode; part of the id. */
   budget: number;
-  /** sha256 of prepare.py (data, tokenizer, evaluation constants, metric), evaluate.py (the harness that measures), the baseline train.py and program.md. */
+  /**
+   * sha256 of prepare.py (data, tokenizer, evaluation constants, metric), evaluate.py (the harness that
+   * measures; null for a foreign harness, which has none), the baseline train.py and program.md.
+   */
   prepareHash: string;
-  evaluateHash: string;
+  evaluateHash: string | null;
   baselineHash: string;
   programHash: string;
   /** Version of the data package, for the offline dataset. */
@@ -24,7 +27,10 @@ export interface Program {
 }
 
 export interface ProgramInputs {
-  trainerDir: string;
+  /** The harness's prepare.py and evaluate.py (null: a foreign harness), and the baseline train.py in use. */
+  preparePath: string;
+  evaluatePath: string | null;
+  baselinePath: string;
   programPath: string;
   dataset: Dataset;
   /** Training seconds per run (the amount in time mode). */
@@ -46,9 +52,9 @@ export async function describeProgram(inputs: ProgramInputs): Promise<Program> {
     }
   };
   const [prepare, evaluate, baseline, program] = await Promise.all([
-    read(join(inputs.trainerDir, 'prepare.py'), 'the harness prepare.py'),
-    read(join(inputs.trainerDir, 'evaluate.py'), 'the harness evaluate.py'),
-    read(join(inputs.trainerDir, 'train.py'), 'the baseline train.py'),
+    read(inputs.preparePath, 'the harness prepare.py'),
+    inputs.evaluatePath === null ? null : read(inputs.evaluatePath, 'the harness evaluate.py'),
+    read(inputs.baselinePath, 'the baseline train.py'),
     read(inputs.programPath, 'program.md'),
   ]);
   const dataVersion = inputs.dataset === 'sotu' ? await sotuVersion(inputs.nodeModules) : 'hub';
@@ -59,7 +65,7 @@ export async function describeProgram(inputs: ProgramInputs): Promise<Program> {
   // `budget` is the amount in the mode's unit; time-mode ids are the same as before the tokens mode existed.
   const fields = {
     v: 1, dataset: inputs.dataset, budget: budgetMode === 'tokens' ? inputs.budgetTokens! : inputs.budget, budgetMode,
-    prepareHash: sourceHash(prepare), evaluateHash: sourceHash(evaluate), baselineHash: sourceHash(baseline), programHash: sourceHash(program), dataVersion,
+    prepareHash: sourceHash(prepare), evaluateHash: evaluate === null ? null : sourceHash(evaluate), baselineHash: sourceHash(baseline), programHash: sourceHash(program), dataVersion,
   };
   // 16 hex digits: short enough for topic names, far from any accidental collision between programs.
   const id = createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 16);

@@ -3,9 +3,8 @@
  * fence, then the harness's own evaluation of the model it exported (the val_bpb of record).
  */
 import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import {
   diskError, probedDiskError, StateError, TrainerError, type Dataset, type Hardware, type Metrics, type RunOutcome,
 } from '../core/index.js';
@@ -13,12 +12,14 @@ import { CONFIG_KEYS, envName } from '../config/index.js';
 import { defaultLimits, findTool, noFence, type Fence, type FenceLimits, type FenceSpec } from '../sandbox/index.js';
 import { classify, isStrongOomLine, type Verdict } from './classify.js';
 import { dataView, prepareData, type DataManifest, type Phase } from './data.js';
+import { checkForeignData, foreignView } from './foreign.js';
 import { EXPORT_FOLDER, evaluateExport, type HarnessResult } from './harness.js';
 import { LineSplitter, RingBuffer, Screen } from './lines.js';
 import { cappedLog } from './log.js';
 import {
   isTrivialExceptionLine, lastExceptionLine, parseDrawnTokens, parseFailLine, parseNumber, parseProgress, summaryFields, type Progress,
 } from './parse.js';
+import { probeHardware } from './probe.js';
 import { abortReason, runFenced, type ProcessEnd } from './process.js';
 
 export type { Progress } from './parse.js';
@@ -57,6 +58,8 @@ export interface RunResult {
   printedValBpb: number | null;
   /** Seconds the harness's evaluation took; null when it did not run (or metric 'printed'). */
   harnessSeconds: number | null;
+  /** Set when a foreign harness ran it: metrics.val_bpb is the run's own print, not a measurement. */
+  selfReported?: true;
   logPath: string;
   /** The last LOG_TAIL_LINES lines of the log. */
   logTail: string[];
@@ -74,7 +77,7 @@ export interface Trainer {
    * and with the abort reason when `signal` aborts.
    */
   run(req: RunRequest): Promise<RunResult>;
-  /** `python prepare.py hardware`, validated; cached per trainer after the first success. */
+  /** The node's hardware probe (src/runner/probe.py), validated; cached per trainer after the first success. */
   hardware(): Promise<Hardware>;
 }
 
@@ -111,6 +114,14 @@ export interface PythonTrainerInit {
    * training sees no validation data. 'printed': the summary's own val_bpb counts (stub trainers in tests).
    */
   metric?: 'harness' | 'printed';
+  /**
+   * A foreign harness in trainerDir (a prepare.py of the reference's kind, no evaluate.py; see layout.ts):
+   * metric 'printed', results self-reported, `cache` shown read-only at ~/.cache/autoresearch of each
+   * run, and `python prepare.py` run once, fenced and offline, before the first run (foreign.ts).
+   * `fallbacks`: a folder placed after trainerDir on PYTHONPATH (read-only), so that the reference's
+   * `from kernels import get_kernel` finds our offline stand-in (trainer/kernels.py) unless DIR has its own.
+   */
+  foreign?: { cache: string; fallbacks: string };
   /** Run log cap in bytes (default MAX_LOG_BYTES). */
   maxLogBytes?: number;
   /** This box's hardware when already probed (e.g. to pick the budget), so it is not probed again. */
@@ -152,8 +163,11 @@ async function writeRunFolder(runDir: string, source: string): Promise<string> {
     throw (await probedDiskError(StateError, err, runDir, doing, path.dirname(runDir))) ?? err;
   };
   await mkdir(runDir, { recursive: true }).catch(runFolderError('create the run folder'));
+  // A resumed run's folder holds what its last attempt (a peer's code) left: links named train.py or
+  // run.log would have the node write through them, so both are removed (never followed) and made anew.
+  await Promise.all(['train.py', 'run.log'].map((f) => rm(path.join(runDir, f), { recursive: true, force: true })));
   const trainPath = path.join(runDir, 'train.py');
-  await writeFile(trainPath, source, 'utf8').catch(runFolderError(`write ${trainPath}`));
+  await writeFile(trainPath, source, { encoding: 'utf8', flag: 'wx' }).catch(runFolderError(`write ${trainPath}`));
   return trainPath;
 }
 
@@ -192,6 +206,7 @@ class PythonTrainer implements Trainer {
   private readonly fence: Fence;
   private hw: Promise<Hardware> | null = null;
   private data: Promise<DataManifest> | null = null;
+  private foreignData: Promise<void> | null = null;
 
   constructor(private readonly init: PythonTrainerInit) {
     if (!(init.timeoutSeconds > 0)) throw new TrainerError(`timeoutSeconds must be > 0 (got ${init.timeoutSeconds})`);
@@ -216,7 +231,7 @@ class PythonTrainer implements Trainer {
       if (v !== undefined && k.startsWith('SWARM_') && !NODE_VARIABLES.has(k)) env[k] = v;
     }
     Object.assign(env, this.init.env ?? {});
-    env.PYTHONPATH = this.trainerDir;
+    env.PYTHONPATH = this.init.foreign ? `${this.trainerDir}${path.delimiter}${this.init.foreign.fallbacks}` : this.trainerDir;
     env.PYTHONUNBUFFERED = '1';
     env.SWARM_DATASET = this.init.dataset;
     env.SWARM_BUDGET_SECONDS = String(this.init.budgetSeconds);
@@ -246,14 +261,22 @@ class PythonTrainer implements Trainer {
     return this.data;
   }
 
+  /** The run's own val_bpb counts: stub trainers in tests, and every foreign harness. */
+  private get printedMetric(): boolean {
+    return this.init.metric === 'printed' || this.init.foreign !== undefined;
+  }
+
   /** The fence spec of one phase: its data view, the harness folder, the run folder. */
   private async spec(runDir: string, phase: Phase): Promise<FenceSpec> {
     const fenced = this.fence.layers.filesystem === null;
-    const view = this.init.metric === 'printed' ? null : dataView(await this.manifest(), phase);
+    const view = this.printedMetric ? null : dataView(await this.manifest(), phase);
     const cacheDir = view && fenced ? view.cacheDir : this.cacheDir;
+    const foreign = this.init.foreign
+      ? [{ src: this.init.foreign.fallbacks }, ...(await foreignView(runDir, this.init.foreign.cache, fenced))]
+      : [];
     return {
       runDir, runDirReadonly: phase === 'eval', python: this.python, gpu: this.init.gpu ?? false,
-      binds: [{ src: this.trainerDir }, ...(view && fenced ? view.binds : [])],
+      binds: [{ src: this.trainerDir }, ...(view && fenced ? view.binds : []), ...foreign],
       env: this.contractEnv(cacheDir), limits: this.init.limits ?? defaultLimits(),
     };
   }
@@ -264,6 +287,7 @@ class PythonTrainer implements Trainer {
     const runDir = path.resolve(req.runDir);
     const trainPath = await writeRunFolder(runDir, req.source);
     const startedAt = new Date();
+    await this.foreignReady(runDir, req.signal);
     const { end, seen, logTail, logPath } = await this.train(runDir, trainPath, req);
     if (!end.timedOut && !end.limit && end.exitCode !== 0) {
       const envErr = environmentFailure(logTail, this.init);
@@ -272,7 +296,7 @@ class PythonTrainer implements Trainer {
     let verdict = this.judge(end, seen, logTail);
     const printed = verdict.metrics?.val_bpb ?? null;
     let harnessSeconds: number | null = null;
-    if (verdict.outcome === 'ok' && verdict.metrics && this.init.metric !== 'printed') {
+    if (verdict.outcome === 'ok' && verdict.metrics && !this.printedMetric) {
       const measured = await this.evaluate(runDir, req.signal);
       if (measured.ok) {
         verdict = { ...verdict, metrics: { ...verdict.metrics, val_bpb: measured.score.valBpb } };
@@ -283,8 +307,22 @@ class PythonTrainer implements Trainer {
     }
     return {
       ...verdict, exitCode: end.exitCode, logPath, logTail, printedValBpb: printed, harnessSeconds,
+      ...(this.init.foreign ? { selfReported: true as const } : {}),
       startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), wallSeconds: end.wallSeconds, peakMemoryMb: end.peakMemoryMb,
     };
+  }
+
+  /** A foreign harness's data check (foreign.ts), once per trainer; a failure is the node's error, tried again next time. */
+  private foreignReady(runDir: string, signal: AbortSignal | undefined): Promise<void> {
+    const foreign = this.init.foreign;
+    if (!foreign || this.foreignData) return this.foreignData ?? Promise.resolve();
+    this.foreignData = this.spec(runDir, 'train').then((spec) => checkForeignData({
+      cmd: [this.python, path.join(this.trainerDir, 'prepare.py')], spec, fence: this.fence, prepare: path.join(this.trainerDir, 'prepare.py'),
+      cache: foreign.cache, timeoutSeconds: this.init.timeoutSeconds, killGraceSeconds: Math.max(0, this.init.killGraceSeconds ?? 3),
+      ...(signal ? { signal } : {}),
+    }));
+    this.foreignData.catch(() => { this.foreignData = null; });
+    return this.foreignData;
   }
 
   /** The training process in the fence, its output parsed as it comes and kept in a capped log. */
@@ -294,7 +332,7 @@ class PythonTrainer implements Trainer {
     if (req.seed !== undefined) spec.env.SWARM_SEED = String(req.seed);
     // Tells prepare.py it runs under a node, which arms its watchdog against outliving a node killed with -9.
     spec.env.SWARM_RUN_ID = path.basename(runDir);
-    if (this.init.metric !== 'printed') spec.env.SWARM_EXPORT_DIR = path.join(runDir, EXPORT_FOLDER);
+    if (!this.printedMetric) spec.env.SWARM_EXPORT_DIR = path.join(runDir, EXPORT_FOLDER);
     const logPath = path.join(runDir, 'run.log');
     const log = cappedLog(logPath, this.init.maxLogBytes);
     const { tail, seen, splitter } = watchOutput(req.onProgress, this.init.budgetMode === 'tokens' ? Number.NaN : this.init.budgetSeconds);
@@ -350,31 +388,7 @@ class PythonTrainer implements Trainer {
 
   private async probeHardware(): Promise<Hardware> {
     await checkExecutable(this.python);
-    const prepare = path.join(this.trainerDir, 'prepare.py');
-    try {
-      await access(prepare, fsConstants.R_OK);
-    } catch (err) {
-      throw new TrainerError(`prepare.py not found in ${this.trainerDir}`, {
-        hint: 'check the trainer folder setting (it must hold prepare.py)', cause: err,
-      });
-    }
-    const res = await execa(this.python, [prepare, 'hardware'], {
-      cwd: this.trainerDir, env: this.hostEnv(), extendEnv: false, reject: false, stdin: 'ignore',
-      timeout: 300_000, all: true, maxBuffer: 10_000_000,
-    });
-    if (res.exitCode === undefined && res.signal === undefined) {
-      throw new TrainerError(`cannot start the trainer (${this.python}): ${res.code ?? res.message}`, { hint: SETUP_HINT });
-    }
-    if (res.exitCode !== 0) {
-      const lines = String(res.all ?? '').split(/\r?\n/);
-      const exc = lastExceptionLine(lines) ?? lines.filter((l) => l.trim()).slice(-1)[0] ?? '';
-      throw new TrainerError(`\`prepare.py hardware\` failed (${res.timedOut ? 'timed out' : `exit ${res.exitCode ?? res.signal}`}): ${exc}`, {
-        hint: SETUP_HINT,
-      });
-    }
-    const line = String(res.stdout).split(/\r?\n/).reverse().find((l) => l.trim().startsWith('{'));
-    if (!line) throw new TrainerError('`prepare.py hardware` printed no JSON line', { hint: SETUP_HINT });
-    return validateHardware(line);
+    return probeHardware(this.python, this.hostEnv(), SETUP_HINT);
   }
 }
 
@@ -402,35 +416,6 @@ export function tokenShortfall(summary: readonly string[], budgetTokens: number,
 
 function fmtM(m: number): string {
   return String(Number(m.toFixed(6)));
-}
-
-/** Parses and checks the JSON line of `prepare.py hardware` against core's Hardware. */
-export function validateHardware(line: string): Hardware {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch (err) {
-    throw new TrainerError(`\`prepare.py hardware\` printed invalid JSON: ${line.slice(0, 200)}`, { cause: err });
-  }
-  const o = v as Record<string, unknown>;
-  const problems: string[] = [];
-  if (typeof v !== 'object' || v === null) problems.push('not an object');
-  else {
-    if (o.device !== 'cuda' && o.device !== 'mps' && o.device !== 'cpu') problems.push('device');
-    if (typeof o.name !== 'string') problems.push('name');
-    if (typeof o.count !== 'number' || !Number.isInteger(o.count) || o.count < 0) problems.push('count');
-    if (typeof o.memoryGb !== 'number' || !Number.isFinite(o.memoryGb) || o.memoryGb < 0) problems.push('memoryGb');
-    if (typeof o.torch !== 'string') problems.push('torch');
-    if (o.cuda !== null && typeof o.cuda !== 'string') problems.push('cuda');
-    if (typeof o.python !== 'string') problems.push('python');
-  }
-  if (problems.length > 0) {
-    throw new TrainerError(`\`prepare.py hardware\` printed an unexpected object (bad: ${problems.join(', ')}): ${line.slice(0, 200)}`);
-  }
-  return {
-    device: o.device as Hardware['device'], name: o.name as string, count: o.count as number,
-    memoryGb: o.memoryGb as number, torch: o.torch as string, cuda: (o.cuda as string | null), python: o.python as string,
-  };
 }
 
 export function pythonTrainer(init: PythonTrainerInit): Trainer {

@@ -13,6 +13,8 @@ export interface LeaderboardEntry {
   lineage: string[];
   /** verified, unverified or disputed, from the replications held. */
   standing: Standing;
+  /** A foreign harness's result: its val_bpb is the run's own print (replications still check it). */
+  selfReported: boolean;
   confirmations: number;
   disputes: number;
 }
@@ -71,7 +73,7 @@ export function leaderboard(records: readonly SignedRecord[], perClass = 5): Lea
         .slice(0, perClass)
         .map(({ r, t }, i): LeaderboardEntry => ({
           rank: i + 1, val_bpb: r.metrics!.val_bpb, peer: r.peer, experiment: r.experiment, hypothesis: r.hypothesis,
-          proposer: r.proposer, endedAt: r.endedAt, lineage: r.lineage, ...t,
+          proposer: r.proposer, endedAt: r.endedAt, lineage: r.lineage, selfReported: r.selfReported === true, ...t,
         })),
     }))
     .sort((a, b) => a.hardware.localeCompare(b.hardware));

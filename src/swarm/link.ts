@@ -124,6 +124,7 @@ export function swarmLink(init: LinkInit) {
       hardware: wireHardware(record.hardware), dataset: record.dataset, budgetSeconds: record.budgetSeconds,
       startedAt: record.startedAt, endedAt: record.endedAt ?? new Date().toISOString(), lineage: record.lineage ?? [],
       ...(record.imported ? { imported: true as const } : {}),
+      ...(record.selfReported ? { selfReported: true as const } : {}),
     });
   }
 

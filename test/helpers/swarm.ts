@@ -34,6 +34,8 @@ export function scripted(edits: { hypothesis: string; edit: (source: string) => 
 export const setConst = (name: string, value: string) => (source: string) =>
   source.replace(new RegExp(`^${name} = [^ ]+`, 'm'), `${name} = ${value}`);
 
+const STUB_HARDWARE = { device: 'cpu', name: 'stub cpu', count: 1, memoryGb: 1, torch: 'none', cuda: null, python: '3' } as const;
+
 /** A full swarm node in-process: store, workspace, libp2p on 127.0.0.1, the link, and a loop to drive. */
 export async function swarmNode(opts: {
   name: string; bootstrap?: SwarmNode[]; trainerDir?: string; budget?: number; refusePeerCode?: string | null;
@@ -55,7 +57,10 @@ export async function swarmNode(opts: {
   const store = await openStore(join(state, 'db'));
   cleanups.push(() => store.close());
   const workspace = await openWorkspace({ dir: join(state, 'ws.git'), baseline: await readFile(join(trainerDir, 'train.py'), 'utf8') });
-  const real = pythonTrainer({ python: PYTHON, trainerDir, cacheDir: TEST_CACHE, dataset: 'sotu', budgetSeconds: budget, timeoutSeconds: 120, metric: metricOf(trainerDir) });
+  const real = pythonTrainer({
+    python: PYTHON, trainerDir, cacheDir: TEST_CACHE, dataset: 'sotu', budgetSeconds: budget, timeoutSeconds: 120, metric: metricOf(trainerDir),
+    hardware: STUB_HARDWARE, // every test node is one box of the class its link names ('stub cpu'), not whatever this machine probes
+  });
   const trainer = opts.trainer ? opts.trainer(real) : real;
   const logs: string[] = [];
   const log = { info: (m: string) => logs.push(m), warn: (m: string) => logs.push(`warn: ${m}`), error: (m: string) => logs.push(`error: ${m}`) };

@@ -178,6 +178,25 @@ describe('decodeRecord', () => {
   });
 });
 
+describe('a self-reported result (a foreign harness ran it)', () => {
+  it('validates, round-trips on the wire signed, and cannot be stripped or added by a relay', async () => {
+    const r = await signed({ ...resultBody(1), selfReported: true });
+    const back = await decodeRecord(encodeRecord(r), PROGRAM);
+    expect(back).toMatchObject({ ok: true, record: { selfReported: true } });
+    // The mark is signed: a relay cannot drop it (passing the print off as measured) nor add it.
+    const { selfReported: _, ...stripped } = r as SignedRecord & { selfReported?: true };
+    expect(await verifyRecord(stripped as SignedRecord)).toBe(false);
+    expect(await verifyRecord({ ...(await signed(resultBody(1))), selfReported: true } as SignedRecord)).toBe(false);
+    // Absent is the measured case; present it is exactly true.
+    expect((await checkRecord(await signed(resultBody(1)), PROGRAM)).ok).toBe(true);
+    for (const bad of [false, 'true', 1, null]) {
+      expect(await checkRecord(await signed({ ...resultBody(1), selfReported: bad }), PROGRAM)).toMatchObject({ ok: false, reason: 'schema', error: expect.stringMatching(/^selfReported: expected true/) });
+    }
+    // Only results carry it.
+    expect(await checkRecord(await signed({ ...bestBody(1), selfReported: true }), PROGRAM)).toMatchObject({ ok: false, error: 'unknown field "selfReported"' });
+  });
+});
+
 describe('SeqTracker', () => {
   it('tracks the contiguous high-water mark and deduplicates', () => {
     const t = new SeqTracker();

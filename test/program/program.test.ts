@@ -19,13 +19,16 @@ beforeAll(async () => {
   await writeFile(join(dir, 'trainer', 'evaluate.py'), 'print("evaluate")\n');
   await writeFile(join(dir, 'program.md'), '# program\n');
   await writeFile(join(dir, 'node_modules', '@stdlib', 'datasets-sotu', 'package.json'), '{"version":"0.2.2"}');
-  base = { trainerDir: join(dir, 'trainer'), programPath: join(dir, 'program.md'), dataset: 'sotu', nodeModules: join(dir, 'node_modules') };
+  base = {
+    preparePath: join(dir, 'trainer', 'prepare.py'), evaluatePath: join(dir, 'trainer', 'evaluate.py'), baselinePath: join(dir, 'trainer', 'train.py'),
+    programPath: join(dir, 'program.md'), dataset: 'sotu', nodeModules: join(dir, 'node_modules'),
+  };
 });
 
 /** The id as docs/protocol.md section 9 defines it. */
-function expectedId(budget: number, budgetMode: 'time' | 'tokens'): string {
+function expectedId(budget: number, budgetMode: 'time' | 'tokens', evaluateHash: string | null = sha('print("evaluate")\n')): string {
   const fields = {
-    v: 1, dataset: 'sotu', budget, budgetMode, prepareHash: sha('TIME_BUDGET = 300\n'), evaluateHash: sha('print("evaluate")\n'), baselineHash: sha('print("train")\n'),
+    v: 1, dataset: 'sotu', budget, budgetMode, prepareHash: sha('TIME_BUDGET = 300\n'), evaluateHash, baselineHash: sha('print("train")\n'),
     programHash: sha('# program\n'), dataVersion: 'sotu@0.2.2',
   };
   return sha(JSON.stringify(fields)).slice(0, 16);
@@ -57,5 +60,12 @@ describe('program id', () => {
   it('refuses tokens mode without a positive integer token budget', async () => {
     await expect(describeProgram({ ...base, budget: 300, budgetMode: 'tokens' })).rejects.toThrow(ConfigError);
     await expect(describeProgram({ ...base, budget: 300, budgetMode: 'tokens', budgetTokens: 0 })).rejects.toThrow(/positive integer token budget/);
+  });
+
+  it('a foreign harness (no evaluate.py): evaluateHash is null in the hashed JSON, another program than the same files with one', async () => {
+    const foreign = await describeProgram({ ...base, budget: 300, evaluatePath: null });
+    expect(foreign.evaluateHash).toBeNull();
+    expect(foreign.id).toBe(expectedId(300, 'time', null));
+    expect(foreign.id).not.toBe((await describeProgram({ ...base, budget: 300 })).id);
   });
 });

@@ -1,4 +1,4 @@
-import { copyFile, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrainerError } from '../../src/core/index.js';
@@ -223,6 +223,22 @@ describe('pythonTrainer.run', () => {
   });
 });
 
+describe('a resumed run folder', () => {
+  it("replaces links its last attempt left as train.py and run.log, writing nothing through them", async () => {
+    const runDir = path.join(root, 'resumed');
+    await mkdir(runDir, { recursive: true });
+    const victims = ['victim-train', 'victim-log'].map((v) => path.join(root, v));
+    for (const v of victims) await writeFile(v, 'untouched');
+    await symlink(victims[0]!, path.join(runDir, 'train.py'));
+    await symlink(victims[1]!, path.join(runDir, 'run.log'));
+    const r = await pythonTrainer(init()).run({ source: await fixture('ok.py'), runDir });
+    expect(r.outcome).toBe('ok');
+    for (const v of victims) expect(await readFile(v, 'utf8')).toBe('untouched');
+    expect(await readFile(path.join(runDir, 'train.py'), 'utf8')).toBe(await fixture('ok.py'));
+    expect(await readFile(path.join(runDir, 'run.log'), 'utf8')).toMatch(/val_bpb/);
+  });
+});
+
 describe('the run log', () => {
   it('a 50 MB stdout flood is stopped at the log cap, with the limit as its reason; at most the cap is on disk', async () => {
     const r = await runFixture('flood.py', { maxLogBytes: 1 << 20 });
@@ -235,15 +251,19 @@ describe('the run log', () => {
 });
 
 describe('pythonTrainer.hardware', () => {
-  it('runs prepare.py hardware, validates and caches', async () => {
+  it("runs the node's own probe whatever the trainer folder holds (none of its files), validates and caches", async () => {
     const dir = await tmpDir('hw');
-    await copyFile(path.join(FIXTURES, 'fake_prepare.py'), path.join(dir, 'prepare.py'));
+    // No prepare.py at all, and a torch.py that would shadow the real one if the probe looked in the folder.
+    await writeFile(path.join(dir, 'torch.py'), 'raise SystemExit("shadowed torch imported")\n');
     const trainer = pythonTrainer(init({ trainerDir: dir }));
     const hw = await trainer.hardware();
-    expect(hw).toEqual({ device: 'cpu', name: 'Fake CPU', count: 1, memoryGb: 16, torch: '2.13.0', cuda: null, python: '3.11.7' });
-    await rm(path.join(dir, 'prepare.py'));
+    expect(hw).toMatchObject({ device: 'cpu', cuda: null });
+    expect(hw.torch).toMatch(/^\d+\.\d+/);
+    expect(hw.count).toBeGreaterThan(0);
+    expect(hw.name.length).toBeGreaterThan(0);
     expect(await trainer.hardware()).toBe(hw); // cached
-    await expect(pythonTrainer(init({ trainerDir: dir })).hardware()).rejects.toBeInstanceOf(TrainerError);
+    await expect(pythonTrainer(init({ trainerDir: dir, env: { SWARM_DEVICE: 'tpu' } })).hardware()).rejects.toThrow(/hardware probe failed.*SWARM_DEVICE='tpu' must be cuda, mps or cpu/);
+    await expect(pythonTrainer(init({ python: path.join(dir, 'no-python') })).hardware()).rejects.toBeInstanceOf(TrainerError);
     await rm(dir, { recursive: true, force: true });
   });
 });

@@ -377,7 +377,7 @@ function renderLeaderboard() {
     const rows = c.entries.map((e) => el('tr', { className: 'link', onclick: () => { location.hash = expHref(e.experiment); } },
       el('td', { className: 'num' }, String(e.rank)),
       el('td', { className: 'num' }, fmt(e.val_bpb)),
-      el('td', {}, badge(e.standing)),
+      el('td', {}, badge(e.standing), e.selfReported && el('span', { title: "a foreign harness: the run's own printed val_bpb" }, ' ', badge('self-reported', 'muted'))),
       el('td', { className: 'num', title: 'confirmations / disputes' }, `${e.confirmations} / ${e.disputes}`),
       el('td', { title: e.peer }, el('code', {}, shortId(e.peer))),
       el('td', { className: 'text' }, e.hypothesis),
