@@ -68,7 +68,7 @@ function runLimits(config: NodeConfig): FenceLimits {
 /** The research program this configuration runs (its id names the swarm's topics and stamps the state folder). */
 export function researchProgram(config: ResolvedConfig, node: Pick<NodeTrainer, 'layout' | 'baseline'>): Promise<Program> {
   return describeProgram({
-    preparePath: node.layout.prepare, evaluatePath: node.layout.evaluate, baselinePath: node.baseline, programPath: config.program, dataset: config.dataset, budget: config.budget,
+    preparePath: node.layout.prepare, evaluatePath: node.layout.evaluate, kernelsPath: node.layout.kernels, baselinePath: node.baseline, programPath: config.program, dataset: config.dataset, budget: config.budget,
     budgetMode: config.budgetMode, budgetTokens: config.budgetTokens, nodeModules: join(repoRoot(), 'node_modules'),
   });
 }

@@ -20,6 +20,8 @@ export interface Program {
    */
   prepareHash: string;
   evaluateHash: string | null;
+  /** sha256 of the kernels.py on the runs' path (the offline stand-in for the reference's hub kernel), or null. */
+  kernelsHash: string | null;
   baselineHash: string;
   programHash: string;
   /** Version of the data package, for the offline dataset. */
@@ -30,6 +32,8 @@ export interface ProgramInputs {
   /** The harness's prepare.py and evaluate.py (null: a foreign harness), and the baseline train.py in use. */
   preparePath: string;
   evaluatePath: string | null;
+  /** The kernels.py a run's `import kernels` finds; null when there is none. */
+  kernelsPath: string | null;
   baselinePath: string;
   programPath: string;
   dataset: Dataset;
@@ -51,9 +55,10 @@ export async function describeProgram(inputs: ProgramInputs): Promise<Program> {
       throw new ConfigError(`cannot read ${what} at ${path}: ${(err as Error).message}`, { cause: err });
     }
   };
-  const [prepare, evaluate, baseline, program] = await Promise.all([
+  const [prepare, evaluate, kernels, baseline, program] = await Promise.all([
     read(inputs.preparePath, 'the harness prepare.py'),
     inputs.evaluatePath === null ? null : read(inputs.evaluatePath, 'the harness evaluate.py'),
+    inputs.kernelsPath === null ? null : read(inputs.kernelsPath, 'the harness kernels.py'),
     read(inputs.baselinePath, 'the baseline train.py'),
     read(inputs.programPath, 'program.md'),
   ]);
@@ -65,11 +70,12 @@ export async function describeProgram(inputs: ProgramInputs): Promise<Program> {
   // `budget` is the amount in the mode's unit; time-mode ids are the same as before the tokens mode existed.
   const fields = {
     v: 1, dataset: inputs.dataset, budget: budgetMode === 'tokens' ? inputs.budgetTokens! : inputs.budget, budgetMode,
-    prepareHash: sourceHash(prepare), evaluateHash: evaluate === null ? null : sourceHash(evaluate), baselineHash: sourceHash(baseline), programHash: sourceHash(program), dataVersion,
+    prepareHash: sourceHash(prepare), evaluateHash: evaluate === null ? null : sourceHash(evaluate),
+    kernelsHash: kernels === null ? null : sourceHash(kernels), baselineHash: sourceHash(baseline), programHash: sourceHash(program), dataVersion,
   };
   // 16 hex digits: short enough for topic names, far from any accidental collision between programs.
   const id = createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 16);
-  return { id, dataset: fields.dataset, budgetMode, budget: fields.budget, prepareHash: fields.prepareHash, evaluateHash: fields.evaluateHash, baselineHash: fields.baselineHash, programHash: fields.programHash, dataVersion };
+  return { id, dataset: fields.dataset, budgetMode, budget: fields.budget, prepareHash: fields.prepareHash, evaluateHash: fields.evaluateHash, kernelsHash: fields.kernelsHash, baselineHash: fields.baselineHash, programHash: fields.programHash, dataVersion };
 }
 
 async function sotuVersion(nodeModules: string): Promise<string> {

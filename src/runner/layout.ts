@@ -25,6 +25,12 @@ export interface TrainerLayout {
   evaluate: string | null;
   /** DIR/train.py: the baseline, except where baselineOf picks the reference-class one. */
   train: string;
+  /**
+   * The kernels.py a run's `import kernels` finds (the offline stand-in for the reference's hub kernel):
+   * the harness folder's, else for a foreign harness the embedded one, which follows DIR on PYTHONPATH.
+   * Null when there is none. Part of the program: a train.py that imports it depends on it.
+   */
+  kernels: string | null;
 }
 
 const HINT = '--trainer DIR names a folder holding train.py (and prepare.py for a harness of its own; see README "Bring your own autoresearch")';
@@ -45,14 +51,17 @@ export async function trainerLayout(dir: string, embedded: string): Promise<Trai
         hint: 'add its prepare.py, or remove evaluate.py to run train.py under the embedded harness',
       });
     }
-    return { harness: 'swarm', dir: abs, train, ...(await embeddedHarness(embedded)) };
+    const harness = await embeddedHarness(embedded);
+    return { harness: 'swarm', dir: abs, train, ...harness, kernels: await kernelsIn([harness.harnessDir]) };
   }
   await readableFile(path.join(abs, 'prepare.py'), `the trainer folder ${abs} has a prepare.py that cannot be read`);
   if (evaluate === 'missing') {
-    return { harness: 'foreign', dir: abs, train, harnessDir: abs, prepare: path.join(abs, 'prepare.py'), evaluate: null };
+    const kernels = await kernelsIn([abs, path.resolve(embedded)]);
+    return { harness: 'foreign', dir: abs, train, harnessDir: abs, prepare: path.join(abs, 'prepare.py'), evaluate: null, kernels };
   }
   await readableFile(path.join(abs, 'evaluate.py'), `the trainer folder ${abs} has an evaluate.py that cannot be read`);
-  return { harness: 'swarm', dir: abs, train, harnessDir: abs, prepare: path.join(abs, 'prepare.py'), evaluate: path.join(abs, 'evaluate.py') };
+  const kernels = await kernelsIn([abs]);
+  return { harness: 'swarm', dir: abs, train, harnessDir: abs, prepare: path.join(abs, 'prepare.py'), evaluate: path.join(abs, 'evaluate.py'), kernels };
 }
 
 /**
@@ -84,6 +93,15 @@ async function embeddedHarness(embedded: string): Promise<Pick<TrainerLayout, 'h
     await readableFile(f, `the embedded harness is incomplete: ${f} cannot be read`, 'restore trainer/ of this checkout (git checkout -- trainer)');
   }
   return { harnessDir, prepare, evaluate };
+}
+
+/** The first kernels.py in these folders, in PYTHONPATH order. */
+async function kernelsIn(folders: readonly string[]): Promise<string | null> {
+  for (const folder of folders) {
+    const file = path.join(folder, 'kernels.py');
+    if ((await entryKind(file)) === 'file') return file;
+  }
+  return null;
 }
 
 async function entryKind(p: string): Promise<'file' | 'dir' | 'other' | 'missing'> {

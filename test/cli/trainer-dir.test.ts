@@ -121,7 +121,7 @@ describe('swarm join --trainer with a train.py for the reference interface', () 
     // The program: our harness files, DIR's train.py as the baseline, DIR's program.md (no --program given).
     const harness = (f: string) => join(REPO, 'trainer', f);
     const program = await describeProgram({
-      preparePath: harness('prepare.py'), evaluatePath: harness('evaluate.py'), baselinePath: join(REFERENCE_STYLE, 'train.py'),
+      preparePath: harness('prepare.py'), evaluatePath: harness('evaluate.py'), kernelsPath: harness('kernels.py'), baselinePath: join(REFERENCE_STYLE, 'train.py'),
       programPath: join(REFERENCE_STYLE, 'program.md'), dataset: 'sotu', budget: 5, nodeModules: join(REPO, 'node_modules'),
     });
     expect(r.all).toContain(`program ${program.id} (sotu, 5 s)`);

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/index.js';
 import { describeProgram, type ProgramInputs } from '../../src/program/index.js';
@@ -17,18 +17,22 @@ beforeAll(async () => {
   await writeFile(join(dir, 'trainer', 'prepare.py'), 'TIME_BUDGET = 300\n');
   await writeFile(join(dir, 'trainer', 'train.py'), 'print("train")\n');
   await writeFile(join(dir, 'trainer', 'evaluate.py'), 'print("evaluate")\n');
+  await writeFile(join(dir, 'trainer', 'kernels.py'), 'def get_kernel(name): pass\n');
   await writeFile(join(dir, 'program.md'), '# program\n');
   await writeFile(join(dir, 'node_modules', '@stdlib', 'datasets-sotu', 'package.json'), '{"version":"0.2.2"}');
   base = {
-    preparePath: join(dir, 'trainer', 'prepare.py'), evaluatePath: join(dir, 'trainer', 'evaluate.py'), baselinePath: join(dir, 'trainer', 'train.py'),
+    preparePath: join(dir, 'trainer', 'prepare.py'), evaluatePath: join(dir, 'trainer', 'evaluate.py'), kernelsPath: join(dir, 'trainer', 'kernels.py'), baselinePath: join(dir, 'trainer', 'train.py'),
     programPath: join(dir, 'program.md'), dataset: 'sotu', nodeModules: join(dir, 'node_modules'),
   };
 });
 
 /** The id as docs/protocol.md section 9 defines it. */
-function expectedId(budget: number, budgetMode: 'time' | 'tokens', evaluateHash: string | null = sha('print("evaluate")\n')): string {
+function expectedId(
+  budget: number, budgetMode: 'time' | 'tokens', evaluateHash: string | null = sha('print("evaluate")\n'),
+  kernelsHash: string | null = sha('def get_kernel(name): pass\n'),
+): string {
   const fields = {
-    v: 1, dataset: 'sotu', budget, budgetMode, prepareHash: sha('TIME_BUDGET = 300\n'), evaluateHash, baselineHash: sha('print("train")\n'),
+    v: 1, dataset: 'sotu', budget, budgetMode, prepareHash: sha('TIME_BUDGET = 300\n'), evaluateHash, kernelsHash, baselineHash: sha('print("train")\n'),
     programHash: sha('# program\n'), dataVersion: 'sotu@0.2.2',
   };
   return sha(JSON.stringify(fields)).slice(0, 16);
@@ -67,5 +71,15 @@ describe('program id', () => {
     expect(foreign.evaluateHash).toBeNull();
     expect(foreign.id).toBe(expectedId(300, 'time', null));
     expect(foreign.id).not.toBe((await describeProgram({ ...base, budget: 300 })).id);
+  });
+
+  it('the kernels.py on the runs\' path is part of the program: a train.py that imports it depends on it', async () => {
+    const none = await describeProgram({ ...base, budget: 300, kernelsPath: null });
+    expect(none.kernelsHash).toBeNull();
+    expect(none.id).toBe(expectedId(300, 'time', undefined, null));
+    const other = join(dirname(base.kernelsPath!), 'kernels-other.py');
+    await writeFile(other, 'def get_kernel(name): return None\n');
+    const changed = await describeProgram({ ...base, budget: 300, kernelsPath: other });
+    expect(new Set([none.id, changed.id, (await describeProgram({ ...base, budget: 300 })).id]).size).toBe(3);
   });
 });

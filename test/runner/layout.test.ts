@@ -28,13 +28,20 @@ describe('trainerLayout', () => {
     const own = await folder('own', ['train.py', 'program.md']);
     expect(await trainerLayout(own, embedded)).toEqual({
       harness: 'swarm', dir: own, train: path.join(own, 'train.py'), harnessDir: embedded,
-      prepare: path.join(embedded, 'prepare.py'), evaluate: path.join(embedded, 'evaluate.py'),
+      prepare: path.join(embedded, 'prepare.py'), evaluate: path.join(embedded, 'evaluate.py'), kernels: null,
     });
     expect(await trainerLayout(embedded, embedded)).toMatchObject({ harness: 'swarm', harnessDir: embedded, evaluate: path.join(embedded, 'evaluate.py') });
     const foreign = await folder('foreign', ['train.py', 'prepare.py']);
     expect(await trainerLayout(foreign, embedded)).toEqual({
-      harness: 'foreign', dir: foreign, train: path.join(foreign, 'train.py'), harnessDir: foreign, prepare: path.join(foreign, 'prepare.py'), evaluate: null,
+      harness: 'foreign', dir: foreign, train: path.join(foreign, 'train.py'), harnessDir: foreign, prepare: path.join(foreign, 'prepare.py'), evaluate: null, kernels: null,
     });
+    // `import kernels` finds DIR's own kernels.py first, else the embedded stand-in that follows DIR on PYTHONPATH
+    await writeFile(path.join(embedded, 'kernels.py'), '# stand-in\n');
+    expect((await trainerLayout(own, embedded)).kernels).toBe(path.join(embedded, 'kernels.py'));
+    expect((await trainerLayout(foreign, embedded)).kernels).toBe(path.join(embedded, 'kernels.py'));
+    await writeFile(path.join(foreign, 'kernels.py'), '# its own\n');
+    expect((await trainerLayout(foreign, embedded)).kernels).toBe(path.join(foreign, 'kernels.py'));
+    await rm(path.join(embedded, 'kernels.py'));
   });
 
   it('refuses an incomplete embedded harness with a ConfigError naming the file', async () => {

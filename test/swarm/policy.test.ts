@@ -55,7 +55,7 @@ describe('run policy', () => {
 describe('hardware classes and budgets', () => {
   it('two nodes on different budgets are different programs: they share no record and no ranking', async () => {
     const stub = (f: string) => join(STUB_TRAINER, f);
-    const inputs = { preparePath: stub('prepare.py'), evaluatePath: stub('evaluate.py'), baselinePath: stub('train.py'), programPath: join(REPO, 'node', 'program.md'), dataset: 'sotu' as const, nodeModules: join(REPO, 'node_modules') };
+    const inputs = { preparePath: stub('prepare.py'), evaluatePath: stub('evaluate.py'), kernelsPath: null, baselinePath: stub('train.py'), programPath: join(REPO, 'node', 'program.md'), dataset: 'sotu' as const, nodeModules: join(REPO, 'node_modules') };
     const [p60, p300] = await Promise.all([60, 300].map((budget) => describeProgram({ ...inputs, budget })));
     expect(p60!.id).not.toBe(p300!.id);
     const a = await swarmNode({ name: 'a60', program: p60!.id });
