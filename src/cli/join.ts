@@ -3,7 +3,7 @@ import { join as joinPath } from 'node:path';
 import { createProposer, type ProposerConfig } from '../agent/index.js';
 import { loadConfig, type NodeConfig, type ConfigSources, type ResolvedConfig } from '../config/index.js';
 import type { LiveStatus } from '../control/index.js';
-import { hardwareClass, type ExperimentRecord, type Logger } from '../core/index.js';
+import { deviceLabel, hardwareClass, hardwareLabel, type ExperimentRecord, type Logger } from '../core/index.js';
 import { runLoop } from '../loop/index.js';
 import { createSwarmNet, parseSwarmKey, type SwarmNet } from '../p2p/index.js';
 import { bindState, budgetLabel, programLabel, type Program } from '../program/index.js';
@@ -26,7 +26,7 @@ export async function join(sources: ConfigSources): Promise<void> {
   const bootstrap = [...(await readBootstrap(given.bootstrapFile)), ...given.bootstrap];
   const swarmKey = given.swarmKey === null ? undefined : parseSwarmKey(await readBytes(given.swarmKey, 'the swarm key'), given.swarmKey);
   const layout = stateLayout(given.state);
-  const { trainer, fence, hardware, config } = await nodeTrainer(given);
+  const { trainer, fence, hardware, workers, config } = await nodeTrainer(given);
   const research = await researchProgram(config);
 
   const store = await openStore(layout.db);
@@ -53,6 +53,7 @@ export async function join(sources: ConfigSources): Promise<void> {
     });
     const workspace = await openWorkspace({ dir: layout.workspace, baseline });
     log.info(fence.describe());
+    log.info(`hardware class ${hardwareLabel(hardware)}; ${workers.length} worker${workers.length === 1 ? '' : 's'}: ${workers.map(deviceLabel).join('; ')}`);
     const link = swarmLink({
       crossClass: config.budgetMode === 'tokens',
       store, workspace, log, hardware, hardwareClass: hardwareClass(hardware), claimSeconds: config.timeout, threshold: config.threshold,
@@ -84,7 +85,7 @@ export async function join(sources: ConfigSources): Promise<void> {
       ...(config.budgetMode === 'tokens' ? { budgetTokens: config.budgetTokens } : {}),
       runsDir: layout.runs, maxExperiments: config.maxExperiments,
       noise: { runs: config.noiseRuns, every: config.noiseEvery, k: config.noiseK },
-      log, onEvent: display.onEvent, signal: stop.signal, swarm: link.hooks,
+      log, onEvent: display.onEvent, signal: stop.signal, swarm: link.hooks, workers,
     });
     await link.settled();
     const best = report.best?.metrics ? `best #${report.best.seq} val_bpb ${report.best.metrics.val_bpb.toFixed(6)}` : 'no best yet';

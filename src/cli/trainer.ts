@@ -1,9 +1,10 @@
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot, resolveBudget, type NodeConfig, type ResolvedConfig } from '../config/index.js';
-import type { Hardware } from '../core/index.js';
+import { repoRoot, resolveBudget, resolveWorkers, type NodeConfig, type ResolvedConfig } from '../config/index.js';
+import type { Hardware, WorkerDevice } from '../core/index.js';
 import { describeProgram, type Program } from '../program/index.js';
 import { pythonTrainer, type PythonTrainerInit, type Trainer } from '../runner/index.js';
-import { defaultLimits, detectFence, type Fence, type FenceLimits } from '../sandbox/index.js';
+import { defaultLimits, detectFence, listGpus, type Fence, type FenceLimits } from '../sandbox/index.js';
 
 const GiB = 2 ** 30;
 
@@ -11,6 +12,8 @@ export interface NodeTrainer {
   trainer: Trainer;
   fence: Fence;
   hardware: Hardware;
+  /** One per experiment run at once: a GPU each on CUDA, a share of the CPU otherwise. */
+  workers: WorkerDevice[];
   /** The configuration with its budget settled for this box ('auto' → tokens on a CPU, time on a GPU). */
   config: ResolvedConfig;
 }
@@ -26,10 +29,11 @@ export async function nodeTrainer(config: NodeConfig): Promise<NodeTrainer> {
   // The budget depends on the device, which only the trainer's Python can tell.
   const hardware = await pythonTrainer({ ...base, timeoutSeconds: config.timeout ?? 3600 }).hardware();
   const resolved = resolveBudget(config, hardware.device);
+  const workers = resolveWorkers(config, hardware, hardware.device === 'cuda' ? listGpus() : [], availableParallelism());
   const trainer = pythonTrainer({
     ...base, hardware, timeoutSeconds: resolved.timeout, budgetMode: resolved.budgetMode, budgetTokens: resolved.budgetTokens,
   });
-  return { trainer, fence, hardware, config: resolved };
+  return { trainer, fence, hardware, workers, config: resolved };
 }
 
 /** The fence's defaults for this box, with what the user set instead. */

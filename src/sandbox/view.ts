@@ -99,17 +99,6 @@ export function hostSystem(): { system: SystemEntry[]; etc: string[] } {
   return { system, etc: ETC_PATHS.filter((p) => existsSync(p)) };
 }
 
-/** NVIDIA and DRM device nodes present on the host (empty on a box without a GPU). */
-export function gpuDevices(): string[] {
-  let names: string[];
-  try {
-    names = readdirSync('/dev');
-  } catch {
-    return [];
-  }
-  return names.filter((n) => /^nvidia/.test(n) || n === 'dri' || n === 'kfd').sort().map((n) => `/dev/${n}`);
-}
-
 /** A bind whose source is resolved on the host (links followed) and whose destination is checked. */
 export function resolvedBind(src: string, dest: string = src): { src: string; dest: string } {
   for (const p of [src, dest]) {

@@ -103,11 +103,11 @@ describe('dashboard in chromium', () => {
   it('shows a new result and the live loss curve without a reload', async () => {
     await page.evaluate(() => { window.__marker = 1; });
     const next = record(14, 'keep', 1.72, 'embedding lr 0.8');
-    node.loop({ type: 'start', record: { ...next, status: 'running', metrics: null, endedAt: null }, expectedSeconds: 30 });
-    for (let step = 1; step <= 5; step++) node.loop({ type: 'progress', seq: 14, step: step * 10, loss: 4 - step * 0.2, elapsedSeconds: step * 2, fraction: step / 10 });
+    node.loop({ worker: 0, type: 'start', record: { ...next, status: 'running', metrics: null, endedAt: null }, expectedSeconds: 30 });
+    for (let step = 1; step <= 5; step++) node.loop({ worker: 0, type: 'progress', seq: 14, step: step * 10, loss: 4 - step * 0.2, elapsedSeconds: step * 2, fraction: step / 10 });
     await page.waitForFunction(() => Number(document.getElementById('loss-chart')?.dataset.points) >= 5);
     node.data.records.push(next);
-    node.loop({ type: 'finish', record: next });
+    node.loop({ worker: 0, type: 'finish', record: next });
     await page.waitForFunction(() => Number(document.getElementById('chart')?.dataset.points) === 13);
     expect(await plotted(page)).toEqual({ attr: 13, fromData: 13 });
     expect(await page.evaluate(() => window.__marker)).toBe(1);

@@ -205,13 +205,13 @@ describe('dashboard live events', () => {
     const log = nextEvent(port, 'log');
     const progress = nextEvent(port, 'loop');
     await Promise.all([log.ready, progress.ready]);
-    node.loop({ type: 'progress', seq: 14, step: 10, loss: 3.5, elapsedSeconds: 4, fraction: 0.1 });
+    node.loop({ worker: 0, type: 'progress', seq: 14, step: 10, loss: 3.5, elapsedSeconds: 4, fraction: 0.1 });
     await expect(progress.event).resolves.toEqual({ type: 'progress', seq: 14, step: 10, loss: 3.5, elapsedSeconds: 4, fraction: 0.1 });
     node.emit({ type: 'log', level: 'warn', message: HOSTILE, at: '2026-12-01T19:00:00.000Z' });
     await expect(log.event).resolves.toEqual({ at: '2026-12-01T19:00:00.000Z', level: 'warn', message: HOSTILE });
     const update = nextEvent(port, 'update');
     await update.ready;
-    node.loop({ type: 'finish', record: record(14, 'keep', 1.7, 'x') });
+    node.loop({ worker: 0, type: 'finish', record: record(14, 'keep', 1.7, 'x') });
     await expect(update.event).resolves.toEqual({ reason: 'finish' });
     const snap = JSON.parse((await http(port, '/api/snapshot')).body);
     expect(snap.progress).toEqual([{ step: 10, loss: 3.5, elapsedSeconds: 4 }]);
@@ -221,17 +221,17 @@ describe('dashboard live events', () => {
   it('starts a new loss curve for each run, noise runs and replications included, and feeds what the log does not tell', async () => {
     const { port, node } = await serve();
     const progress = async () => JSON.parse((await http(port, '/api/snapshot')).body) as { progress: { step: number }[]; feed: { message: string }[] };
-    node.loop({ type: 'progress', seq: 14, step: 10, loss: 3.5, elapsedSeconds: 4, fraction: 0.1 });
-    node.loop({ type: 'run', kind: 'noise', label: 'noise run 1 of 2 (seed 1001)', expectedSeconds: 30 });
-    node.loop({ type: 'progress', seq: 0, step: 5, loss: 4, elapsedSeconds: 1, fraction: null });
-    node.loop({ type: 'progress', seq: 0, step: 6, loss: 3.9, elapsedSeconds: 2, fraction: null });
+    node.loop({ worker: 0, type: 'progress', seq: 14, step: 10, loss: 3.5, elapsedSeconds: 4, fraction: 0.1 });
+    node.loop({ worker: 0, type: 'run', kind: 'noise', label: 'noise run 1 of 2 (seed 1001)', expectedSeconds: 30 });
+    node.loop({ worker: 0, type: 'progress', seq: 0, step: 5, loss: 4, elapsedSeconds: 1, fraction: null });
+    node.loop({ worker: 0, type: 'progress', seq: 0, step: 6, loss: 3.9, elapsedSeconds: 2, fraction: null });
     expect((await progress()).progress.map((p) => p.step)).toEqual([5, 6]);
-    node.loop({ type: 'ran', kind: 'noise', label: 'noise run 1 of 2 (seed 1001)', outcome: 'ok', valBpb: 1.8 });
-    node.loop({ type: 'run', kind: 'replication', label: 'replicating x of peer BBBBBBBB', expectedSeconds: 30 });
+    node.loop({ worker: 0, type: 'ran', kind: 'noise', label: 'noise run 1 of 2 (seed 1001)', outcome: 'ok', valBpb: 1.8 });
+    node.loop({ worker: 0, type: 'run', kind: 'replication', label: 'replicating x of peer BBBBBBBB', expectedSeconds: 30 });
     expect((await progress()).progress).toEqual([]);
-    node.loop({ type: 'ran', kind: 'replication', label: 'replicating x of peer BBBBBBBB', outcome: 'ok', valBpb: 1.75 });
-    node.loop({ type: 'finish', record: record(15, 'skip', null, 'batch 16') });
-    node.loop({ type: 'finish', record: record(16, 'crash', null, 'mlp 8') });
+    node.loop({ worker: 0, type: 'ran', kind: 'replication', label: 'replicating x of peer BBBBBBBB', outcome: 'ok', valBpb: 1.75 });
+    node.loop({ worker: 0, type: 'finish', record: record(15, 'skip', null, 'batch 16') });
+    node.loop({ worker: 0, type: 'finish', record: record(16, 'crash', null, 'mlp 8') });
     // Noise runs, starts and skips come as log lines from the node; the feed does not repeat them.
     expect((await progress()).feed.map((f) => f.message)).toEqual(['replicating x of peer BBBBBBBB: ok, measured 1.750000', '#16 crash - — mlp 8 (exit code 1)']);
   });
