@@ -29,11 +29,17 @@ export async function nodeTrainer(config: NodeConfig): Promise<NodeTrainer> {
   // The budget depends on the device, which only the trainer's Python can tell.
   const hardware = await pythonTrainer({ ...base, timeoutSeconds: config.timeout ?? 3600 }).hardware();
   const resolved = resolveBudget(config, hardware.device);
-  const workers = resolveWorkers(config, hardware, hardware.device === 'cuda' ? listGpus() : [], availableParallelism());
+  const workers = resolveWorkers(config, hardware, hardware.device === 'cuda' ? listGpus() : [], nodeThreads());
   const trainer = pythonTrainer({
     ...base, hardware, timeoutSeconds: resolved.timeout, budgetMode: resolved.budgetMode, budgetTokens: resolved.budgetTokens,
   });
   return { trainer, fence, hardware, workers, config: resolved };
+}
+
+/** Threads this node's runs share: its own OMP_NUM_THREADS when set (`swarm demo` splits a box between nodes so), else every core. */
+function nodeThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.OMP_NUM_THREADS);
+  return Number.isInteger(n) && n > 0 ? n : availableParallelism();
 }
 
 /** The fence's defaults for this box, with what the user set instead. */

@@ -32,7 +32,12 @@ async function draft(s: LoopState): Promise<Candidate | ExperimentRecord> {
  */
 export function draftAhead(s: LoopState): void {
   const room = s.max - s.created - s.resumable.length;
-  while (s.drafts.length < s.workers.length && s.drafts.length < room && !s.stopped) s.drafts.push(draft(s));
+  while (s.drafts.length < s.workers.length && s.drafts.length < room && !s.stopped) {
+    const next = draft(s);
+    // Handled here too: a draft nobody takes (the node stopped) must not end as an unhandled rejection.
+    next.catch(() => {});
+    s.drafts.push(next);
+  }
 }
 
 /** The next drafted proposal (drafting one now when none is ahead). */

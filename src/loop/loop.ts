@@ -31,8 +31,6 @@ export async function runLoop(init: LoopInit): Promise<LoopReport> {
   }
 
   await Promise.all(s.workers.map((device) => worker(s, device)));
-  // Drafts nobody took are dropped; one that fails meanwhile must not surface as an unhandled rejection.
-  for (const d of s.drafts.splice(0)) d.catch(() => {});
   if (s.failure !== undefined) throw s.failure;
   return { created: s.created, best: latestKeep(await init.store.list()) };
 }

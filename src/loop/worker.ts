@@ -69,7 +69,7 @@ async function experiment(s: LoopState, device: WorkerDevice, running: Experimen
   try {
     const result = await runExperiment(s, device, running).catch(async (err: unknown) => {
       // The box failed, not the candidate (its data cannot be built, a disk refused). A store that fails too must not hide the first error.
-      await unstarted(s, running).catch(() => {});
+      await s.lock.run(() => unstarted(s, running)).catch(() => {});
       throw err;
     });
     if (result === 'aborted') return await s.lock.run(() => unstarted(s, running));
