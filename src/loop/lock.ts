@@ -13,12 +13,16 @@ export class Mutex {
   }
 }
 
-/** Wakes every waiter when something changed (a run finished, a worker stopped). */
+/**
+ * Wakes every waiter when something changed (a run finished, a worker stopped). A waiter passes the
+ * `epoch` it decided to wait at, so a change between that decision and the wait is not missed.
+ */
 export class Wake {
   private waiters: (() => void)[] = [];
+  epoch = 0;
 
-  wait(signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return Promise.resolve();
+  wait(signal: AbortSignal, seen: number): Promise<void> {
+    if (signal.aborted || seen !== this.epoch) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         signal.removeEventListener('abort', done);
@@ -30,6 +34,7 @@ export class Wake {
   }
 
   notify(): void {
+    this.epoch += 1;
     for (const w of this.waiters.splice(0)) w();
   }
 }

@@ -32,9 +32,11 @@ export class NoiseMeasurement {
     return this.ended === this.fresh.length;
   }
 
-  ran(value: number | null): void {
+  /** A run ended (value null: it failed); true for the run that completes the measurement. */
+  ran(value: number | null): boolean {
     this.ended += 1;
     if (value !== null) this.values.push(value);
+    return this.complete;
   }
 }
 
@@ -50,8 +52,8 @@ export async function startNoise(s: LoopState, settings: NoiseSettings): Promise
   return m;
 }
 
-/** Runs one seed of a measurement on a worker. False when the node was stopped. */
-export async function noiseRun(s: LoopState, m: NoiseMeasurement, seed: number, device: WorkerDevice): Promise<boolean> {
+/** Runs one seed of a measurement on a worker: 'last' when it completed the measurement. */
+export async function noiseRun(s: LoopState, m: NoiseMeasurement, seed: number, device: WorkerDevice): Promise<'aborted' | 'ran' | 'last'> {
   const i = m.fresh.indexOf(seed);
   const label = `noise run ${i + 1} of ${m.fresh.length} (seed ${seed})`;
   const { worker } = device;
@@ -59,13 +61,13 @@ export async function noiseRun(s: LoopState, m: NoiseMeasurement, seed: number, 
   const then = s.records.some((r) => r.origin.kind !== 'baseline' && r.outcome !== null) ? 'the next experiment' : 'the first experiment';
   s.emit({ type: 'next', worker, text: then, runsBefore: 0 });
   const result = await s.train(device, m.best.source, `noise-${String(m.n).padStart(3, '0')}-seed${seed}`, 0, seed);
-  if (result === 'aborted') return false;
+  if (result === 'aborted') return result;
   const value = result.outcome === 'ok' && result.metrics && Number.isFinite(result.metrics.val_bpb) ? result.metrics.val_bpb : null;
-  m.ran(value);
+  const last = m.ran(value);
   s.emit({ type: 'ran', worker, kind: 'noise', label, outcome: result.outcome, valBpb: value });
   if (value !== null) s.log.info(`${label}: val_bpb ${value.toFixed(6)}`);
   else s.log.warn(`${label} failed (${result.reason}); left out of σ`);
-  return true;
+  return last ? 'last' : 'ran';
 }
 
 /** Stores and shares a complete measurement; the new floor is in force from now. Under the lock. */

@@ -17,7 +17,7 @@ type Job =
   /** Take another look at once (a candidate was skipped or invalid). */
   | { kind: 'again' }
   /** Nothing to start until a run in flight ends (the baseline, the noise floor). */
-  | { kind: 'wait' }
+  | { kind: 'wait'; epoch: number }
   | { kind: 'stop' };
 type Ready = Exclude<Job, { kind: 'draft' }>;
 
@@ -34,7 +34,7 @@ export async function worker(s: LoopState, device: WorkerDevice): Promise<void> 
         job = taken;
       }
       if (job.kind === 'stop') break;
-      if (job.kind === 'wait') await s.wake.wait(s.stop.signal);
+      if (job.kind === 'wait') await s.wake.wait(s.stop.signal, job.epoch);
       else if (job.kind !== 'again') await perform(s, device, job);
     }
   } catch (err) {
@@ -50,7 +50,7 @@ async function perform(s: LoopState, device: WorkerDevice, job: Exclude<Ready, {
   try {
     if (job.kind === 'noise') {
       const { measurement: m } = job;
-      if ((await noiseRun(s, m, job.seed, device)) && m.complete) await s.lock.run(() => endNoise(s, m, s.init.noise!));
+      if ((await noiseRun(s, m, job.seed, device)) === 'last') await s.lock.run(() => endNoise(s, m, s.init.noise!));
     } else {
       await replicate(s, job.task, device);
     }
@@ -86,7 +86,7 @@ async function takeJob(s: LoopState, worker: number): Promise<Job> {
   if (s.stopped) return { kind: 'stop' };
   const resumed = s.resumable[0];
   // Until the baseline is measured there is no best to judge anything against.
-  if (!s.hasBest() && resumed?.origin.kind !== 'baseline') return { kind: s.inFlight > 0 ? 'wait' : 'stop' };
+  if (!s.hasBest() && resumed?.origin.kind !== 'baseline') return s.inFlight > 0 ? { kind: 'wait', epoch: s.wake.epoch } : { kind: 'stop' };
   if (s.created >= s.max) return { kind: 'stop' };
   if (resumed) {
     s.resumable.shift();
@@ -96,7 +96,7 @@ async function takeJob(s: LoopState, worker: number): Promise<Job> {
   if (noise && !s.noise && noiseDue(s.records, s.floor, noise)) s.noise = await startNoise(s, noise);
   if (s.noise) {
     const seed = s.noise.take();
-    return seed === undefined ? { kind: 'wait' } : { kind: 'noise', measurement: s.noise, seed };
+    return seed === undefined ? { kind: 'wait', epoch: s.wake.epoch } : { kind: 'noise', measurement: s.noise, seed };
   }
   const task = await s.init.swarm?.replication();
   if (task && !s.replicating.has(claimKey(task.peer, task.experiment))) {

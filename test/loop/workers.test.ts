@@ -111,6 +111,23 @@ describe('workers: several experiments at once', () => {
     expect((await n.workspace.best()).hash).toBe(kept.hash);
   });
 
+  it('runs the noise floor\'s seeds on the free workers at once, and experiments only after the floor', async () => {
+    const workers = resolveWorkers({ gpus: 'all', workers: 2 }, hw('cpu', 1), [], 4);
+    const trainerDir = await sleepyTrainer();
+    await writeFile(join(trainerDir, 'train.py'), SLEEPY.replace('SLEEP = 3.0', 'SLEEP = 2.0'));
+    const n = await node({ trainerDir, budget: 1, workers, noise: { runs: 2, every: 50, k: 2 }, env: { SWARM_STUB_NOISE: '0.01' } });
+    await n.run(3);
+    const [floor, ...more] = await n.store.noiseFloors();
+    expect(more).toHaveLength(0);
+    expect(floor!.seeds).toEqual([0, 1001, 1002]);
+    expect(floor!.values).toHaveLength(3);
+    const noiseOn = n.events.filter((e) => e.type === 'run' && e.kind === 'noise').map((e) => e.worker);
+    expect(noiseOn.sort()).toEqual([0, 1]);
+    const records = await n.store.list();
+    expect(records).toHaveLength(3);
+    for (const r of records.slice(1)) expect(Date.parse(r.startedAt)).toBeGreaterThanOrEqual(Date.parse(floor!.at));
+  });
+
   it('a node stopped with two runs in flight resumes both on its next start', async () => {
     const workers = resolveWorkers({ gpus: 'all', workers: null }, hw('cuda', 2), [], 16);
     const trainerDir = await sleepyTrainer();
