@@ -30,8 +30,10 @@ export async function nodeTrainer(config: NodeConfig): Promise<NodeTrainer> {
   const hardware = await pythonTrainer({ ...base, timeoutSeconds: config.timeout ?? 3600 }).hardware();
   const resolved = resolveBudget(config, hardware.device);
   const workers = resolveWorkers(config, hardware, hardware.device === 'cuda' ? listGpus() : [], nodeThreads());
+  // Runs of all workers are in memory at once: the default share of the box is split between them.
+  const memoryBytes = config.memoryLimitGb === null ? Math.floor(limits.memoryBytes / workers.length) : limits.memoryBytes;
   const trainer = pythonTrainer({
-    ...base, hardware, timeoutSeconds: resolved.timeout, budgetMode: resolved.budgetMode, budgetTokens: resolved.budgetTokens,
+    ...base, limits: { ...limits, memoryBytes }, hardware, timeoutSeconds: resolved.timeout, budgetMode: resolved.budgetMode, budgetTokens: resolved.budgetTokens,
   });
   return { trainer, fence, hardware, workers, config: resolved };
 }
