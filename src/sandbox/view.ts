@@ -4,7 +4,7 @@
  * not another node's state folder, not a socket (/run and /tmp are fresh tmpfs's, and a Unix
  * socket cannot be reached through a path that is not there).
  */
-import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, relative } from 'node:path';
 import { SandboxError } from './errors.js';
 
