@@ -28,6 +28,11 @@ export class NoiseMeasurement {
     return this.fresh[this.taken++];
   }
 
+  /** Seeds not handed out yet. */
+  get left(): number {
+    return Math.max(0, this.fresh.length - this.taken);
+  }
+
   get complete(): boolean {
     return this.ended === this.fresh.length;
   }
@@ -59,7 +64,10 @@ export async function noiseRun(s: LoopState, m: NoiseMeasurement, seed: number, 
   const { worker } = device;
   s.emit({ type: 'run', worker, kind: 'noise', label, expectedSeconds: expectedSeconds(s.records) });
   const then = s.records.some((r) => r.origin.kind !== 'baseline' && r.outcome !== null) ? 'the next experiment' : 'the first experiment';
-  s.emit({ type: 'next', worker, text: then, runsBefore: 0 });
+  const left = m.left;
+  const n = m.fresh.length;
+  const text = left > 0 ? `${left === 1 ? `noise run ${n}` : `noise runs ${n - left + 1}–${n}`} of ${n}, then ${then}` : then;
+  s.emit({ type: 'next', worker, text, runsBefore: left });
   const result = await s.train(device, m.best.source, `noise-${String(m.n).padStart(3, '0')}-seed${seed}`, 0, seed);
   if (result === 'aborted') return result;
   const value = result.outcome === 'ok' && result.metrics && Number.isFinite(result.metrics.val_bpb) ? result.metrics.val_bpb : null;
