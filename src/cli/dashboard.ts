@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import type { NodeConfig } from '../config/index.js';
 import { ConfigError, type ExperimentRecord, type Logger } from '../core/index.js';
 import { serveDashboard, type DashboardSource } from '../dashboard/index.js';
+import { screenLines } from '../runner/index.js';
 import { readSnapshot } from './records.js';
 
 export interface DashboardInit {
@@ -50,9 +51,9 @@ export async function runLogTail(record: ExperimentRecord, lines = 200): Promise
       const { size } = await file.stat();
       const start = Math.max(0, size - TAIL_BYTES);
       const { buffer, bytesRead } = await file.read(Buffer.alloc(size - start), 0, size - start, start);
-      const text = buffer.subarray(0, bytesRead).toString('utf8').split('\n');
-      if (start > 0) text.shift(); // a partial first line
-      return text.filter((l, i) => l !== '' || i < text.length - 1).slice(-lines);
+      let text = buffer.subarray(0, bytesRead).toString('utf8');
+      if (start > 0) text = text.slice(text.indexOf('\n') + 1); // a partial first line
+      return screenLines(text).slice(-lines);
     } finally {
       await file.close();
     }

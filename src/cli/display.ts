@@ -1,17 +1,17 @@
 import type { Logger } from '../core/index.js';
 import type { LoopEvent } from '../loop/index.js';
 import { createFeed, type FeedEvent } from './feed.js';
-import { liveTracker } from './live.js';
+import { liveTracker, type TrackerOptions } from './live.js';
 import { terminal } from './terminal.js';
 
 /**
- * Everything that shows a running node: the terminal (log lines and a live line), what runs now and
- * next (for `swarm status`), and the feed of events the dashboard streams. `budget`: "150k tokens".
+ * Everything that shows a running node: the terminal (log lines and a live line), what runs now on
+ * each worker and what next (for `swarm status`), and the feed of events the dashboard streams.
  */
-export function nodeDisplay(budget: string) {
-  const live = liveTracker(budget);
+export function nodeDisplay(opts: TrackerOptions) {
+  const live = liveTracker(opts);
   const feed = createFeed();
-  const ui = terminal(live.current);
+  const ui = terminal(live.workers);
   const log: Logger = feed.tee(ui.log);
   return {
     log,
@@ -21,6 +21,7 @@ export function nodeDisplay(budget: string) {
       feed.publish({ type: 'loop', event });
     },
     current: live.current,
+    workers: live.workers,
     next: live.next,
     nextIn: live.nextIn,
     subscribe: (listener: (e: FeedEvent) => void) => feed.subscribe(listener),

@@ -1,4 +1,4 @@
-import type { LiveStatus } from '../control/index.js';
+import type { LiveRun, LiveStatus } from '../control/index.js';
 import { PRINTED_TOLERANCE, printedMismatch, type ExperimentRecord } from '../core/index.js';
 import { latestKeep } from '../loop/index.js';
 import type { LeaderboardClass, PeerEntry } from '../swarm/index.js';
@@ -70,8 +70,7 @@ export function formatStatus(
   lines.push(noise?.sigma != null
     ? `noise floor: σ ${noise.sigma.toFixed(6)} over ${noise.runs} seeded runs (after #${noise.afterSeq}); keep only wins > ${noise.margin.toFixed(6)} (${noise.k}·σ)${inside ? `; ${inside} win(s) inside the noise discarded` : ''}`
     : 'noise floor: not measured yet');
-  if (live?.current) lines.push(`now:         ${liveLine(live.current)}`);
-  else if (live) lines.push('now:         preparing the next run');
+  if (live) lines.push(...nowLines(live));
   if (live?.next) lines.push(`next:        ${live.next}${live.nextIn === null ? '' : ` (in ~${duration(live.nextIn)})`}`);
   if (live?.swarm) {
     const connected = live.swarm.peers.filter((p) => p.connected).length;
@@ -109,8 +108,29 @@ export function formatPeers(rows: readonly (PeerEntry & { self: boolean; connect
   ]));
 }
 
+/** One `now:` line for the run in flight, or one per worker when the node has several. */
+function nowLines(live: LiveStatus): string[] {
+  // A node from before workers sends no list.
+  const workers = live.workers as LiveStatus['workers'] | undefined;
+  if (!workers || workers.length <= 1) return [`now:         ${live.current ? liveLine(live.current) : 'preparing the next run'}`];
+  return workers.map((w) => `now:         worker ${w.worker} (${w.device}): ${w.current ? liveLine(w.current) : 'preparing its next run'}`);
+}
+
+/** Every busy worker in one line, for a terminal's live line: "w0 #12 45 % loss 3.1021 · w1 noise run 1 of 2 starting, 4 s". */
+export function workersLine(workers: LiveStatus['workers']): string | null {
+  const busy = workers.filter((w) => w.current !== null);
+  if (busy.length === 0) return null;
+  if (workers.length === 1) return liveLine(busy[0]!.current!);
+  return busy.map((w) => {
+    const c = w.current!;
+    const what = c.seq !== null ? `#${c.seq}` : truncate(c.hypothesis, 40);
+    const done = c.step === null ? `starting, ${c.wallSeconds} s` : c.fraction !== null ? `${Math.round(c.fraction * 100)} %` : `${Math.floor(c.elapsedSeconds)} s`;
+    return `w${w.worker} ${what} ${done}${c.loss === null ? '' : ` loss ${c.loss.toFixed(4)}`}`;
+  }).join(' · ');
+}
+
 /** The run in flight in one line: what it is, how far along, its loss. */
-export function liveLine(c: NonNullable<LiveStatus['current']>): string {
+export function liveLine(c: LiveRun): string {
   const what = c.seq !== null ? `#${c.seq} ${truncate(c.hypothesis, 50)}` : truncate(c.hypothesis, 60);
   const done = c.fraction !== null ? `${Math.round(c.fraction * 100)} % of a ${c.budget} budget` : `${Math.floor(c.elapsedSeconds)} s of a ${c.budget} budget`;
   const phase = c.step === null ? `starting, ${c.wallSeconds} s` : done;

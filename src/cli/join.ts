@@ -30,7 +30,7 @@ export async function join(sources: ConfigSources): Promise<void> {
   const research = await researchProgram(config);
 
   const store = await openStore(layout.db);
-  const display = nodeDisplay(budgetLabel(research));
+  const display = nodeDisplay({ budget: budgetLabel(research), devices: workers.map((w) => (w.gpu ? `cuda:${w.gpu.index}` : hardware.device)) });
   const { log } = display;
   const stop = stopOnSignals(log);
   const startedAt = new Date().toISOString();
@@ -44,7 +44,7 @@ export async function join(sources: ConfigSources): Promise<void> {
       config, store, log, subscribe: display.subscribe,
       verify: (ref) => (verifier ? verifier(ref) : Promise.reject(new Error('the node is still starting; try again in a moment'))),
       status: (): LiveStatus => ({
-        pid: process.pid, startedAt, current: display.current(), next: display.next(), nextIn: display.nextIn(),
+        pid: process.pid, startedAt, current: display.current(), workers: display.workers(), next: display.next(), nextIn: display.nextIn(),
         swarm: net && {
           peerId: net.peerId, program: research.id, addresses: net.addresses(),
           peers: net.peers().map((p) => ({ id: p.id, connected: p.connected })), dropped: net.stats().dropped,

@@ -1,13 +1,13 @@
 import type { Logger } from '../core/index.js';
 import type { LoopEvent } from '../loop/index.js';
-import { liveLine } from './format.js';
-import type { Current } from './live.js';
+import { workersLine } from './format.js';
+import type { WorkerStatus } from './live.js';
 
 /**
  * Shows what the node does. In a terminal: log lines above one live line (the run in flight,
- * elapsed time, budget, loss). Elsewhere (a pipe, a log file): plain timestamped lines only.
+ * elapsed time, budget, loss; every busy worker's, when there are several). Elsewhere (a pipe, a log file): plain timestamped lines only.
  */
-export function terminal(current: () => Current | null, out: NodeJS.WriteStream = process.stderr) {
+export function terminal(workers: () => WorkerStatus[], out: NodeJS.WriteStream = process.stderr) {
   const tty = out.isTTY === true;
   let drawn = false;
   let lastDraw = 0;
@@ -17,9 +17,10 @@ export function terminal(current: () => Current | null, out: NodeJS.WriteStream 
     drawn = false;
   };
   const draw = () => {
-    const c = current();
-    if (!tty || c === null) return;
-    out.write('\r\x1b[2K' + liveLine(c).slice(0, Math.max(20, (out.columns ?? 100) - 1)));
+    if (!tty) return;
+    const line = workersLine(workers());
+    if (line === null) return;
+    out.write('\r\x1b[2K' + line.slice(0, Math.max(20, (out.columns ?? 100) - 1)));
     drawn = true;
     lastDraw = Date.now();
   };

@@ -11,32 +11,37 @@ export function controlSocketPath(stateDir: string): string {
   return join(stateDir, 'control.sock');
 }
 
+/** A run in flight on one worker. */
+export interface LiveRun {
+  /** An experiment (the baseline is the first), or a run that is not one: a noise run, a replication. */
+  kind: 'baseline' | 'experiment' | 'noise' | 'replication';
+  /** The experiment's number; null for noise runs and replications. */
+  seq: number | null;
+  /** The experiment's hypothesis, or what the run is ("noise run 1 of 2 (seed 1001)"). */
+  hypothesis: string;
+  step: number | null;
+  loss: number | null;
+  /** Training time so far, as the run reports it. */
+  elapsedSeconds: number;
+  /** Wall time since the run started (start-up and evaluation included). */
+  wallSeconds: number;
+  /** The budget in its mode, e.g. "300 s" or "150k tokens". */
+  budget: string;
+  /** Share of the budget done (0..1), as the run reports it; null until it says. */
+  fraction: number | null;
+  /** How long a run took here lately; null before the first. */
+  expectedSeconds: number | null;
+}
+
 /** What a running node is doing right now. */
 export interface LiveStatus {
   pid: number;
   startedAt: string;
-  /** The run in flight, if any. */
-  current: {
-    /** An experiment (the baseline is the first), or a run that is not one: a noise run, a replication. */
-    kind: 'baseline' | 'experiment' | 'noise' | 'replication';
-    /** The experiment's number; null for noise runs and replications. */
-    seq: number | null;
-    /** The experiment's hypothesis, or what the run is ("noise run 1 of 2 (seed 1001)"). */
-    hypothesis: string;
-    step: number | null;
-    loss: number | null;
-    /** Training time so far, as the run reports it. */
-    elapsedSeconds: number;
-    /** Wall time since the run started (start-up and evaluation included). */
-    wallSeconds: number;
-    /** The budget in its mode, e.g. "300 s" or "150k tokens". */
-    budget: string;
-    /** Share of the budget done (0..1), as the run reports it; null until it says. */
-    fraction: number | null;
-    /** How long a run took here lately; null before the first. */
-    expectedSeconds: number | null;
-  } | null;
-  /** What comes after the run in flight, e.g. "noise run 2 of 2, then the first experiment". */
+  /** The first busy worker's run, if any (what readers from before workers read). */
+  current: LiveRun | null;
+  /** Every worker of the node, in order: its device ("cuda:0", "cpu") and its run in flight. */
+  workers: { worker: number; device: string; current: LiveRun | null }[];
+  /** What comes after the runs in flight, e.g. "noise run 2 of 2, then the first experiment". */
   next: string | null;
   /** Seconds until the last thing `next` names starts, estimated from how long runs took here lately. */
   nextIn: number | null;

@@ -1,1 +1,1 @@
-export { serveControl, queryControl, requestVerify, controlSocketPath, type ControlServer, type LiveStatus } from './control.js';
+export { serveControl, queryControl, requestVerify, controlSocketPath, type ControlServer, type LiveRun, type LiveStatus } from './control.js';

@@ -1,6 +1,6 @@
 /**
  * The live side: server-sent events to open pages, the feed of swarm events and the loss curve of
- * the run in flight. Loop events arrive through source.subscribe; the snapshot is also polled
+ * each worker's run in flight. Loop events arrive through source.subscribe; the snapshot is also polled
  * while a page is open, because peers' results and a polled node's progress come no other way.
  */
 import { createHash } from 'node:crypto';
@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import type { ExperimentRecord, Logger } from '../core/index.js';
 import type { LoopEvent } from '../loop/index.js';
 import type { DashboardEvent, DashboardSnapshot, DashboardSource, FeedEntry } from './types.js';
-import { selfPeer, signedRecords, type ProgressPoint } from './view.js';
+import { liveWorkers, selfPeer, signedRecords, type ProgressPoint, type WorkerCurve } from './view.js';
 
 const FEED_SIZE = 200;
 const PROGRESS_POINTS = 4000;
@@ -30,7 +30,7 @@ function finishLine(r: Pick<ExperimentRecord, 'seq' | 'status' | 'hypothesis' | 
 function loopMessage(e: LoopEvent): unknown {
   if (e.type !== 'start' && e.type !== 'finish') return e;
   const r = e.record;
-  return { type: e.type, id: r.id, seq: r.seq, status: r.status, hypothesis: r.hypothesis, val_bpb: r.metrics?.val_bpb ?? null };
+  return { type: e.type, worker: e.worker, id: r.id, seq: r.seq, status: r.status, hypothesis: r.hypothesis, val_bpb: r.metrics?.val_bpb ?? null };
 }
 
 /**
@@ -46,9 +46,8 @@ function eventLine(e: LoopEvent): FeedEntry | null {
 
 export class LiveHub {
   readonly feed: FeedEntry[] = [];
-  /** Which run the loss curve belongs to. */
-  private progressKey: string | null = null;
-  private points: ProgressPoint[] = [];
+  /** Each worker's loss curve, and which run it belongs to (polled nodes only). */
+  private readonly curves = new Map<number, { key: string | null; points: ProgressPoint[] }>();
   private readonly clients = new Set<ServerResponse>();
   private readonly unsubscribe: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -61,8 +60,9 @@ export class LiveHub {
     this.unsubscribe = source.subscribe?.((e) => this.onEvent(e));
   }
 
-  get progress(): ProgressPoint[] {
-    return this.points;
+  /** The loss curve of every worker that has one, by worker. */
+  get progress(): WorkerCurve[] {
+    return [...this.curves].sort(([a], [b]) => a - b).map(([worker, c]) => ({ worker, points: c.points }));
   }
 
   /** Opens an event stream; false when too many are open already. */
@@ -101,23 +101,24 @@ export class LiveHub {
     this.send('log', entry);
   }
 
-  private resetProgress(key: string | null): void {
-    this.progressKey = key;
-    this.points = [];
+  private resetProgress(worker: number, key: string | null): void {
+    this.curves.set(worker, { key, points: [] });
   }
 
-  private addPoint(p: ProgressPoint): void {
-    if (this.points.at(-1)?.step === p.step) return;
-    this.points.push(p);
+  private addPoint(worker: number, p: ProgressPoint): void {
+    const curve = this.curves.get(worker) ?? { key: null, points: [] };
+    this.curves.set(worker, curve);
+    if (curve.points.at(-1)?.step === p.step) return;
+    curve.points.push(p);
     // A very long run keeps its shape: every other point goes when the curve is full.
-    if (this.points.length > PROGRESS_POINTS) this.points = this.points.filter((_, i) => i % 2 === 0);
+    if (curve.points.length > PROGRESS_POINTS) curve.points = curve.points.filter((_, i) => i % 2 === 0);
   }
 
   private onEvent(e: DashboardEvent): void {
     if (e.type === 'log') return this.addFeed({ at: e.at, level: e.level, message: e.message });
     const ev = e.event;
-    if (ev.type === 'start' || ev.type === 'run') this.resetProgress(null);
-    if (ev.type === 'progress') this.addPoint({ step: ev.step, loss: ev.loss, elapsedSeconds: ev.elapsedSeconds });
+    if (ev.type === 'start' || ev.type === 'run') this.resetProgress(ev.worker, null);
+    if (ev.type === 'progress') this.addPoint(ev.worker, { step: ev.step, loss: ev.loss, elapsedSeconds: ev.elapsedSeconds });
     const line = eventLine(ev);
     if (line) this.addFeed(line);
     this.send('loop', loopMessage(ev));
@@ -154,16 +155,21 @@ export class LiveHub {
       return;
     }
     this.lastError = '';
-    const cur = snap.live?.current;
-    if (!this.source.subscribe && cur && cur.step !== null && cur.loss !== null) {
-      const key = `${cur.kind}:${cur.seq}:${cur.hypothesis}`;
-      if (key !== this.progressKey) this.resetProgress(key);
-      this.addPoint({ step: cur.step, loss: cur.loss, elapsedSeconds: cur.elapsedSeconds });
-    }
+    if (!this.source.subscribe) this.followPolled(snap);
     this.feedChanges(snap);
     const hash = createHash('sha256').update(JSON.stringify(snap)).digest('hex');
     if (hash !== this.lastHash && this.lastHash !== '') this.send('update', { reason: 'snapshot' });
     this.lastHash = hash;
+  }
+
+  /** A polled node sends no progress events: each worker's curve grows from the snapshots. */
+  private followPolled(snap: DashboardSnapshot): void {
+    for (const { worker, current: cur } of liveWorkers(snap.live)) {
+      if (!cur || cur.step === null || cur.loss === null) continue;
+      const key = `${cur.kind}:${cur.seq}:${cur.hypothesis}`;
+      if (key !== this.curves.get(worker)?.key) this.resetProgress(worker, key);
+      this.addPoint(worker, { step: cur.step, loss: cur.loss, elapsedSeconds: cur.elapsedSeconds });
+    }
   }
 
   /** Feed lines for results that appeared since the last poll: peers' always, ours when no loop events come. */

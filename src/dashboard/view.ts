@@ -3,6 +3,7 @@
  * display. Pure functions; every string in here may come from a hostile peer and is only ever
  * sent as JSON data (the page renders it as text).
  */
+import type { LiveRun, LiveStatus } from '../control/index.js';
 import type { ExperimentRecord } from '../core/index.js';
 import type { SignedRecord, SignedResult } from '../p2p/index.js';
 import { leaderboard, peerTable, type LeaderboardClass, type LeaderboardEntry, type PeerEntry } from '../swarm/index.js';
@@ -31,6 +32,17 @@ export interface PeerRow extends PeerEntry {
 /** A leaderboard class as the page shows it: without each entry's lineage (up to 4096 ids a peer chose, never shown there). */
 export type BoardClass = Omit<LeaderboardClass, 'entries'> & { entries: Omit<LeaderboardEntry, 'lineage'>[] };
 
+/** One worker of a running node as the page shows it: its device, its run in flight and that run's loss curve. */
+export interface WorkerView {
+  worker: number;
+  device: string;
+  current: LiveRun | null;
+  progress: ProgressPoint[];
+}
+
+/** A worker's loss curve, as the live hub keeps it. */
+export interface WorkerCurve { worker: number; points: ProgressPoint[] }
+
 export interface SnapshotView {
   now: string;
   node: { peerId: string | null; program: string | null };
@@ -40,8 +52,38 @@ export interface SnapshotView {
   peers: PeerRow[];
   noise: { n: number; sigma: number | null; k: number; runs: number; afterSeq: number; at: string }[];
   live: DashboardSnapshot['live'];
+  /** Every worker of the running node, in order; none when the node is stopped. */
+  workers: WorkerView[];
+  /** The loss curve of the first busy worker (what pages from before workers draw). */
   progress: ProgressPoint[];
   feed: FeedEntry[];
+}
+
+const MAX_WORKERS = 1024;
+const MAX_DEVICE = 64;
+
+/**
+ * The workers of a live status, checked: an index the page uses as a key must be a small integer.
+ * A node from before workers sends none: its one run is worker 0's.
+ */
+export function liveWorkers(live: DashboardSnapshot['live']): LiveStatus['workers'] {
+  if (!live) return [];
+  const given: unknown = (live as { workers?: unknown }).workers;
+  if (!Array.isArray(given)) return [{ worker: 0, device: '', current: live.current }];
+  const seen = new Set<number>();
+  return given.filter((w): w is LiveStatus['workers'][number] => {
+    if (!isObject(w) || !Number.isSafeInteger(w.worker) || (w.worker as number) < 0 || (w.worker as number) >= MAX_WORKERS || seen.has(w.worker as number)) return false;
+    seen.add(w.worker as number);
+    return isObject(w.current) || w.current === null;
+  }).map((w) => ({ worker: w.worker, device: String(w.device).slice(0, MAX_DEVICE), current: w.current }));
+}
+
+function workerViews(live: DashboardSnapshot['live'], curves: readonly WorkerCurve[]): { workers: WorkerView[]; progress: ProgressPoint[] } {
+  const points = new Map(curves.map((c) => [c.worker, c.points]));
+  const workers = liveWorkers(live).map((w) => ({ ...w, progress: points.get(w.worker) ?? [] }));
+  // The curve old pages draw: the first busy worker's, else the last run's (as before workers).
+  const first = workers.find((w) => w.current !== null) ?? workers.find((w) => w.progress.length > 0);
+  return { workers, progress: first?.progress ?? curves.find((c) => c.points.length > 0)?.points ?? [] };
 }
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
@@ -92,7 +134,7 @@ function peerRows(snap: DashboardSnapshot, shared: readonly SignedRecord[], self
   }));
 }
 
-export function snapshotView(snap: DashboardSnapshot, progress: ProgressPoint[], feed: FeedEntry[]): SnapshotView {
+export function snapshotView(snap: DashboardSnapshot, curves: readonly WorkerCurve[], feed: FeedEntry[]): SnapshotView {
   const shared = signedRecords(snap.shared);
   const self = selfPeer(snap, shared);
   const trust = standings(shared);
@@ -108,7 +150,7 @@ export function snapshotView(snap: DashboardSnapshot, progress: ProgressPoint[],
     peers: peerRows(snap, shared, self),
     noise: snap.noise.map((f) => ({ n: f.n, sigma: f.sigma, k: f.k, runs: f.values.length, afterSeq: f.afterSeq, at: f.at })),
     live: snap.live,
-    progress,
+    ...workerViews(snap.live, curves),
     feed,
   };
 }

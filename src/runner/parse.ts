@@ -10,6 +10,8 @@ export interface Progress {
 }
 
 const PROGRESS_RE = /^step (\d+) \| loss (\S+) \|.* elapsed ([\d.]+)s(?: \| done ([\d.]+)%)?$/;
+/** The reference's own progress line: `step 00042 (12.3%) | loss: 3.456789 | … | remaining: 250s`. */
+const REFERENCE_PROGRESS_RE = /^step (\d+) \(([\d.]+)%\) \| loss: (\S+) \|.*\| remaining: ([\d.]+)s\s*$/;
 const SUMMARY_LINE_RE = /^([A-Za-z_][\w.]*):\s+(\S+)\s*$/;
 
 /** Python prints non-finite floats as nan / inf / -inf; Number() does not read those. */
@@ -22,26 +24,42 @@ export function parseNumber(text: string): number {
   return Number(t);
 }
 
-export function parseProgress(line: string): Progress | null {
-  const m = PROGRESS_RE.exec(line);
-  if (!m) return null;
-  const done = m[4] === undefined ? Number.NaN : Number(m[4]) / 100;
-  return { step: Number(m[1]), loss: parseNumber(m[2]!), elapsedSeconds: Number(m[3]), fraction: Number.isFinite(done) ? Math.min(1, done) : null };
+/**
+ * A progress line, ours or the reference's. The reference's says how many seconds remain, not how
+ * many passed, so its elapsed time needs the run's time budget (`budgetSeconds`; 0 when unknown).
+ */
+export function parseProgress(line: string, budgetSeconds = Number.NaN): Progress | null {
+  const ours = PROGRESS_RE.exec(line);
+  if (ours) {
+    const done = ours[4] === undefined ? Number.NaN : Number(ours[4]) / 100;
+    return { step: Number(ours[1]), loss: parseNumber(ours[2]!), elapsedSeconds: Number(ours[3]), fraction: fractionOf(done) };
+  }
+  const ref = REFERENCE_PROGRESS_RE.exec(line.trim());
+  if (!ref) return null;
+  const elapsed = Number.isFinite(budgetSeconds) ? Math.max(0, budgetSeconds - Number(ref[4])) : 0;
+  return { step: Number(ref[1]), loss: parseNumber(ref[3]!), elapsedSeconds: elapsed, fraction: fractionOf(Number(ref[2]) / 100) };
 }
 
-/** The `key: value` pairs after the last `---` line (unknown keys included; values as printed). */
+function fractionOf(done: number): number | null {
+  return Number.isFinite(done) ? Math.min(1, Math.max(0, done)) : null;
+}
+
+/**
+ * The `key: value` pairs of the summary block (unknown keys included; values as printed): the last
+ * block after a `---` line that has every metric key, else the last block. A stray `---` printed
+ * after a complete block does not hide it. Null when no `---` was printed.
+ */
 export function summaryFields(lines: readonly string[]): Map<string, string> | null {
-  let start = -1;
-  for (let i = lines.length - 1; i >= 0; i--) {
-    if (lines[i]!.trim() === '---') { start = i; break; }
+  const blocks: Map<string, string>[] = [];
+  for (const line of lines) {
+    if (line.trim() === '---') {
+      blocks.push(new Map());
+      continue;
+    }
+    const m = blocks.length > 0 ? SUMMARY_LINE_RE.exec(line.trim()) : null;
+    if (m) blocks.at(-1)!.set(m[1]!, m[2]!);
   }
-  if (start < 0) return null;
-  const fields = new Map<string, string>();
-  for (const line of lines.slice(start + 1)) {
-    const m = SUMMARY_LINE_RE.exec(line.trim());
-    if (m) fields.set(m[1]!, m[2]!);
-  }
-  return fields;
+  return blocks.findLast((b) => missingMetricKeys(b).length === 0) ?? blocks.at(-1) ?? null;
 }
 
 /** Keys of the contract missing (or not a number) in a summary block. `val_bpb` may be nan/inf. */
@@ -76,10 +94,26 @@ export function metricsFromLines(lines: readonly string[]): Metrics | null {
   return fields ? metricsFrom(fields) : null;
 }
 
-/** `FAIL: <why>` — the trainer's own declared failure (e.g. `FAIL: loss diverged (nan) at step 12`). */
+/**
+ * `harness: N training tokens drawn`: printed by the harness's evaluate_bpb under a node, the tokens
+ * its training loader handed out in the run. Like everything a run prints, it is the run's word.
+ */
+export function parseDrawnTokens(line: string): number | null {
+  const m = /^harness: (\d{1,15}) training tokens drawn$/.exec(line.trim());
+  return m ? Number(m[1]) : null;
+}
+
+/** What a bare `FAIL` stands for: the reference prints it, and nothing else, when its loss blows up. */
+export const BARE_FAIL_REASON = 'FAIL (the run declared itself failed: the reference prints a bare FAIL when its loss diverges)';
+
+/**
+ * The trainer's own declared failure: `FAIL: <why>` (ours, e.g. `FAIL: loss diverged (nan) at step 12`),
+ * or the reference's bare `FAIL`, which may end a `\r` progress line that had no newline.
+ */
 export function parseFailLine(line: string): string | null {
   const m = /^FAIL:\s*(.+?)\s*$/.exec(line);
-  return m ? m[1]! : null;
+  if (m) return m[1]!;
+  return /(?:^|\s)FAIL\s*$/.test(line) ? BARE_FAIL_REASON : null;
 }
 
 const OOM_RE = /(CUDA out of memory|OutOfMemoryError|\bMemoryError\b|MPS backend out of memory|CUBLAS_STATUS_ALLOC_FAILED|HIP out of memory|out of memory)/i;

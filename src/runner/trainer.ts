@@ -14,10 +14,10 @@ import { defaultLimits, findTool, noFence, type Fence, type FenceLimits, type Fe
 import { classify, isStrongOomLine, type Verdict } from './classify.js';
 import { dataView, prepareData, type DataManifest, type Phase } from './data.js';
 import { EXPORT_FOLDER, evaluateExport, type HarnessResult } from './harness.js';
-import { LineSplitter, RingBuffer } from './lines.js';
+import { LineSplitter, RingBuffer, Screen } from './lines.js';
 import { cappedLog } from './log.js';
 import {
-  isTrivialExceptionLine, lastExceptionLine, parseFailLine, parseNumber, parseProgress, summaryFields, type Progress,
+  isTrivialExceptionLine, lastExceptionLine, parseDrawnTokens, parseFailLine, parseNumber, parseProgress, summaryFields, type Progress,
 } from './parse.js';
 import { abortReason, runFenced, type ProcessEnd } from './process.js';
 
@@ -173,19 +173,22 @@ async function writeRunFolder(runDir: string, source: string): Promise<string> {
 }
 
 /** What the runner watches in a training run's output while it runs. */
-function watchOutput(onProgress: RunRequest['onProgress']) {
+function watchOutput(onProgress: RunRequest['onProgress'], budgetSeconds: number) {
   const tail = new RingBuffer<string>(LOG_TAIL_LINES);
-  const seen = { summary: null as string[] | null, fail: null as string | null, oom: false };
-  const splitter = new LineSplitter((line) => {
-    tail.push(line);
-    if (line.trim() === '---') {
-      seen.summary = [line];
-      return;
+  const screen = new Screen(tail);
+  // Every line from the first `---` on: a stray `---` after the summary block must not hide it.
+  const summary = new RingBuffer<string>(MAX_SUMMARY_LINES);
+  const seen = { summary: null as string[] | null, fail: null as string | null, oom: false, drawnTokens: null as number | null };
+  const splitter = new LineSplitter((line, rewritten) => {
+    screen.write(line, rewritten);
+    if (seen.summary !== null || line.trim() === '---') {
+      summary.push(line);
+      seen.summary = summary.toArray();
     }
-    if (seen.summary && seen.summary.length < MAX_SUMMARY_LINES) seen.summary.push(line);
     seen.fail ??= parseFailLine(line);
     seen.oom ||= isStrongOomLine(line);
-    const p = onProgress ? parseProgress(line) : null;
+    seen.drawnTokens = parseDrawnTokens(line) ?? seen.drawnTokens;
+    const p = onProgress ? parseProgress(line, budgetSeconds) : null;
     if (p) {
       try {
         onProgress!(p);
@@ -310,7 +313,7 @@ class PythonTrainer implements Trainer {
     if (this.init.metric !== 'printed') spec.env.SWARM_EXPORT_DIR = path.join(runDir, EXPORT_FOLDER);
     const logPath = path.join(runDir, 'run.log');
     const log = cappedLog(logPath, this.init.maxLogBytes);
-    const { tail, seen, splitter } = watchOutput(req.onProgress);
+    const { tail, seen, splitter } = watchOutput(req.onProgress, this.init.budgetMode === 'tokens' ? Number.NaN : this.init.budgetSeconds);
     let end;
     try {
       end = await runFenced({
@@ -338,7 +341,7 @@ class PythonTrainer implements Trainer {
       fail: seen.fail, oomSeen: seen.oom, summary: seen.summary, tail,
     });
     if (verdict.outcome === 'ok' && this.init.budgetMode === 'tokens') {
-      const short = tokenShortfall(seen.summary ?? [], this.init.budgetTokens!);
+      const short = tokenShortfall(seen.summary ?? [], this.init.budgetTokens!, seen.drawnTokens);
       if (short) return { outcome: 'crash', metrics: null, reason: short };
     }
     return verdict;
@@ -392,11 +395,16 @@ class PythonTrainer implements Trainer {
 }
 
 /**
- * Tokens mode: why a finished run does not count, or null when it trained its budget. The summary's
- * `total_tokens_M` (million tokens) is read as printed, so its rounding is allowed for: half a unit of
- * its last decimal (exact with the baseline's 6 decimals; 50k tokens for the reference's 1 decimal).
+ * Tokens mode: why a finished run does not count, or null when it trained its budget. The harness's
+ * own count of the training tokens its loader handed out (`harness: N training tokens drawn`) is exact
+ * and is used when the run printed it. Otherwise the summary's `total_tokens_M` is read as printed,
+ * allowing for its rounding: half a unit of its last decimal (50k tokens for the reference's 1 decimal).
  */
-export function tokenShortfall(summary: readonly string[], budgetTokens: number): string | null {
+export function tokenShortfall(summary: readonly string[], budgetTokens: number, drawnTokens: number | null = null): string | null {
+  if (drawnTokens !== null) {
+    return drawnTokens >= budgetTokens ? null
+      : `trained ${drawnTokens} tokens, budget is ${budgetTokens}: stopped before the token budget, so its val_bpb does not compare`;
+  }
   const printed = summaryFields(summary)?.get('total_tokens_M');
   const trainedM = printed === undefined ? Number.NaN : parseNumber(printed);
   if (!Number.isFinite(trainedM)) return `no total_tokens_M in the summary to check the token budget (${fmtM(budgetTokens / 1e6)} M) against`;

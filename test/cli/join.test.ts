@@ -35,7 +35,7 @@ describe('swarm join', () => {
 
     // While it runs, read commands ask the node over its control socket.
     const status = await swarm(['status', '--json', '--state', state]);
-    expect(JSON.parse(status.stdout)).toMatchObject({ running: true, best: { seq: 1 }, live: { current: { seq: 2, budget: '1 s' } } });
+    expect(JSON.parse(status.stdout)).toMatchObject({ running: true, best: { seq: 1 }, live: { current: { seq: 2, budget: '1 s' }, workers: [{ worker: 0, current: { seq: 2 } }] } });
     // the stub reports progress only at the end of its sleep: until then the run is shown as starting
     expect((await swarm(['status', '--state', state])).stdout).toMatch(/now: +#2 .* \| (starting, \d+ s|\d+ s of a 1 s budget)/);
 

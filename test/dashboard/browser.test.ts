@@ -162,6 +162,49 @@ describe('dashboard in chromium', () => {
     }
   });
 
+  it('shows one row per worker with its own progress, and a loss curve for each', async () => {
+    const multi = memorySource({ devices: ['cuda:0', 'cuda:1'] });
+    const live = multi.data.live!;
+    live.workers[1]!.current!.hypothesis = HOSTILE;
+    const remote = await serveDashboard({ source: multi.source, host: '127.0.0.1', port: 0, token: null, log: silentLogger, pollMs: 300 });
+    const other = await context.newPage();
+    const rows = other.locator('#live-workers li[data-worker]');
+    const bars = () => rows.locator('.bar').evaluateAll((bs) => bs.map((b) => (b as unknown as { style: { width: string } }).style.width));
+    try {
+      await other.goto(remote.url);
+      await other.waitForFunction(() => document.querySelector('#live-workers li[data-worker="1"]') !== null);
+      expect(await other.locator('#live-single').isHidden()).toBe(true);
+      expect(await other.locator('#live-kind').textContent()).toBe('2 of 2 workers busy');
+      expect(await rows.count()).toBe(2);
+      expect(await rows.nth(0).textContent()).toMatch(/^worker 0 · cuda:0experiment #14embedding lr 0\.8.*40 %.*step 40/);
+      expect(await rows.nth(1).locator('.head').textContent()).toBe('worker 1 · cuda:1experiment #15');
+      expect(await rows.nth(1).locator('.hypothesis').textContent()).toBe(HOSTILE);
+      expect(await bars()).toEqual(['40%', '60%']);
+      // Each worker's progress moves its own row and draws its own curve.
+      for (const step of [70, 80, 90]) multi.loop({ worker: 1, type: 'progress', seq: 15, step, loss: 3 - step / 100, elapsedSeconds: step / 4, fraction: step / 100 });
+      for (const step of [50, 60]) multi.loop({ worker: 0, type: 'progress', seq: 14, step, loss: 3.2 - step / 100, elapsedSeconds: step / 4, fraction: step / 200 });
+      await other.waitForFunction(() => Number(document.getElementById('loss-chart')?.dataset.points) === 5);
+      expect(await other.locator('#loss-chart').getAttribute('data-series')).toBe('2');
+      expect(await bars()).toEqual(['30%', '90%']);
+      expect(await rows.nth(1).locator('.detail').textContent()).toContain('step 90 · loss 2.1000');
+      expect(await other.evaluate(() => (window.__dashboard as { lossChart: { series: { label: string }[] } }).lossChart.series.slice(1).map((x) => x.label))).toEqual(['worker 0', 'worker 1']);
+      await other.screenshot({ path: join(ARTIFACTS, 'workers.png'), fullPage: true });
+      // Worker 0 finishes: its row goes idle, worker 1's stays as it was.
+      live.workers[0]!.current = null;
+      live.current = live.workers[1]!.current;
+      multi.loop({ worker: 0, type: 'finish', record: record(14, 'discard', 1.9, 'embedding lr 0.8') });
+      await other.waitForFunction(() => document.querySelector('#live-workers li[data-worker="0"].idle') !== null);
+      expect(await other.locator('#live-kind').textContent()).toBe('1 of 2 workers busy');
+      expect(await rows.nth(1).locator('.hypothesis').textContent()).toBe(HOSTILE);
+      expect(await other.locator('img').count()).toBe(0);
+      expect(await other.evaluate(() => window.__pwned)).toBeUndefined();
+      expect(cspViolations).toEqual([]);
+    } finally {
+      await other.close();
+      await remote.close();
+    }
+  });
+
   it('opens a chart point by clicking it', async () => {
     await page.goto(dash.url);
     await page.waitForFunction(() => Number(document.getElementById('chart')?.dataset.points) > 0);

@@ -1,5 +1,6 @@
 /** Real-shaped data for the dashboard tests: a node's records, its swarm's signed records, a live run, and hostile strings. */
 import { request, type IncomingHttpHeaders } from 'node:http';
+import type { LiveRun } from '../../src/control/index.js';
 import type { ExperimentRecord, Hardware, NoiseFloor } from '../../src/core/index.js';
 import type { DashboardEvent, DashboardSnapshot, DashboardSource } from '../../src/dashboard/index.js';
 import type { LoopEvent } from '../../src/loop/index.js';
@@ -95,18 +96,24 @@ export function noiseFloors(): NoiseFloor[] {
   return [{ v: 1, n: 1, hash: 'h'.repeat(64), seeds: [2, 3, 4], values: [1.821, 1.818, 1.824], sigma: 0.003, k: 2, hardware: CPU, afterSeq: 1, at: at(5) }];
 }
 
-export function liveStatus(seq: number): NonNullable<DashboardSnapshot['live']> {
+/** A node running experiment `seq` on its first worker; further devices run seq+1, seq+2… each a fifth further along. */
+export function liveStatus(seq: number, devices: string[] = ['cpu']): NonNullable<DashboardSnapshot['live']> {
+  const run = (i: number): LiveRun => ({
+    kind: 'experiment', seq: seq + i, hypothesis: i === 0 ? 'embedding lr 0.8' : `worker ${i} idea`, step: 40 + i * 20, loss: 3.1 - i * 0.1,
+    elapsedSeconds: 12 + i * 6, wallSeconds: 15 + i * 6, budget: '200k tokens', fraction: (2 + i) / 5, expectedSeconds: 30,
+  });
+  const workers = devices.map((device, i) => ({ worker: i, device, current: run(i) }));
   return {
     pid: 4242, startedAt: at(0), next: 'the next candidate', nextIn: 15,
-    current: { kind: 'experiment', seq, hypothesis: 'embedding lr 0.8', step: 40, loss: 3.1, elapsedSeconds: 12, wallSeconds: 15, budget: '200k tokens', fraction: 0.4, expectedSeconds: 30 },
+    current: workers[0]!.current, workers,
     swarm: { peerId: SELF, program: PROGRAM, addresses: ['/ip4/127.0.0.1/tcp/4001'], peers: [{ id: PEER_B, connected: true }], dropped: {} },
   };
 }
 
 /** An in-memory node: a source whose data the test changes, and loop events it pushes. */
-export function memorySource(opts: { live?: boolean; subscribe?: boolean } = {}) {
+export function memorySource(opts: { live?: boolean; subscribe?: boolean; devices?: string[] } = {}) {
   const records = ownRecords();
-  const data: DashboardSnapshot = { records, shared: sharedRecords(records), noise: noiseFloors(), live: opts.live === false ? null : liveStatus(14) };
+  const data: DashboardSnapshot = { records, shared: sharedRecords(records), noise: noiseFloors(), live: opts.live === false ? null : liveStatus(14, opts.devices) };
   const listeners = new Set<(e: DashboardEvent) => void>();
   const source: DashboardSource = {
     snapshot: async () => structuredClone(data),

@@ -502,7 +502,7 @@ describe('hostile data in chromium', () => {
     node.emit({ type: 'log', level: 'warn', message: `peer says ${ALL_XSS}`, at: X(1) });
     // A line that tries to end its server-sent event and forge another.
     node.emit({ type: 'log', level: 'info', message: 'forged\n\nevent: loop\ndata: {"type":"start"}\r\n\r\nevent: log\r\ndata: {"message":"x"}\u2028\u2029', at: new Date().toISOString() });
-    node.emit({ type: 'loop', event: { type: 'progress', seq: 30, step: 8, loss: -1e308, elapsedSeconds: Number.NaN, fraction: 1e308 } as never });
+    node.emit({ type: 'loop', event: { worker: 0, type: 'progress', seq: 30, step: 8, loss: -1e308, elapsedSeconds: Number.NaN, fraction: 1e308 } as never });
     await page.waitForFunction(() => (document.getElementById('feed')?.textContent ?? '').includes('peer says'));
     const text = await page.evaluate(() => ({
       experiments: document.getElementById('experiments')!.textContent!, leaderboard: document.getElementById('leaderboard')!.textContent!,
@@ -645,7 +645,7 @@ describe('hostile data in chromium', () => {
     await page.waitForFunction(() => Number(document.getElementById('chart')?.dataset.points) > 0, undefined, { timeout: 20_000 });
     // The run under test prints its loss (src/runner/parse.ts reads "loss 1e308", "loss -inf", "loss nan").
     for (const [step, loss] of [[1, 3.2], [2, 1e308], [3, -1e308], [4, Number.NaN], [5, Number.POSITIVE_INFINITY], [6, 2.9]] as const) {
-      node.emit({ type: 'loop', event: { type: 'progress', seq: 99, step, loss, elapsedSeconds: step, fraction: step / 10 } as never });
+      node.emit({ type: 'loop', event: { worker: 0, type: 'progress', seq: 99, step, loss, elapsedSeconds: step, fraction: step / 10 } as never });
     }
     await page.waitForFunction(() => Number(document.getElementById('loss-chart')?.dataset.points) >= 6);
     expect(await scales('chart')).toSatisfy(finite);

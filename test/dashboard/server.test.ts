@@ -206,7 +206,7 @@ describe('dashboard live events', () => {
     const progress = nextEvent(port, 'loop');
     await Promise.all([log.ready, progress.ready]);
     node.loop({ worker: 0, type: 'progress', seq: 14, step: 10, loss: 3.5, elapsedSeconds: 4, fraction: 0.1 });
-    await expect(progress.event).resolves.toEqual({ type: 'progress', seq: 14, step: 10, loss: 3.5, elapsedSeconds: 4, fraction: 0.1 });
+    await expect(progress.event).resolves.toEqual({ worker: 0, type: 'progress', seq: 14, step: 10, loss: 3.5, elapsedSeconds: 4, fraction: 0.1 });
     node.emit({ type: 'log', level: 'warn', message: HOSTILE, at: '2026-12-01T19:00:00.000Z' });
     await expect(log.event).resolves.toEqual({ at: '2026-12-01T19:00:00.000Z', level: 'warn', message: HOSTILE });
     const update = nextEvent(port, 'update');
@@ -234,6 +234,51 @@ describe('dashboard live events', () => {
     node.loop({ worker: 0, type: 'finish', record: record(16, 'crash', null, 'mlp 8') });
     // Noise runs, starts and skips come as log lines from the node; the feed does not repeat them.
     expect((await progress()).feed.map((f) => f.message)).toEqual(['replicating x of peer BBBBBBBB: ok, measured 1.750000', '#16 crash - — mlp 8 (exit code 1)']);
+  });
+
+  it('shows every worker: its device, its run and its own loss curve, in the snapshot and the event stream', async () => {
+    const { port, node } = await serve({}, memorySource({ devices: ['cuda:0', 'cuda:1'] }));
+    type Snap = { live: { current: { seq: number } }; workers: { worker: number; device: string; current: { seq: number; fraction: number } | null; progress: { step: number }[] }[]; progress: { step: number }[] };
+    const snapshot = async () => JSON.parse((await http(port, '/api/snapshot')).body) as Snap;
+    const started = nextEvent(port, 'loop');
+    await started.ready;
+    node.loop({ worker: 1, type: 'start', record: { ...record(15, 'keep', null, 'warmup 200 steps'), status: 'running', metrics: null }, expectedSeconds: 30 });
+    // Pages learn which worker a run started on, from the cut-down record too.
+    await expect(started.event).resolves.toEqual({ type: 'start', worker: 1, id: 'exp-015-keep', seq: 15, status: 'running', hypothesis: 'warmup 200 steps', val_bpb: null });
+    started.close();
+    for (const step of [10, 20]) node.loop({ worker: 0, type: 'progress', seq: 14, step, loss: 3.5, elapsedSeconds: 4, fraction: 0.1 });
+    for (const step of [5, 6, 7]) node.loop({ worker: 1, type: 'progress', seq: 15, step, loss: 4, elapsedSeconds: 1, fraction: null });
+    const snap = await snapshot();
+    expect(snap.workers.map((w) => [w.worker, w.device, w.current?.seq, w.current?.fraction])).toEqual([[0, 'cuda:0', 14, 0.4], [1, 'cuda:1', 15, 0.6]]);
+    expect(snap.workers.map((w) => w.progress.map((p) => p.step))).toEqual([[10, 20], [5, 6, 7]]);
+    // Old pages draw one curve: the first busy worker's.
+    expect(snap.progress.map((p) => p.step)).toEqual([10, 20]);
+    // A new run on worker 0 starts its curve afresh; worker 1's goes on.
+    node.loop({ worker: 0, type: 'run', kind: 'noise', label: 'noise run 1 of 2 (seed 3)', expectedSeconds: 30 });
+    expect((await snapshot()).workers.map((w) => w.progress.length)).toEqual([0, 3]);
+  });
+
+  it('follows each worker of a polled node, and passes on only well-formed workers', async () => {
+    const node = memorySource({ subscribe: false, devices: ['cuda:0', 'cuda:1'] });
+    const live = node.data.live!;
+    const junk = [
+      { worker: -1, device: 'x', current: null }, { worker: 1.5, device: 'x', current: null }, { worker: '2', device: 'x', current: null },
+      { worker: 1e9, device: 'x', current: null }, { worker: 1, device: 'duplicate', current: null }, { worker: 3, device: 'x', current: 'running' }, null,
+      { worker: 4, device: 'd'.repeat(500), current: null },
+    ];
+    live.workers.push(...(junk as never[]));
+    const { port } = await serve({}, node);
+    type Snap = { workers: { worker: number; device: string; progress: { step: number }[] }[] };
+    const snapshot = async () => JSON.parse((await http(port, '/api/snapshot')).body) as Snap;
+    const sse = nextEvent(port, 'update');
+    await sse.ready;
+    await vi.waitFor(async () => expect((await snapshot()).workers[1]!.progress.map((p) => p.step)).toEqual([60]));
+    live.workers[1]!.current = { ...live.workers[1]!.current!, step: 80, loss: 2.9 };
+    await vi.waitFor(async () => expect((await snapshot()).workers[1]!.progress.map((p) => p.step)).toEqual([60, 80]));
+    const snap = await snapshot();
+    expect(snap.workers.map((w) => [w.worker, w.device.length])).toEqual([[0, 6], [1, 6], [4, 64]]);
+    expect(snap.workers[0]!.progress.map((p) => p.step)).toEqual([40]);
+    sse.close();
   });
 
   it('stops listening to the source when closed', async () => {

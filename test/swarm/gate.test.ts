@@ -20,7 +20,7 @@ describe('every run of a peer\'s code goes through the run policy and the screen
     const source = (await n.workspace.best()).source.replace('DEPTH = 4', 'DEPTH = 5');
     const control = await serveControl(n.state, {
       records: () => n.store.list(), shared: () => n.store.shared(), noise: () => n.store.noiseFloors(),
-      status: () => ({ pid: process.pid, startedAt: '', current: null, next: null, nextIn: null, swarm: null }),
+      status: () => ({ pid: process.pid, startedAt: '', current: null, workers: [], next: null, nextIn: null, swarm: null }),
       // What `swarm join` answers: the target's train.py goes to the link's verifyNow.
       verify: (experiment) => n.link.verifyNow({ peer: PEER, experiment, hash: sourceHash(source), claimed: 0.9, source }),
     });

@@ -7,6 +7,9 @@
 
 const COLORS = { keep: '#3fb950', discard: '#8b949e', crash: '#f85149', best: '#3fb950', grid: '#21262d', axis: '#8b949e', loss: '#58a6ff', bg: '#161b22' };
 const PLOTTED = new Set(['keep', 'discard', 'crash']);
+/** One colour per worker, for its loss curve and its row (app.css .swatch.cN). */
+const WORKER_COLORS = ['#58a6ff', '#d2a8ff', '#f0883e', '#3fb950', '#ff7b72', '#e3b341', '#79c0ff', '#56d364'];
+const colorIndex = (worker) => worker % WORKER_COLORS.length;
 /** Tick spacings for axes that count (experiments, steps): never a half. */
 const INTEGER_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
 
@@ -15,9 +18,10 @@ const state = {
   scope: 'node', // 'node' | 'swarm'
   xMode: 'seq', // 'seq' | 'time'
   peer: '', // swarm scope: '' = every peer
-  progress: [], // live loss points of the run in flight
+  curves: new Map(), // worker → live loss points of its run in flight (or its last run)
   chart: null,
   lossChart: null,
+  lossKey: '', // the workers whose curves the loss chart draws, e.g. "0,1"
   pointIds: [], // experiment id of each x index of the progress chart
   pointRows: [],
   chartKey: '',
@@ -88,7 +92,8 @@ function refresh() {
   fetching = getJson('/api/snapshot')
     .then((snap) => {
       state.snap = snap;
-      state.progress = snap.progress || [];
+      const workers = snap.workers || [];
+      state.curves = new Map(workers.length ? workers.map((w) => [w.worker, w.progress || []]) : [[0, snap.progress || []]]);
       renderOverview();
     })
     .catch((err) => setConn('offline', err.message))
@@ -215,22 +220,47 @@ function renderChart() {
   });
 }
 
+/** The loss curves to draw: the one run's, or every worker's that has points (several workers). */
+function shownCurves() {
+  const workers = workersOf();
+  if (workers.length <= 1) {
+    const w = workers.length ? workers[0].worker : 0;
+    return [{ worker: w, points: state.curves.get(w) || [] }];
+  }
+  return [...state.curves].filter(([, pts]) => pts.length > 0).sort(([a], [b]) => a - b).map(([worker, points]) => ({ worker, points }));
+}
+
+/** uPlot's columns: steps, then one loss column per curve (several curves are joined on their steps). */
+function lossData(curves) {
+  // The loss is what the run under test prints (parsed from its output): anything may come.
+  const tables = curves.map((c) => {
+    const pts = curves.length > 1 ? [...c.points].sort((a, b) => a.step - b.step) : c.points;
+    return [pts.map((p) => p.step), pts.map((p) => plottable(p.loss))];
+  });
+  return tables.length === 1 ? tables[0] : uPlot.join(tables);
+}
+
 function renderLossChart() {
   const box = $('loss-chart');
-  const pts = state.progress;
-  box.dataset.points = String(pts.length);
-  // The loss is what the run under test prints (parsed from its output): anything may come.
-  const data = [pts.map((p) => p.step), pts.map((p) => plottable(p.loss))];
-  if (state.lossChart && pts.length > 0) { state.lossChart.setData(data); return; }
+  const curves = shownCurves();
+  const total = curves.reduce((n, c) => n + c.points.length, 0);
+  box.dataset.points = String(total);
+  box.dataset.series = String(curves.length);
+  const key = curves.map((c) => c.worker).join(',');
+  if (state.lossChart && total > 0 && key === state.lossKey) { state.lossChart.setData(lossData(curves)); return; }
   if (state.lossChart) { state.lossChart.destroy(); state.lossChart = null; }
   box.textContent = '';
-  if (pts.length === 0) { box.append(el('p', { className: 'empty' }, 'The loss curve appears when the run reports progress.')); return; }
+  if (total === 0) { box.append(el('p', { className: 'empty' }, 'The loss curve appears when the run reports progress.')); return; }
+  state.lossKey = key;
+  const several = curves.length > 1;
   state.lossChart = new uPlot({
     width: Math.max(240, box.clientWidth), height: 170, legend: { show: false }, cursor: { show: false },
     scales: { x: { time: false } },
     axes: [{ ...axis('step'), incrs: INTEGER_STEPS, values: (u, t) => t.map(String) }, { ...axis('train loss'), size: 52, values: (u, t) => t.map((v) => v.toFixed(2)) }],
-    series: [{}, { label: 'loss', stroke: COLORS.loss, width: 1.5, points: { show: false } }],
-  }, data, box);
+    series: [{}, ...curves.map((c) => ({
+      label: several ? `worker ${c.worker}` : 'loss', stroke: several ? WORKER_COLORS[colorIndex(c.worker)] : COLORS.loss, width: 1.5, spanGaps: true, points: { show: false },
+    }))],
+  }, lossData(curves), box);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -266,9 +296,24 @@ function liveFraction(cur) {
   return secs ? cur.elapsedSeconds / Number(secs[1]) : null;
 }
 
-function renderLive() {
-  const live = state.snap.live;
-  const cur = live && live.current;
+/** The running node's workers (none when it is stopped). */
+const workersOf = () => (state.snap && Array.isArray(state.snap.workers) ? state.snap.workers : []);
+
+/** How far a run is, in words: "15 s running · 12 s trained · budget 200k tokens · 40 % · step 40 · loss 3.1000". */
+function runDetail(cur, f) {
+  // Wall time counts start-up and evaluation too; training time is what the budget measures.
+  const wall = typeof cur.wallSeconds === 'number' ? `${Math.round(cur.wallSeconds)} s running · ` : '';
+  const parts = [`${wall}${Math.round(cur.elapsedSeconds)} s trained`, `budget ${cur.budget}`];
+  if (f !== null) parts.push(`${Math.round(Math.min(1, f) * 100)} %`);
+  if (cur.step !== null && cur.step !== undefined) parts.push(`step ${cur.step}`);
+  if (typeof cur.loss === 'number') parts.push(`loss ${cur.loss.toFixed(4)}`);
+  return parts.join(' · ');
+}
+
+const barWidth = (f) => (f === null ? '0' : `${Math.min(100, Math.max(0, f * 100)).toFixed(1)}%`);
+const runLabel = (cur) => { const kind = cur.kind || 'experiment'; return cur.seq !== null && cur.seq !== undefined ? `${kind} #${cur.seq}` : kind; };
+
+function renderSingle(live, cur) {
   if (!cur) {
     setText('live-kind', live ? 'between runs' : 'stopped');
     $('live-kind').className = 'badge';
@@ -276,24 +321,49 @@ function renderLive() {
     $('live-bar').style.width = '0';
     setText('live-detail', '');
   } else {
-    const kind = cur.kind || 'experiment';
-    setText('live-kind', cur.seq !== null && cur.seq !== undefined ? `${kind} #${cur.seq}` : kind);
-    $('live-kind').className = `badge ${kind}`;
+    setText('live-kind', runLabel(cur));
+    $('live-kind').className = `badge ${cur.kind || 'experiment'}`;
     setText('live-hypothesis', cur.hypothesis);
     const f = liveFraction(cur);
-    $('live-bar').style.width = f === null ? '0' : `${Math.min(100, Math.max(0, f * 100)).toFixed(1)}%`;
-    // Wall time counts start-up and evaluation too; training time is what the budget measures.
-    const wall = typeof cur.wallSeconds === 'number' ? `${Math.round(cur.wallSeconds)} s running · ` : '';
-    const parts = [`${wall}${Math.round(cur.elapsedSeconds)} s trained`, `budget ${cur.budget}`];
-    if (f !== null) parts.push(`${Math.round(Math.min(1, f) * 100)} %`);
-    if (cur.step !== null && cur.step !== undefined) parts.push(`step ${cur.step}`);
-    if (typeof cur.loss === 'number') parts.push(`loss ${cur.loss.toFixed(4)}`);
-    setText('live-detail', parts.join(' · '));
+    $('live-bar').style.width = barWidth(f);
+    setText('live-detail', runDetail(cur, f));
+  }
+  // Nothing in flight: no empty bar either.
+  $('live-bar').parentElement.hidden = !cur;
+}
+
+/** One row per worker: its device, what it runs and how far along, in its curve's colour. */
+function workerRow(w) {
+  const cur = w.current;
+  const head = el('div', { className: 'head' }, el('i', { className: `swatch c${colorIndex(w.worker)}` }), `worker ${w.worker} · ${w.device}`,
+    cur ? badge(runLabel(cur), cur.kind || 'experiment') : badge('idle', 'idle'));
+  if (!cur) return el('li', { className: 'idle', 'data-worker': w.worker }, head, el('p', { className: 'hypothesis' }, 'drafting its next run'));
+  const f = liveFraction(cur);
+  const bar = el('div', { className: 'bar' });
+  bar.style.width = barWidth(f);
+  return el('li', { 'data-worker': w.worker, 'data-busy': '1' }, head, el('p', { className: 'hypothesis' }, cur.hypothesis),
+    el('div', { className: 'progress' }, bar), el('p', { className: 'muted small detail' }, runDetail(cur, f)));
+}
+
+function renderLive() {
+  const live = state.snap.live;
+  const workers = workersOf();
+  const several = workers.length > 1;
+  $('live-single').hidden = several;
+  $('live-workers').hidden = !several;
+  if (several) {
+    const busy = workers.filter((w) => w.current).length;
+    setText('live-kind', `${busy} of ${workers.length} workers busy`);
+    $('live-kind').className = 'badge';
+    $('live-workers').replaceChildren(...workers.map(workerRow));
+  } else {
+    $('live-workers').textContent = '';
+    renderSingle(live, live && live.current);
   }
   setText('live-next', live && live.next ? `next: ${live.next}${typeof live.nextIn === 'number' ? ` (in ~${Math.max(5, Math.round(live.nextIn / 5) * 5)} s)` : ''}` : '');
-  // Nothing in flight and no curve to show: no empty bar or chart either.
-  $('live-bar').parentElement.hidden = !cur;
-  $('loss-chart').hidden = !cur && state.progress.length === 0;
+  // Nothing in flight and no curve to show: no empty chart.
+  const running = several ? workers.some((w) => w.current) : Boolean(live && live.current);
+  $('loss-chart').hidden = !running && shownCurves().every((c) => c.points.length === 0);
   renderLossChart();
 }
 
@@ -480,14 +550,21 @@ function setConn(s, why) {
 
 function onLoop(ev) {
   const live = state.snap && state.snap.live;
+  const w = Number.isSafeInteger(ev.worker) && ev.worker >= 0 ? ev.worker : 0;
   if (ev.type === 'progress') {
-    if (live && live.current) Object.assign(live.current, { step: ev.step, loss: ev.loss, elapsedSeconds: ev.elapsedSeconds, fraction: ev.fraction });
-    const last = state.progress[state.progress.length - 1];
-    if (!last || last.step !== ev.step) state.progress.push({ step: ev.step, loss: ev.loss, elapsedSeconds: ev.elapsedSeconds });
+    const workers = workersOf();
+    const row = workers.find((x) => x.worker === w);
+    // One worker: the page shows live.current; several: each worker's row.
+    const cur = workers.length > 1 ? row && row.current : live && live.current;
+    if (cur) Object.assign(cur, { step: ev.step, loss: ev.loss, elapsedSeconds: ev.elapsedSeconds, fraction: ev.fraction });
+    const pts = state.curves.get(w) || [];
+    state.curves.set(w, pts);
+    const last = pts[pts.length - 1];
+    if (!last || last.step !== ev.step) pts.push({ step: ev.step, loss: ev.loss, elapsedSeconds: ev.elapsedSeconds });
     if (state.snap && !$('overview').hidden) renderLive();
   }
-  // A new run (an experiment, a noise run, a replication) starts a new curve.
-  if (ev.type === 'start' || ev.type === 'run') state.progress = [];
+  // A new run (an experiment, a noise run, a replication) starts a new curve for its worker.
+  if (ev.type === 'start' || ev.type === 'run') state.curves.set(w, []);
 }
 
 function connect() {
