@@ -1,9 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.js';
-import { cli } from '../helpers/cli.js';
+import { cli, waitFor } from '../helpers/cli.js';
 import { TRAINER } from '../helpers/paths.js';
 
 const dirs: string[] = [];
@@ -36,6 +36,22 @@ describe('swarm join --workers on a CPU', () => {
     }
   }, 900_000);
 
+  it('swarm status of a node with two workers shows both runs at once (stub trainer)', async () => {
+    const state = await mkdtemp(join(tmpdir(), 'swarm-workers-'));
+    dirs.push(state);
+    const stub = cli({ SWARM_NOISE_RUNS: '0', SWARM_SEED: '1', SWARM_STUB_SLEEP: '8' });
+    const node = stub(['join', '--state', state, '--workers', '2', '--max-experiments', '3', '--budget', '1']);
+    try {
+      await waitFor(node, /#3 .*\(worker \d\)/);
+      const status = JSON.parse((await stub(['status', '--json', '--state', state])).stdout);
+      expect(status.live.workers.map((w: { worker: number; device: string }) => [w.worker, w.device])).toEqual([[0, 'cpu'], [1, 'cpu']]);
+      expect(status.live.workers.map((w: { current: { seq: number } | null }) => w.current?.seq).sort()).toEqual([2, 3]);
+    } finally {
+      node.kill('SIGINT');
+      await node;
+    }
+  }, 300_000);
+
   it('refuses --workers 0 and --gpus on a box without CUDA before touching state', async () => {
     const state = await mkdtemp(join(tmpdir(), 'swarm-workers-'));
     dirs.push(state);
@@ -45,5 +61,6 @@ describe('swarm join --workers on a CPU', () => {
     const gpus = await swarm(['join', '--state', state, '--gpus', '0', '--max-experiments', '1']);
     expect(gpus.exitCode).not.toBe(0);
     expect(gpus.all).toMatch(/--gpus 0 was given, but this box trains on cpu/);
+    expect(await readdir(state)).toEqual([]);
   }, 300_000);
 });
