@@ -9,10 +9,10 @@ export function hardwareClass(hw: Hardware | null): string {
   return hw === null ? 'unknown' : hw.name;
 }
 
-/** The class with the box's count beside it, for people: "NVIDIA H100 80GB HBM3 (8 on this box)". */
+/** The class with the count of its box beside it, for people: "NVIDIA H100 80GB HBM3 (box of 8)". */
 export function hardwareLabel(hw: Hardware | null): string {
   if (hw === null) return 'unknown';
-  return hw.device === 'cuda' && hw.count > 1 ? `${hw.name} (${hw.count} on this box)` : hw.name;
+  return hw.device === 'cuda' && hw.count > 1 ? `${hw.name} (box of ${hw.count})` : hw.name;
 }
 
 /** A worker's device in a few words: "GPU 2", "CPU, 4 threads". */

@@ -43,7 +43,7 @@ describe('--gpus and --workers', () => {
   });
 
   it('names the class by the unit one experiment runs on, with the box\'s count beside it', () => {
-    expect(hardwareLabel(hw('cuda', 8))).toBe('NVIDIA H100 80GB HBM3 (8 on this box)');
+    expect(hardwareLabel(hw('cuda', 8))).toBe('NVIDIA H100 80GB HBM3 (box of 8)');
     expect(hardwareLabel(hw('cuda', 1))).toBe('NVIDIA H100 80GB HBM3');
     expect(hardwareLabel(hw('cpu', 1))).toBe('Intel Xeon');
   });
