@@ -38,6 +38,13 @@ Three splits: train (what a run learns from), dev (held-out documents a run may 
 the val_bpb its summary prints) and val (the metric of record). Under a node a training run sees only
 train and dev; val is read by the harness's evaluation process alone (trainer/evaluate.py).
 
+The reference autoresearch's interface, so that a train.py written for it runs here unchanged (docs/trainer.md):
+    MAX_SEQ_LEN, TIME_BUDGET                         constants of the program
+    Tokenizer.from_directory()                       the program's tokenizer (get_tokenizer() by another name)
+    make_dataloader(tokenizer, B, T, split, device=None, seed=0) -> iterator of (x, y, epoch)
+    evaluate_bpb(model, tokenizer, batch_size)       on the model's own device unless one is given
+  and kernels.get_kernel (trainer/kernels.py) stands in for the hub's flash-attention kernel.
+
 The model interface (train.py must follow it):
     model(x)                      -> logits, shape (B, T, vocab_size): what the harness evaluates
     model(x, y)                   -> scalar mean cross-entropy loss (nats) over all targets, for training
@@ -282,6 +289,16 @@ class Tokenizer:
             state["pattern"] = self.pattern
             state["ranks"] = [base64.b64encode(b).decode("ascii") for b, _ in ranked]
         _atomic_write_bytes(path, json.dumps(state).encode())
+
+    @classmethod
+    def from_directory(cls, directory=None):
+        """
+        The reference prepare.py's constructor. Without a folder: the current program's tokenizer, the
+        cache built first if needed (as get_tokenizer() does). With one: the tokenizer.json it holds.
+        """
+        if directory is None:
+            return get_tokenizer()
+        return cls.load(os.path.join(directory, "tokenizer.json"))
 
     @classmethod
     def load(cls, path):
@@ -539,25 +556,37 @@ def load_tokens(tokenizer, split):
 # Dataloader
 # ---------------------------------------------------------------------------
 
-def make_dataloader(tokenizer, B, T, split, device="cpu", seed=0):
+# Training tokens (B * T per batch) the train-split loaders of this process have yielded; under a node
+# evaluate_bpb prints it so the node can check a tokens budget exactly (see evaluate_bpb).
+_train_tokens_drawn = 0
+
+
+def make_dataloader(tokenizer, B, T, split, device=None, seed=0):
     """
-    Infinite iterator of (x, y) int64 batches of shape (B, T) on `device`: B windows of T+1 tokens
-    drawn uniformly at random from the split's token stream (documents are BOS-separated), y = x
-    shifted by one. Deterministic given `seed`.
+    Infinite iterator of (x, y, epoch): x, y int64 batches of shape (B, T) on `device` (default: the
+    harness's device, get_device()), B windows of T+1 tokens drawn uniformly at random from the split's
+    token stream (documents are BOS-separated), y = x shifted by one. Deterministic given `seed`.
+    epoch is 1-based like the reference loader's: windows are random rather than a sequential pass, so
+    it counts passes as tokens drawn so far (this batch included) // tokens in the split + 1.
     """
+    global _train_tokens_drawn
     data = load_tokens(tokenizer, split)
     if len(data) < T + 2:
         raise ValueError(f"{split} split has {len(data)} tokens, fewer than T+2={T + 2}")
     gen = torch.Generator().manual_seed(int(seed) * 2 + (split == "val"))
-    device = torch.device(device)
+    device = torch.device(device or get_device())
     pin = device.type == "cuda"
+    drawn = 0
     while True:
         ix = torch.randint(0, len(data) - T - 1, (B,), generator=gen).tolist()
         buf = torch.from_numpy(np.stack([data[i:i + T + 1] for i in ix]).astype(np.int64))
         if pin:
             buf = buf.pin_memory()
         buf = buf.to(device, non_blocking=pin)
-        yield buf[:, :-1], buf[:, 1:]
+        drawn += B * T
+        if split == "train":
+            _train_tokens_drawn += B * T
+        yield buf[:, :-1], buf[:, 1:], drawn // len(data) + 1
 
 
 def get_val_rows(tokenizer, T=None, n_tokens=None, split="val"):
@@ -581,7 +610,7 @@ def get_val_rows(tokenizer, T=None, n_tokens=None, split="val"):
 # ---------------------------------------------------------------------------
 
 @torch.no_grad()
-def evaluate_bpb(model, tokenizer_or_token_bytes, batch_size, device="cpu", val_rows=None, n_tokens=None):
+def evaluate_bpb(model, tokenizer_or_token_bytes, batch_size, device=None, val_rows=None, n_tokens=None):
     """
     Bits per byte: sum of per-token cross-entropy (nats) over the first n_tokens targets of fixed
     evaluation rows, divided by ln 2 times the sum of their raw UTF-8 byte lengths. Targets whose byte
@@ -590,9 +619,14 @@ def evaluate_bpb(model, tokenizer_or_token_bytes, batch_size, device="cpu", val_
 
     Without val_rows it scores the validation split (EVAL_TOKENS targets) where it can be read, and
     the dev split (DEV_TOKENS) under a node, whose training runs never see validation data. Under a
-    node (SWARM_EXPORT_DIR) it first exports the model: the val_bpb of record is the harness's own
-    evaluation of that export (trainer/evaluate.py), not what this function returns.
+    node (SWARM_EXPORT_DIR) it first prints `harness: N training tokens drawn` (what the train-split
+    loaders yielded, for the node's tokens-budget check) and exports the model: the val_bpb of record is
+    the harness's own evaluation of that export (trainer/evaluate.py), not what this function returns.
+    device: where the model runs; by default the device of its first parameter (CPU if it has none).
     """
+    if device is None:
+        first = next(iter(model.parameters()), None)
+        device = first.device if first is not None else torch.device("cpu")
     if isinstance(tokenizer_or_token_bytes, Tokenizer):
         token_bytes = tokenizer_or_token_bytes.token_bytes
     else:
@@ -600,6 +634,7 @@ def evaluate_bpb(model, tokenizer_or_token_bytes, batch_size, device="cpu", val_
     if val_rows is None:
         tok = tokenizer_or_token_bytes if isinstance(tokenizer_or_token_bytes, Tokenizer) else get_tokenizer()
         if os.environ.get("SWARM_EXPORT_DIR"):
+            print(f"harness: {_train_tokens_drawn} training tokens drawn", flush=True)
             t0 = time.time()
             export_model(model, batch_size, device, os.environ["SWARM_EXPORT_DIR"])
             print(f"export: {time.time() - t0:.2f}s (the harness measures val_bpb on this export)", flush=True)
@@ -750,18 +785,25 @@ def hardware_info():
             "torch": torch.__version__, "cuda": torch.version.cuda, "python": platform.python_version()}
 
 
+# Dense bf16 tensor-core peak FLOP/s (no sparsity) by a substring of torch.cuda.get_device_name(); the first
+# match wins, so variants come before the family name (H100 PCIe before H100, L40S before L40 before L4).
+CUDA_PEAK_FLOPS = (
+    ("GH200", 989.5e12), ("H200 NVL", 835e12), ("H200", 989.5e12), ("H100 PCIe", 756e12), ("H100 NVL", 835e12),
+    ("H100", 989.5e12), ("H800", 989.5e12), ("GB200", 2500e12), ("B200", 2250e12), ("B100", 1750e12),
+    ("A100", 312e12), ("A800", 312e12), ("L40S", 362e12), ("L40", 181e12), ("L4", 121e12), ("A6000", 155e12),
+    ("A40", 150e12), ("A10", 125e12), ("5090", 209.5e12), ("4090", 165e12), ("3090", 71e12),
+    ("MI300X", 1307e12), ("MI250X", 383e12), ("MI250", 362e12),
+)
+
+
 def peak_flops(device):
     """
-    Rough peak FLOP/s used for mfu_percent (bf16 dense for GPUs). H100/H200: 989.5e12; A100: 312e12;
-    other CUDA GPUs: 100e12; Apple MPS: 10e12; CPU: 100e9 per core (fp32, AVX2-FMA class). Estimates only.
+    Rough peak FLOP/s used for mfu_percent: CUDA_PEAK_FLOPS for known GPUs (other CUDA GPUs: 100e12); Apple
+    MPS: 10e12; CPU: 100e9 per core (fp32, AVX2-FMA class). Estimates only: MFU compares runs on one box.
     """
     if device == "cuda":
         name = torch.cuda.get_device_name(0)
-        for key, flops in (("H100", 989.5e12), ("H200", 989.5e12), ("GH200", 989.5e12), ("A100", 312e12),
-                           ("L40", 181e12), ("4090", 165e12), ("A10", 125e12), ("3090", 71e12)):
-            if key in name:
-                return flops
-        return 100e12
+        return next((flops for key, flops in CUDA_PEAK_FLOPS if key in name), 100e12)
     if device == "mps":
         return 10e12
     return 100e9 * (os.cpu_count() or 1)

@@ -257,7 +257,7 @@ while True:
     sync()
     t0 = time.time()
     for _ in range(grad_accum):
-        x, y = next(loader)
+        x, y, _ = next(loader)
         with autocast:
             loss = train_model(x, y)
         (loss / grad_accum).backward()
@@ -298,7 +298,7 @@ print(f"training_seconds: {training_time:.1f}")
 print(f"total_seconds:    {time.time() - T_START:.1f}")
 print(f"peak_vram_mb:     {peak_vram_mb:.1f}")
 print(f"mfu_percent:      {mfu:.2f}")
-print(f"total_tokens_M:   {step * tokens_per_step / 1e6:.6f}")
+print(f"total_tokens_M:   {step * tokens_per_step / 1e6:.1f}")
 print(f"num_steps:        {step}")
 print(f"num_params_M:     {num_params / 1e6:.1f}")
 print(f"depth:            {depth}")

@@ -52,8 +52,11 @@ export function formatStatus(
   state: string, records: readonly ExperimentRecord[], live: LiveStatus | null,
   noise: { sigma: number | null; k: number; runs: number; margin: number; afterSeq: number } | null = null,
 ): string {
-  const count = (s: string) => records.filter((r) => r.status === s).length;
-  const ran = records.filter((r) => r.status !== 'invalid' && r.status !== 'skip').length;
+  // Rows of another run brought in by `swarm import` are history, not this node's experiments.
+  const own = records.filter((r) => !r.imported);
+  const imported = records.length - own.length;
+  const count = (s: string) => own.filter((r) => r.status === s).length;
+  const ran = own.filter((r) => r.status !== 'invalid' && r.status !== 'skip').length;
   const notRun = [count('invalid') ? `${count('invalid')} invalid` : '', count('skip') ? `${count('skip')} skipped as duplicates` : ''].filter(Boolean);
   const best = latestKeep(records);
   const baseline = records.find((r) => r.origin.kind === 'baseline' && r.status === 'keep');
@@ -61,6 +64,7 @@ export function formatStatus(
     `state:       ${state}`,
     `node:        ${live ? `running (pid ${live.pid}, since ${live.startedAt})` : 'stopped'}`,
     `experiments: ${ran} (${count('keep')} kept, ${count('discard')} discarded, ${count('crash')} crashed${count('running') ? `, ${count('running')} running` : ''})${notRun.length ? `; not run: ${notRun.join(', ')}` : ''}`,
+    ...(imported ? [`imported:    ${imported} rows of another run (swarm import): tried, shared, never this node's best`] : []),
   ];
   if (best?.metrics) {
     const gain = baseline?.metrics && baseline !== best ? ` (${(((best.metrics.val_bpb - baseline.metrics.val_bpb) / baseline.metrics.val_bpb) * 100).toFixed(2)} % vs baseline ${baseline.metrics.val_bpb.toFixed(6)})` : '';

@@ -101,7 +101,7 @@ export async function join(sources: ConfigSources): Promise<void> {
 
 /** The dataset and budget of the folder's last run, for a folder from before state folders were stamped with their program. */
 function lastRun(records: readonly ExperimentRecord[]): Pick<Program, 'dataset' | 'budgetMode' | 'budget'> | null {
-  const r = records.at(-1);
+  const r = records.filter((x) => !x.imported).at(-1); // imported rows were another program's runs
   if (!r) return null;
   return r.budgetTokens !== undefined
     ? { dataset: r.dataset, budgetMode: 'tokens', budget: r.budgetTokens }

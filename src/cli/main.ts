@@ -12,6 +12,7 @@ import { dashboardCommand } from './dashboard.js';
 import { formatLeaderboard, formatLog, formatPeers, formatRecord, formatStatus } from './format.js';
 import { demo } from './demo.js';
 import { exportFormat, exportText, writeExport } from './export.js';
+import { formatImport, importCommand } from './import.js';
 import { join } from './join.js';
 import { plot } from './plot.js';
 import { findRecord, readSnapshot } from './records.js';
@@ -190,6 +191,19 @@ common(program.command('export'))
     const text = exportText(records, format);
     if (o.out) await writeExport(o.out, text);
     else process.stdout.write(text);
+  });
+
+common(program.command('import'))
+  .description("bring in another autoresearch run (its git repository and results.tsv) as this node's history, shared on the next join")
+  .argument('<repo>', 'the run\'s checkout (or bare repository)')
+  .option('--branch <branch>', 'the run branch (default: the checked-out one)')
+  .option('--tsv <file>', 'its results.tsv (default REPO/results.tsv)')
+  .action(async (repo: string, o: CommonOptions & { branch?: string; tsv?: string }) => {
+    const src = sources(o);
+    const report = await importCommand(src, { repo, ...(o.branch ? { branch: o.branch } : {}), ...(o.tsv ? { tsv: o.tsv } : {}) }).catch((err: unknown) => {
+      throw asStateError(err, () => loadConfig(src).state);
+    });
+    print(formatImport(report));
   });
 
 common(program.command('plot'))

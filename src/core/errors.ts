@@ -33,3 +33,12 @@ export class StateError extends SwarmError {}
 
 /** The trainer could not be started at all (no Python, no torch) — distinct from a run that crashes. */
 export class TrainerError extends SwarmError {}
+
+/** An autoresearch run that `swarm import` cannot read: the TSV line (1-based) when one is to blame. */
+export class ImportError extends SwarmError {
+  readonly line: number | null;
+  constructor(message: string, options: { line?: number; hint?: string; cause?: unknown } = {}) {
+    super(options.line === undefined ? message : `line ${options.line}: ${message}`, options);
+    this.line = options.line ?? null;
+  }
+}

@@ -64,8 +64,11 @@ export type ExperimentStatus = 'running' | 'keep' | 'discard' | 'crash' | 'inval
 
 /** Where a candidate came from. Peers are a later source; the loop does not care which. */
 export interface Origin {
-  /** `peer`: a peer's kept change rebased onto our best; `adopt`: a peer's whole better train.py. */
-  kind: 'baseline' | 'proposer' | 'repair' | 'peer' | 'adopt';
+  /**
+   * `peer`: a peer's kept change rebased onto our best; `adopt`: a peer's whole better train.py;
+   * `import`: a row of another run's results.tsv (`swarm import`), history only, never run here.
+   */
+  kind: 'baseline' | 'proposer' | 'repair' | 'peer' | 'adopt' | 'import';
   /** e.g. "mutate", "claude:claude-sonnet-4-5", "openai:llama3". */
   proposer: string;
 }
@@ -115,6 +118,17 @@ export interface ExperimentRecord {
    * harness measured. Absent for runs recorded before the harness measured them.
    */
   printedValBpb?: number | null;
+  /**
+   * Peak memory of the run in MB, measured by the node (never reported by the run): the run cgroup's
+   * high-water mark where the fence has one, else the polled resident memory of its process tree.
+   * Absent for runs recorded before the node measured it, and for imported rows.
+   */
+  peakMemoryMb?: number | null;
+  /**
+   * Set on a record made by `swarm import` from a row of another run's results.tsv: the commit cell
+   * as the TSV has it (7 hex characters, or `baseline`) and the row's 1-based line number in the file.
+   */
+  imported?: { commit: string; line: number };
 }
 
 /**

@@ -55,6 +55,7 @@ export async function concludeExperiment(s: LoopState, running: ExperimentRecord
     outcome: result.outcome,
     metrics: result.metrics,
     ...(result.metrics ? { printedValBpb: result.printedValBpb } : {}),
+    ...(result.peakMemoryMb != null ? { peakMemoryMb: result.peakMemoryMb } : {}),
     bestBefore,
     endedAt: result.endedAt,
     logTail: result.outcome === 'ok' ? [] : result.logTail,

@@ -3,7 +3,8 @@ import type { ExperimentRecord, HistoryEntry } from '../core/index.js';
 /** What the proposers are told about past experiments: headline numbers, failures included. */
 export function toHistory(records: readonly ExperimentRecord[]): HistoryEntry[] {
   // Proposals that never became a train.py teach the next proposal nothing; a skip's result is a peer's, in the swarm's history.
-  return records.filter((r) => r.hash !== null && r.status !== 'skip').map((r) => ({
+  // An imported row teaches its idea even when only its description is left.
+  return records.filter((r) => (r.hash !== null || r.imported) && r.status !== 'skip').map((r) => ({
     seq: r.seq,
     status: r.status,
     hypothesis: r.hypothesis,
@@ -20,7 +21,7 @@ export function triedHashes(records: readonly ExperimentRecord[]): Map<string, n
   return tried;
 }
 
-/** The latest kept record: the node's current best. */
+/** The latest kept record: the node's current best. Imported rows were measured elsewhere and never are. */
 export function latestKeep(records: readonly ExperimentRecord[]): ExperimentRecord | undefined {
-  return records.filter((r) => r.status === 'keep' && r.metrics !== null).at(-1);
+  return records.filter((r) => r.status === 'keep' && r.metrics !== null && !r.imported).at(-1);
 }

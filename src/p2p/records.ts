@@ -79,6 +79,8 @@ export interface ResultBody {
   endedAt: string;
   /** Experiment ids / hashes this train.py descends from (may be empty). */
   lineage: string[];
+  /** Present (true) on a row of another autoresearch run brought in by `swarm import`: measured there, not by this program. */
+  imported?: true;
 }
 
 /** "I am running candidate <fingerprint>" until `expires`. */
@@ -228,6 +230,13 @@ const array = (item: Check, maxItems: number): Check => (v) => {
   return null;
 };
 const object = (spec: Record<string, Check>): Check => (v) => checkObject(v, spec);
+/** Checks of fields that may be absent (a field added after v1; absent reads as before). */
+const OPTIONAL = new WeakSet<Check>();
+const optional = (c: Check): Check => {
+  const check: Check = (v) => c(v);
+  OPTIONAL.add(check);
+  return check;
+};
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
@@ -241,7 +250,10 @@ function checkObject(v: unknown, spec: Record<string, Check>): string | null {
     if (!Object.hasOwn(spec, key)) return `unknown field ${JSON.stringify(key)}`;
   }
   for (const [key, check] of Object.entries(spec)) {
-    if (!Object.hasOwn(v, key)) return `missing field ${JSON.stringify(key)}`;
+    if (!Object.hasOwn(v, key)) {
+      if (OPTIONAL.has(check)) continue;
+      return `missing field ${JSON.stringify(key)}`;
+    }
     const e = check(v[key]);
     if (e) return `${key}: ${e}`;
   }
@@ -298,6 +310,7 @@ const BODIES: Record<RecordType, Record<string, Check>> = {
     startedAt: iso,
     endedAt: iso,
     lineage,
+    imported: optional(literal(true)),
   },
   claim: {
     experiment: id,

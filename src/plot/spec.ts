@@ -92,7 +92,7 @@ export function nodeSpec(records: readonly ExperimentRecord[], opts: SpecOptions
  */
 export function swarmSpec(shared: readonly SignedRecord[], opts: SpecOptions & { self: string | null }): PlotSpec {
   const trust = standings(shared);
-  const results = shared.filter((r): r is SignedResult => r.type === 'result' && (r.status === 'crash' || r.metrics !== null))
+  const results = shared.filter((r): r is SignedResult => r.type === 'result' && (r.status === 'crash' || r.metrics !== null) && !r.imported)
     .sort((a, b) => a.endedAt.localeCompare(b.endedAt) || a.peer.localeCompare(b.peer) || a.seq - b.seq);
   const peers = peerTable(shared);
   const index = new Map(peers.map((p, i) => [p.peer, i]));
@@ -131,8 +131,9 @@ function annotateWins(points: PlotPoint[]): void {
   for (const p of [...kept.slice(0, 1), ...top]) p.annotated = true;
 }
 
+/** A run of this program; imported rows (`swarm import`) were measured elsewhere and share no axes with it. */
 function isPoint(r: ExperimentRecord): boolean {
-  return POINT_STATUSES.has(r.status) && (r.status === 'crash' || r.metrics !== null);
+  return POINT_STATUSES.has(r.status) && (r.status === 'crash' || r.metrics !== null) && !r.imported;
 }
 
 const endOf = (r: ExperimentRecord) => r.endedAt ?? r.startedAt;

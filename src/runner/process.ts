@@ -5,6 +5,7 @@
 import { execa } from 'execa';
 import { TrainerError } from '../core/index.js';
 import type { Fence, FenceSpec } from '../sandbox/index.js';
+import { watchTreeMemory } from './memory.js';
 
 const SETUP_HINT = 'run scripts/setup.sh to create .venv with PyTorch, or point the python setting at a Python that has torch';
 
@@ -27,6 +28,11 @@ export interface ProcessEnd {
   /** The fence limit that stopped the run ("memory limit of 3.0 GiB reached"), or null. */
   limit: string | null;
   wallSeconds: number;
+  /**
+   * The run's peak memory in MB, measured by the node: the run cgroup's high-water mark where the
+   * fence has one, else the polled resident memory of its process tree (./memory.ts); null if neither.
+   */
+  peakMemoryMb: number | null;
 }
 
 /** Process groups of runs in flight; killed if this Node process exits while they run. */
@@ -84,6 +90,7 @@ export async function runFenced(p: FencedProcess): Promise<ProcessEnd> {
       graceTimer ??= setTimeout(() => killGroup(pid, 'SIGKILL'), p.killGraceSeconds * 1000);
     };
     if (pid !== undefined) trackGroup(pid);
+    const memory = pid === undefined ? null : watchTreeMemory(pid);
     const timer = setTimeout(() => {
       timedOut = true;
       stop();
@@ -107,9 +114,11 @@ export async function runFenced(p: FencedProcess): Promise<ProcessEnd> {
       }
     });
     let result;
+    let polledMb: number | null = null;
     try {
       result = await sub;
     } finally {
+      polledMb = memory?.stop() ?? null;
       clearTimeout(timer);
       if (graceTimer) clearTimeout(graceTimer);
       p.signal?.removeEventListener('abort', onAbort);
@@ -127,11 +136,15 @@ export async function runFenced(p: FencedProcess): Promise<ProcessEnd> {
     if (result.exitCode !== 0) limitReason ??= hit;
     return {
       exitCode: result.exitCode ?? null, signal: result.signal ?? null, timedOut, limit: limitReason,
-      wallSeconds: Math.round(performance.now() - t0) / 1000,
+      wallSeconds: Math.round(performance.now() - t0) / 1000, peakMemoryMb: peakMb(fenced.peakMemoryBytes()) ?? polledMb,
     };
   } finally {
     await fenced.close();
   }
+}
+
+function peakMb(bytes: number | null): number | null {
+  return bytes === null || bytes <= 0 ? null : Math.round(bytes / 1024 ** 2 * 10) / 10;
 }
 
 function spawnFailure(cmd: string, code: string | undefined, message: string | undefined): TrainerError {

@@ -65,6 +65,8 @@ export interface RunResult {
   startedAt: string;
   endedAt: string;
   wallSeconds: number;
+  /** The training process's peak memory in MB as the node measured it (ProcessEnd.peakMemoryMb); never the run's own report. */
+  peakMemoryMb?: number | null;
 }
 
 export interface Trainer {
@@ -299,7 +301,7 @@ class PythonTrainer implements Trainer {
     }
     return {
       ...verdict, exitCode: end.exitCode, logPath, logTail, printedValBpb: printed, harnessSeconds,
-      startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), wallSeconds: end.wallSeconds,
+      startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), wallSeconds: end.wallSeconds, peakMemoryMb: end.peakMemoryMb,
     };
   }
 

@@ -20,6 +20,8 @@ export interface RunCgroup {
   readonly procsFiles: readonly string[];
   /** The limit the run hit, in words, or null. */
   hit(): string | null;
+  /** The kernel's high-water mark of the run's memory (v2 memory.peak, v1 memory.max_usage_in_bytes), bytes; null where not kept. */
+  peakBytes(): number | null;
   /** SIGKILLs every process in the cgroup and removes it. Idempotent. */
   close(): Promise<void>;
 }
@@ -114,7 +116,7 @@ function v2Host(own: Map<string, string>, mounts: Mount[]): CgroupHost {
       return runCgroup([dir], limits, () => {
         const ev = (f: string, key: string) => counter(safeRead(join(dir, f)), key);
         return { oom: ev('memory.events', 'oom_kill'), pidsMax: ev('pids.events', 'max') };
-      }, () => tryWrite(join(dir, 'cgroup.kill'), '1'));
+      }, () => tryWrite(join(dir, 'cgroup.kill'), '1'), join(dir, 'memory.peak'));
     },
   };
 }
@@ -179,16 +181,23 @@ function v1Host(own: Map<string, string>, mounts: Mount[]): CgroupHost {
       return runCgroup(dirs, limits, () => ({
         oom: counter(safeRead(join(mem, 'memory.oom_control')), 'oom_kill'),
         pidsMax: counter(safeRead(join(pid, 'pids.events')), 'max'),
-      }), () => false);
+      }), () => false, join(mem, 'memory.max_usage_in_bytes'));
     },
   };
 }
 
-/** The run side, shared by both versions. `fastKill` is v2's cgroup.kill (false when not there). */
-function runCgroup(dirs: string[], limits: FenceLimits, events: () => { oom: number; pidsMax: number }, fastKill: () => boolean): RunCgroup {
+/**
+ * The run side, shared by both versions. `fastKill` is v2's cgroup.kill (false when not there);
+ * `peakFile` holds the memory high-water mark (memory.peak needs Linux 5.19 on v2).
+ */
+function runCgroup(dirs: string[], limits: FenceLimits, events: () => { oom: number; pidsMax: number }, fastKill: () => boolean, peakFile: string): RunCgroup {
   let closing: Promise<void> | null = null;
   return {
     procsFiles: dirs.map((d) => join(d, 'cgroup.procs')),
+    peakBytes() {
+      const text = safeRead(peakFile).trim();
+      return /^\d+$/.test(text) ? Number(text) : null;
+    },
     hit() {
       const e = events();
       if (e.oom > 0) return memoryWords(limits);

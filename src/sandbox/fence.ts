@@ -296,6 +296,7 @@ function fencedRun(cmd: string[], env: Record<string, string>, spec: FenceSpec, 
     async limitHit() {
       return diskHit ?? cg?.hit() ?? (spec.runDirReadonly ? null : await diskOver(dir, spec.limits.diskBytes));
     },
+    peakMemoryBytes: () => cg?.peakBytes() ?? null,
     close() {
       closed ??= (async () => {
         watch?.stop();

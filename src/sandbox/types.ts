@@ -34,6 +34,8 @@ export interface FencedRun {
   env: Record<string, string>;
   /** After the process exits: the limit that stopped it, in words ("memory limit of 4.0 GiB reached"), or null. */
   limitHit(): Promise<string | null>;
+  /** Before close: the run cgroup's memory high-water mark in bytes; null without a cgroup that keeps one. */
+  peakMemoryBytes(): number | null;
   /** Kills whatever is left of the run (every process), removes the cgroup. Idempotent. */
   close(): Promise<void>;
 }

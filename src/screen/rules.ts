@@ -22,8 +22,9 @@ export const DEFAULT_ALLOWED_IMPORTS: readonly string[] = [
   'torch', 'math', 'time', 'gc', 'dataclasses', 'functools', 'itertools', 'collections', 'typing',
   'random', 'contextlib', 'copy', 'enum', 'warnings', 'statistics', 'operator', 'abc', 'numbers',
   'heapq', 'bisect', '__future__',
-  // the research program's fixed module (data loader, tokenizer, evaluate_bpb)
-  'prepare',
+  // the research program's fixed modules: data loader, tokenizer, evaluate_bpb; the offline stand-in for
+  // the hub kernel loader a reference train.py imports (trainer/kernels.py, PyTorch SDPA, no download)
+  'prepare', 'kernels',
 ];
 
 /** Allowed only when the current train.py already imports them (the baseline needs them for env/paths). */

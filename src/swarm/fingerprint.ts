@@ -12,6 +12,14 @@ export function fingerprint(parentHash: string, diff: string): string {
   return createHash('sha256').update(`${parentHash}\n${changed.join('\n')}`).digest('hex');
 }
 
+/**
+ * The identity of an imported row whose code is gone (description, status and val_bpb only): its
+ * parent and its description, so that it never equals a real change's fingerprint (or another row's).
+ */
+export function importedFingerprint(parentHash: string, description: string): string {
+  return createHash('sha256').update(`imported\n${parentHash}\n${description}`).digest('hex');
+}
+
 /** The files a unified diff touches (from its `diff --git`, `---` and `+++` headers). */
 export function diffFiles(diff: string): string[] {
   const files = new Set<string>();

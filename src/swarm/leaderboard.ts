@@ -53,7 +53,8 @@ export function leaderboard(records: readonly SignedRecord[], perClass = 5): Lea
   const trust = standings(records);
   const byClass = new Map<string, { r: SignedResult; t: Trust }[]>();
   for (const r of results(records)) {
-    if (r.status !== 'keep' || r.metrics === null) continue;
+    // An imported row was measured by another run's own harness and box: history, not a standing.
+    if (r.status !== 'keep' || r.metrics === null || r.imported) continue;
     const cls = hardwareClass(r.hardware);
     // push, not a copy per result: peers' records are cheap to make, the node's event loop is not
     const list = byClass.get(cls);
@@ -86,6 +87,7 @@ export function peerTable(records: readonly SignedRecord[]): PeerEntry[] {
     return e;
   };
   for (const r of results(records)) {
+    if (r.imported) continue;
     const e = entry(r.peer);
     e.experiments += 1;
     if (r.status === 'crash') e.crashed += 1;

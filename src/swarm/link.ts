@@ -1,13 +1,13 @@
-import { sourceHash, type Hardware, type HistoryEntry, type Logger } from '../core/index.js';
+import { sourceHash, type ExperimentRecord, type Hardware, type HistoryEntry, type Logger } from '../core/index.js';
 import { latestKeep, type PeerCandidate, type Replication, type SwarmHooks } from '../loop/index.js';
 import type { RunResult } from '../runner/index.js';
-import { reasonText, type RecordSource, type SignedBest, type SignedClaim, type SignedRecord, type SignedResult, type SwarmNet } from '../p2p/index.js';
+import { reasonText, type ReasonCode, type RecordSource, type ResultStatus, type SignedBest, type SignedClaim, type SignedRecord, type SignedResult, type SwarmNet } from '../p2p/index.js';
 import { screenPatch } from '../screen/index.js';
 import type { SharedRecord, Store } from '../store/index.js';
 import { disputedPeers, mayReplicate, peerCodeDecision, standings, trustOf, type RunPolicy, type Trust } from '../trust/index.js';
 import type { Workspace } from '../workspace/index.js';
 import { earlierClaims } from './claims.js';
-import { diffFiles, fingerprint } from './fingerprint.js';
+import { diffFiles, fingerprint, importedFingerprint } from './fingerprint.js';
 import { replicationRefusal } from './gate.js';
 import { wireClass, wireHardware, wireHypothesis, wireName } from './outbound.js';
 import { publishedReason } from './reason-code.js';
@@ -107,6 +107,34 @@ export function swarmLink(init: LinkInit) {
     return Buffer.from(bytes).toString('utf8');
   }
 
+  /** Publishes a finished (or imported) record as a `result`, its train.py versions and diff stored to be served by hash. */
+  async function shareResult(record: ExperimentRecord): Promise<void> {
+    const status = record.status as ResultStatus;
+    // Peers rebuild and rebase from the candidate and its parent, both served by hash.
+    if (record.commit !== null) await putText(await workspace.source(record.commit));
+    if ((await store.getObject(record.parentHash)) === undefined) await putText(await workspace.source(record.parentCommit));
+    const diffHash = await putText(record.diff);
+    await publish({
+      type: 'result', experiment: record.id, parentHash: record.parentHash, hash: record.hash, diffHash,
+      diff: Buffer.byteLength(record.diff) <= 64 * 1024 ? record.diff : null,
+      fingerprint: record.hash === null ? importedFingerprint(record.parentHash, record.hypothesis) : fingerprint(record.parentHash, record.diff),
+      status, hypothesis: wireHypothesis(record.hypothesis), proposer: wireName(record.origin.proposer),
+      // The full reason stays in the local record: run output can carry what the run read.
+      outcome: record.outcome, reason: record.imported ? importedReason(status) : publishedReason(record), metrics: record.metrics,
+      hardware: wireHardware(record.hardware), dataset: record.dataset, budgetSeconds: record.budgetSeconds,
+      startedAt: record.startedAt, endedAt: record.endedAt ?? new Date().toISOString(), lineage: record.lineage ?? [],
+      ...(record.imported ? { imported: true as const } : {}),
+    });
+  }
+
+  /** Shares the imported records (`swarm import`) not shared yet: the swarm then counts their ideas as tried. */
+  async function shareImported(): Promise<void> {
+    const shared = new Set((await all()).flatMap((r) => (mine(r) && r.type === 'result' ? [r.experiment] : [])));
+    const waiting = (await store.list()).filter((r) => r.imported && !shared.has(r.id));
+    for (const r of waiting) await shareResult(r);
+    if (waiting.length > 0) log.info(`shared ${waiting.length} imported record(s) with the swarm`);
+  }
+
   const gate = { policy, allowlist, refusePeerCode: init.refusePeerCode };
   const refusal = async (peer: string, source: string) => replicationRefusal(gate, peer, source, (await workspace.best()).source);
 
@@ -154,7 +182,8 @@ export function swarmLink(init: LinkInit) {
   function onRecord(r: SignedRecord): void {
     intake = intake.then(async () => {
       await store.putShared(r as unknown as SharedRecord);
-      if (r.type === 'result' && r.status === 'keep' && !mine(r)) {
+      // An imported row is history (measured by another run): nothing to replicate, nothing to rebase.
+      if (r.type === 'result' && r.status === 'keep' && !mine(r) && !r.imported) {
         await replication.consider(r);
         await take(r);
       }
@@ -170,7 +199,7 @@ export function swarmLink(init: LinkInit) {
     const tried = new Set((await store.list()).flatMap((r) => r.lineage ?? []));
     const records = await all();
     for (const r of records) {
-      if (r.type !== 'result' || r.status !== 'keep' || mine(r)) continue;
+      if (r.type !== 'result' || r.status !== 'keep' || mine(r) || r.imported) continue;
       await replication.consider(r, records);
       if (!tried.has(r.experiment)) await take(r);
     }
@@ -266,21 +295,8 @@ export function swarmLink(init: LinkInit) {
     async recorded(record) {
       if (record.status !== 'keep' && record.status !== 'discard' && record.status !== 'crash') return;
       if (record.commit === null || record.hash === null) return;
-      // Peers rebuild and rebase from the candidate and its parent, both served by hash.
-      await putText(await workspace.source(record.commit));
-      if ((await store.getObject(record.parentHash)) === undefined) await putText(await workspace.source(record.parentCommit));
-      const diffHash = await putText(record.diff);
       const lineage = record.lineage ?? [];
-      await publish({
-        type: 'result', experiment: record.id, parentHash: record.parentHash, hash: record.hash, diffHash,
-        diff: Buffer.byteLength(record.diff) <= 64 * 1024 ? record.diff : null,
-        fingerprint: fingerprint(record.parentHash, record.diff), status: record.status,
-        hypothesis: wireHypothesis(record.hypothesis), proposer: wireName(record.origin.proposer),
-        // The full reason stays in the local record: run output can carry what the run read.
-        outcome: record.outcome, reason: publishedReason(record), metrics: record.metrics,
-        hardware: wireHardware(record.hardware), dataset: record.dataset, budgetSeconds: record.budgetSeconds,
-        startedAt: record.startedAt, endedAt: record.endedAt ?? new Date().toISOString(), lineage,
-      });
+      await shareResult(record);
       if (record.status === 'keep' && record.metrics) {
         await publish({ type: 'best', hash: record.hash, val_bpb: record.metrics.val_bpb, experiment: record.id, hardware: hardwareClass, lineage });
       }
@@ -292,7 +308,7 @@ export function swarmLink(init: LinkInit) {
 
     async history() {
       return (await all()).filter((r): r is SignedResult => r.type === 'result' && !mine(r)).map((r): HistoryEntry => ({
-        seq: 0, status: r.status, hypothesis: `[peer ${short(r.peer)}] ${r.hypothesis}`, diff: r.diff ?? '',
+        seq: 0, status: r.status, hypothesis: `[${r.imported ? 'imported by ' : ''}peer ${short(r.peer)}] ${r.hypothesis}`, diff: r.diff ?? '',
         val_bpb: r.metrics?.val_bpb ?? null, reason: r.reason === null ? null : reasonText(r.reason),
       }));
     },
@@ -305,6 +321,7 @@ export function swarmLink(init: LinkInit) {
     attach(n: SwarmNet) {
       net = n;
       intake = intake.then(resume).catch((err: unknown) => log.warn(`stored swarm records not taken up again: ${(err as Error).message}`));
+      intake = intake.then(shareImported).catch((err: unknown) => log.warn(`imported records not shared: ${(err as Error).message}`));
       n.on('record', onRecord);
     },
     records: all,
@@ -333,6 +350,11 @@ export function swarmLink(init: LinkInit) {
 
 export type SwarmLink = ReturnType<typeof swarmLink>;
 
+
+/** The reason code of an imported row: the other run's verdict, its own words stay local. */
+function importedReason(status: ResultStatus): ReasonCode | null {
+  return status === 'keep' ? null : status === 'discard' ? 'not-better' : 'crash';
+}
 
 /** Per origin, the highest seq s with every record 1..s held: where the next sync must resume. */
 function contiguous(records: readonly SharedRecord[]): Record<string, number> {

@@ -55,7 +55,7 @@ export function replicator(init: ReplicatorInit) {
     const cls = hardwareClass(r.hardware);
     const trust = standings(records);
     return !records.some((o) =>
-      o.type === 'result' && o.status === 'keep' && o.metrics !== null && hardwareClass(o.hardware) === cls
+      o.type === 'result' && o.status === 'keep' && o.metrics !== null && !o.imported && hardwareClass(o.hardware) === cls
       && !(o.peer === r.peer && o.experiment === r.experiment) && trustOf(trust, o).standing !== 'disputed'
       && o.metrics.val_bpb <= r.metrics!.val_bpb);
   }

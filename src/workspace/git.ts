@@ -29,8 +29,10 @@ const SAFE_ARGS = SAFE_SETTINGS.flatMap((kv) => ['-c', kv]);
 
 export class Git {
   private readonly env: Record<string, string>;
-  constructor(readonly gitDir: string) {
+  /** `objects`: another object folder to read (GIT_OBJECT_DIRECTORY), e.g. a foreign repository's (swarm import). */
+  constructor(readonly gitDir: string, objects?: string) {
     this.env = {
+      ...(objects === undefined ? {} : { GIT_OBJECT_DIRECTORY: objects }),
       GIT_DIR: gitDir,
       GIT_AUTHOR_NAME: IDENTITY.name,
       GIT_AUTHOR_EMAIL: IDENTITY.email,

@@ -3,3 +3,4 @@ export {
   openWorkspace, commitMessage, EXPERIMENT_TRAILER, REBASED_TRAILER,
   type Version, type Staged, type RebaseResult, type Workspace,
 } from './workspace.js';
+export { Git, checkGitVersion } from './git.js';

@@ -112,7 +112,9 @@ describe.skipIf(!hasTrainer)('real trainer in tokens mode', () => {
     if (r.outcome !== 'ok') console.error(r.reason, '\n', r.logTail.join('\n'));
     expect(r.outcome).toBe('ok');
     expect(r.metrics!.num_steps).toBe(Math.ceil(BUDGET / TOKENS_PER_STEP));
-    expect(Math.round(r.metrics!.total_tokens_M * 1e6)).toBeGreaterThanOrEqual(BUDGET);
+    // the summary rounds to the reference's one decimal; the harness's own count is exact
+    expect(r.metrics!.total_tokens_M).toBe(0);
+    expect(r.logTail).toContain(`harness: ${4 * TOKENS_PER_STEP} training tokens drawn`);
     expect(r.logTail.find((l) => l.startsWith('device:'))).toContain(`| budget ${BUDGET.toLocaleString('en-US')} tokens |`);
   }, 600_000);
 
@@ -125,6 +127,7 @@ describe.skipIf(!hasTrainer)('real trainer in tokens mode', () => {
     expect(r.outcome).toBe('crash');
     expect(r.metrics).toBeNull();
     // stops after 2 steps (4,096 of 6,145 tokens)
-    expect(r.reason).toBe('trained 0.004096 M tokens, budget is 0.006145 M: stopped before the token budget, so its val_bpb does not compare');
+    // total_tokens_M reads 0.0 either way; the harness's drawn-token count tells the runs apart
+    expect(r.reason).toBe('trained 4096 tokens, budget is 6145: stopped before the token budget, so its val_bpb does not compare');
   }, 600_000);
 });

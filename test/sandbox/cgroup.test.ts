@@ -50,6 +50,9 @@ describe('cgroup v2 with the controllers delegated', () => {
     expect(run.hit()).toBe('process limit of 32 reached');
     writeFileSync(join(dir, 'memory.events'), 'low 0\nhigh 0\nmax 7\noom 1\noom_kill 1\n');
     expect(run.hit()).toBe('memory limit of 256.0 MiB reached');
+    expect(run.peakBytes()).toBeNull(); // a kernel before 5.19 keeps no memory.peak
+    writeFileSync(join(dir, 'memory.peak'), '314572800\n');
+    expect(run.peakBytes()).toBe(314572800);
     await run.close();
     expect(readFileSync(join(dir, 'cgroup.kill'), 'utf8')).toBe('1');
   });
@@ -78,6 +81,8 @@ describe('cgroup v1 (memory and pids hierarchies)', () => {
     expect(readFileSync(join(mem!, 'memory.limit_in_bytes'), 'utf8')).toBe(String(256 * 1024 ** 2));
     expect(readFileSync(join(pids!, 'pids.max'), 'utf8')).toBe('32');
     expect(readFileSync(join(cpu!, 'cpu.cfs_quota_us'), 'utf8')).toBe('150000');
+    writeFileSync(join(mem!, 'memory.max_usage_in_bytes'), '209715200\n');
+    expect(run.peakBytes()).toBe(209715200);
     writeFileSync(join(mem!, 'memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n');
     expect(run.hit()).toBe('memory limit of 256.0 MiB reached');
     await run.close();

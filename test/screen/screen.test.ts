@@ -42,12 +42,14 @@ describe('screenPatch: accepted', () => {
     expect(r).toEqual({ ok: true, reasons: [] });
   });
 
-  it('passes a larger benign change: new layer code, math, torch submodule imports, model.eval(), torch.compile', () => {
+  it('passes a larger benign change: new layer code, math, torch submodule and kernels imports, model.eval(), torch.compile', () => {
     const r = screenPatch(
       addLines(
         [
           'import torch.nn.init as init',
           'from torch.optim.lr_scheduler import LambdaLR',
+          'from torch.nn.attention.flex_attention import create_block_mask, flex_attention',
+          'from kernels import get_kernel  # the harness\'s offline flash-attention stand-in',
           'def rope_base(dim):',
           '    return 200_000 ** (torch.arange(0, dim, 2).float() / dim)',
           'def evaluate(model):',

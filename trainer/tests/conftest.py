@@ -1,6 +1,7 @@
 """Shared fixtures: trainer/ on sys.path, a private cache dir, the sotu cache built once per session."""
 import atexit
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -41,3 +42,23 @@ def child_env(**extra):
                 "PYTHONUNBUFFERED": "1"})
     env.update({k: str(v) for k, v in extra.items()})
     return env
+
+
+# The reference's summary block: key, value format (decimals exactly as it prints them).
+SUMMARY_FORMAT = [("val_bpb", r"\d+\.\d{6}"), ("training_seconds", r"\d+\.\d"), ("total_seconds", r"\d+\.\d"),
+                  ("peak_vram_mb", r"\d+\.\d"), ("mfu_percent", r"\d+\.\d{2}"), ("total_tokens_M", r"\d+\.\d"),
+                  ("num_steps", r"\d+"), ("num_params_M", r"\d+\.\d"), ("depth", r"\d+")]
+
+
+def parse_summary(stdout):
+    """The summary block's fields, checked key for key and format for format against the reference's."""
+    lines = stdout.splitlines()
+    start = len(lines) - 1 - lines[::-1].index("---")
+    block = lines[start + 1:start + 1 + len(SUMMARY_FORMAT)]
+    assert [line.split(":")[0] for line in block] == [k for k, _ in SUMMARY_FORMAT], block
+    fields = {}
+    for line, (key, fmt) in zip(block, SUMMARY_FORMAT):
+        assert line[:18] == f"{key + ':':<18}", line  # values start at column 18
+        assert re.fullmatch(fmt, line[18:]), line
+        fields[key] = float(line[18:])
+    return fields

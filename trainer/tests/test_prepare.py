@@ -75,12 +75,12 @@ def test_dataloader_deterministic_and_shifted(sotu):
     b = prepare.make_dataloader(sotu, 4, 64, "train", "cpu", seed=7)
     c = prepare.make_dataloader(sotu, 4, 64, "train", "cpu", seed=8)
     for _ in range(3):
-        (xa, ya), (xb, yb), (xc, _) = next(a), next(b), next(c)
+        (xa, ya, _), (xb, yb, _), (xc, _, _) = next(a), next(b), next(c)
         assert xa.shape == ya.shape == (4, 64) and xa.dtype == ya.dtype == torch.int64
         assert torch.equal(xa, xb) and torch.equal(ya, yb)
         assert not torch.equal(xa, xc)
         assert torch.equal(xa[:, 1:], ya[:, :-1])
-    xv, _ = next(prepare.make_dataloader(sotu, 2, 64, "val", "cpu", seed=7))
+    xv, _, _ = next(prepare.make_dataloader(sotu, 2, 64, "val", "cpu", seed=7))
     assert xv.shape == (2, 64)
 
 
@@ -115,7 +115,7 @@ def test_byte_fallback(monkeypatch, tmp_path):
     src = prepare.sotu_dir()
     nbytes = sum(os.path.getsize(os.path.join(src, n)) for n in val_names)
     assert len(prepare.load_tokens(tok, "val")) == nbytes + len(val_names)  # one id per byte + BOS each
-    x, y = next(prepare.make_dataloader(tok, 2, 32, "train", "cpu"))
+    x, y, _ = next(prepare.make_dataloader(tok, 2, 32, "train", "cpu"))
     assert int(x.max()) < tok.vocab_size
     # explicit choice
     monkeypatch.setenv("SWARM_TOKENIZER", "byte")
@@ -272,3 +272,12 @@ def test_a_cache_of_an_older_format_is_rebuilt_and_files_are_world_readable(tmp_
     assert json.loads((ddir / "meta.json").read_text())["format"] == prepare.FORMAT_VERSION
     for name in ("meta.json", *prepare.CACHE_FILES):
         assert (ddir / name).stat().st_mode & 0o777 == 0o644, name
+
+
+@pytest.mark.parametrize("name, flops", [("NVIDIA H100 80GB HBM3", 989.5e12), ("NVIDIA H100 PCIe", 756e12),
+                                         ("NVIDIA GH200 480GB", 989.5e12), ("NVIDIA L40S", 362e12), ("NVIDIA L4", 121e12),
+                                         ("NVIDIA A100-SXM4-80GB", 312e12), ("NVIDIA A10G", 125e12),
+                                         ("NVIDIA B200", 2250e12), ("Some Future GPU", 100e12)])
+def test_peak_flops_matches_the_most_specific_name(monkeypatch, name, flops):
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index=0: name)
+    assert prepare.peak_flops("cuda") == flops
