@@ -1,5 +1,5 @@
 import type { LiveRun, LiveStatus } from '../control/index.js';
-import { PRINTED_TOLERANCE, printedMismatch, type ExperimentRecord } from '../core/index.js';
+import { hardwareLabel, PRINTED_TOLERANCE, printedMismatch, type ExperimentRecord } from '../core/index.js';
 import { latestKeep } from '../loop/index.js';
 import type { LeaderboardClass, PeerEntry } from '../swarm/index.js';
 
@@ -27,7 +27,7 @@ export function formatRecord(r: ExperimentRecord): string {
     `train.py:    ${r.hash ?? '-'}`,
     `dataset:     ${r.dataset}, budget ${r.budgetTokens !== undefined ? `${r.budgetTokens} tokens` : `${r.budgetSeconds} s`}`,
   );
-  if (r.hardware) lines.push(`hardware:    ${r.hardware.count}× ${r.hardware.name} (${r.hardware.device}), torch ${r.hardware.torch}`);
+  if (r.hardware) lines.push(`hardware:    ${hardwareLabel(r.hardware)} (${r.hardware.device}), torch ${r.hardware.torch}`);
   lines.push(`started:     ${r.startedAt}${r.endedAt ? `, ended ${r.endedAt}` : ''}${r.attempts > 1 ? `, ${r.attempts} attempts` : ''}`);
   if (r.bestBefore !== null) {
     const margin = r.margin ? `, to beat by more than ${r.margin.toFixed(6)}${r.insideNoise ? ' (a win inside the noise)' : ''}` : '';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createProposer, type ProposerConfig } from '../agent/index.js';
 import { loadConfig, type NodeConfig, type ConfigSources, type ResolvedConfig } from '../config/index.js';
 import type { LiveStatus } from '../control/index.js';
-import { hardwareClass, type ExperimentRecord, type Logger } from '../core/index.js';
+import { deviceLabel, hardwareClass, hardwareLabel, type ExperimentRecord, type Logger } from '../core/index.js';
 import { runLoop } from '../loop/index.js';
 import { createSwarmNet, parseSwarmKey, type SwarmNet } from '../p2p/index.js';
 import { bindState, budgetLabel, programLabel, type Program } from '../program/index.js';
@@ -26,12 +26,12 @@ export async function join(sources: ConfigSources): Promise<void> {
   const swarmKey = given.swarmKey === null ? undefined : parseSwarmKey(await readBytes(given.swarmKey, 'the swarm key'), given.swarmKey);
   const layout = stateLayout(given.state);
   const node = await nodeTrainer(given);
-  const { trainer, fence, hardware, config } = node;
+  const { trainer, fence, hardware, workers, config } = node;
   const baseline = await readText(node.baseline, 'the baseline train.py');
   const research = await researchProgram(config, node);
 
   const store = await openStore(layout.db);
-  const display = nodeDisplay({ budget: budgetLabel(research), devices: [hardware.device] });
+  const display = nodeDisplay({ budget: budgetLabel(research), devices: workers.map((w) => (w.gpu ? `cuda:${w.gpu.index}` : hardware.device)) });
   const { log } = display;
   const stop = stopOnSignals(log);
   const startedAt = new Date().toISOString();
@@ -55,6 +55,7 @@ export async function join(sources: ConfigSources): Promise<void> {
     const workspace = await openWorkspace({ dir: layout.workspace, baseline });
     log.info(fence.describe());
     log.info(describeLayout(node.layout, node.baseline));
+    log.info(`hardware class ${hardwareLabel(hardware)}; ${workers.length} worker${workers.length === 1 ? '' : 's'}: ${workers.map(deviceLabel).join('; ')}`);
     const link = swarmLink({
       crossClass: config.budgetMode === 'tokens',
       store, workspace, log, hardware, hardwareClass: hardwareClass(hardware), claimSeconds: config.timeout, threshold: config.threshold,
@@ -86,7 +87,7 @@ export async function join(sources: ConfigSources): Promise<void> {
       ...(config.budgetMode === 'tokens' ? { budgetTokens: config.budgetTokens } : {}),
       runsDir: layout.runs, maxExperiments: config.maxExperiments,
       noise: { runs: config.noiseRuns, every: config.noiseEvery, k: config.noiseK },
-      log, onEvent: display.onEvent, signal: stop.signal, swarm: link.hooks,
+      log, onEvent: display.onEvent, signal: stop.signal, swarm: link.hooks, workers,
     });
     await link.settled();
     const best = report.best?.metrics ? `best #${report.best.seq} val_bpb ${report.best.metrics.val_bpb.toFixed(6)}` : 'no best yet';

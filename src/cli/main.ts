@@ -63,10 +63,12 @@ common(program.command('join'))
   .option('--replicas <n>', "peers that re-run a result that would become the swarm's best (default 2)")
   .addOption(new Option('--run-policy <policy>', "whose code runs here (default all: screened and sandboxed)").choices(['all', 'verified', 'allowlist', 'none']))
   .option('--allowlist <peers>', 'peer ids trusted by name, comma-separated')
-  .option('--memory-limit-gb <GiB>', 'memory of one run, all its processes (default: 3/4 of this box)')
+  .option('--memory-limit-gb <GiB>', 'memory of one run, all its processes (default: 3/4 of this box, split between the workers)')
   .option('--process-limit <n>', 'processes and threads of one run (default: max(512, 4 × cores))')
   .option('--cpu-limit <cores>', 'CPU time of one run, in cores (default: all)')
   .option('--disk-limit-gb <GiB>', 'what one run folder may hold (default 4)')
+  .option('--gpus <list>', 'CUDA: the GPUs to train on, one experiment each: all (default) or indexes as nvidia-smi numbers them, e.g. 0,2,5')
+  .option('--workers <n>', 'experiments at once (default: one per chosen GPU on CUDA, 1 on a CPU; on a CPU each gets cores / n threads)')
   .option('--dashboard <addr>', "where the web dashboard listens: HOST:PORT or off (default 127.0.0.1:8470, the next free port if taken)")
   .option('--dashboard-token <token>', 'token the dashboard asks for (required off loopback; generated when missing)')
   .action(async (o: CommonOptions & Record<string, string | boolean | undefined>) => {
@@ -78,6 +80,7 @@ common(program.command('join'))
       bootstrap: o.bootstrap, mdns: o.mdns, allowUnsandboxed: o.allowUnsandboxed, swarmKey: o.swarmKey,
       dashboard: o.dashboard, dashboardToken: o.dashboardToken, noiseRuns: o.noiseRuns, noiseEvery: o.noiseEvery, noiseK: o.noiseK, replicas: o.replicas, runPolicy: o.runPolicy, allowlist: o.allowlist,
       memoryLimitGb: o.memoryLimitGb, processLimit: o.processLimit, cpuLimit: o.cpuLimit, diskLimitGb: o.diskLimitGb,
+      gpus: o.gpus, workers: o.workers,
     });
     await join(src).catch((err: unknown) => {
       throw asStateError(err, () => loadConfig(src).state);

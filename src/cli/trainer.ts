@@ -1,11 +1,12 @@
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot, resolveBudget, type NodeConfig, type ResolvedConfig } from '../config/index.js';
-import { ConfigError, type Hardware } from '../core/index.js';
+import { repoRoot, resolveBudget, resolveWorkers, type NodeConfig, type ResolvedConfig } from '../config/index.js';
+import { ConfigError, type Hardware, type WorkerDevice } from '../core/index.js';
 import { describeProgram, type Program } from '../program/index.js';
 import {
   baselineOf, defaultForeignCache, pythonTrainer, trainerLayout, type PythonTrainerInit, type Trainer, type TrainerLayout,
 } from '../runner/index.js';
-import { defaultLimits, detectFence, type Fence, type FenceLimits } from '../sandbox/index.js';
+import { defaultLimits, detectFence, listGpus, type Fence, type FenceLimits } from '../sandbox/index.js';
 
 const GiB = 2 ** 30;
 
@@ -13,6 +14,8 @@ export interface NodeTrainer {
   trainer: Trainer;
   fence: Fence;
   hardware: Hardware;
+  /** One per experiment run at once: a GPU each on CUDA, a share of the CPU otherwise. */
+  workers: WorkerDevice[];
   /** The configuration with its budget settled for this box ('auto' → tokens on a CPU, time on a GPU). */
   config: ResolvedConfig;
   /** The trainer folder and its harness (--trainer), and the baseline train.py this box starts from. */
@@ -34,10 +37,13 @@ export async function nodeTrainer(config: NodeConfig): Promise<NodeTrainer> {
   // The budget depends on the device, which only the trainer's Python can tell.
   const hardware = await pythonTrainer({ ...base, timeoutSeconds: config.timeout ?? 3600 }).hardware();
   const resolved = resolveBudget(foreignBudget(config, layout), hardware.device);
+  const workers = resolveWorkers(config, hardware, hardware.device === 'cuda' ? listGpus() : [], nodeThreads());
+  // Runs of all workers are in memory at once: the default share of the box is split between them.
+  const memoryBytes = config.memoryLimitGb === null ? Math.floor(limits.memoryBytes / workers.length) : limits.memoryBytes;
   const trainer = pythonTrainer({
-    ...base, hardware, timeoutSeconds: resolved.timeout, budgetMode: resolved.budgetMode, budgetTokens: resolved.budgetTokens,
+    ...base, limits: { ...limits, memoryBytes }, hardware, timeoutSeconds: resolved.timeout, budgetMode: resolved.budgetMode, budgetTokens: resolved.budgetTokens,
   });
-  return { trainer, fence, hardware, config: resolved, layout, baseline: await baselineOf(layout, hardware, config.dataset) };
+  return { trainer, fence, hardware, workers, config: resolved, layout, baseline: await baselineOf(layout, hardware, config.dataset) };
 }
 
 /**
@@ -52,6 +58,12 @@ function foreignBudget(config: NodeConfig, layout: TrainerLayout): NodeConfig {
     });
   }
   return { ...config, budgetMode: 'time' };
+}
+
+/** Threads this node's runs share: its own OMP_NUM_THREADS when set (`swarm demo` splits a box between nodes so), else every core. */
+function nodeThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.OMP_NUM_THREADS);
+  return Number.isInteger(n) && n > 0 ? n : availableParallelism();
 }
 
 /** The fence's defaults for this box, with what the user set instead. */

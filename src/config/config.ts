@@ -98,6 +98,10 @@ export interface NodeConfig {
   processLimit: number | null;
   cpuLimit: number | null;
   diskLimitGb: number | null;
+  /** The GPUs a CUDA node trains on, one worker each: 'all', or nvidia-smi indexes. */
+  gpus: 'all' | number[];
+  /** Experiments at once: null = one per chosen GPU on CUDA, 1 on CPU and MPS. */
+  workers: number | null;
   /** Where the web dashboard listens: 'HOST:PORT', or 'off'. */
   dashboard: string;
   /** Token the dashboard asks for; needed (and generated when missing) off loopback. */
@@ -113,7 +117,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   'python', 'cache', 'threshold', 'seed', 'program', 'trainer',
   'listen', 'announce', 'bootstrap', 'bootstrapFile', 'mdns', 'allowUnsandboxed', 'swarmKey',
   'noiseRuns', 'noiseEvery', 'noiseK', 'replicas', 'runPolicy', 'allowlist',
-  'memoryLimitGb', 'processLimit', 'cpuLimit', 'diskLimitGb', 'dashboard', 'dashboardToken',
+  'memoryLimitGb', 'processLimit', 'cpuLimit', 'diskLimitGb', 'gpus', 'workers', 'dashboard', 'dashboardToken',
 ];
 const PATH_KEYS = new Set<ConfigKey>(['state', 'python', 'cache', 'program', 'trainer', 'bootstrapFile', 'swarmKey']);
 
@@ -205,6 +209,8 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
     processLimit: get<number | null>('processLimit', positiveInteger, null),
     cpuLimit: get<number | null>('cpuLimit', positiveNumber, null),
     diskLimitGb: get<number | null>('diskLimitGb', positiveNumber, null),
+    gpus: get<'all' | number[]>('gpus', gpuList, 'all'),
+    workers: get<number | null>('workers', positiveInteger, null),
     dashboard: get('dashboard', listenAddress, '127.0.0.1:8470'),
     dashboardToken: get<string | null>('dashboardToken', text, null),
   };
@@ -329,6 +335,18 @@ function list(v: unknown, origin: string): string[] {
   const items = typeof v === 'string' ? v.split(',') : v;
   if (!Array.isArray(items) || !items.every((i) => typeof i === 'string')) throw fail(origin, 'a list of strings', v);
   return items.map((i) => i.trim()).filter((i) => i !== '');
+}
+/** 'all', or distinct GPU indexes: a list in the config file, comma-separated in flags and the environment. */
+function gpuList(v: unknown, origin: string): 'all' | number[] {
+  if (v === 'all') return v;
+  const items = typeof v === 'string' ? v.split(',').map((i) => i.trim()) : v;
+  const want = "'all' or GPU indexes as nvidia-smi numbers them (e.g. 0,2,5)";
+  if (!Array.isArray(items) || items.length === 0) throw fail(origin, want, v);
+  const gpus = items.map((i) => (typeof i === 'string' && /^\d{1,4}$/.test(i) ? Number(i) : i));
+  if (!gpus.every((g): g is number => typeof g === 'number' && Number.isInteger(g) && g >= 0)) throw fail(origin, want, v);
+  const twice = gpus.find((g, i) => gpus.indexOf(g) !== i);
+  if (twice !== undefined) throw new ConfigError(`${origin} names GPU ${twice} twice`, { hint: 'each GPU runs one experiment at a time; list it once' });
+  return gpus;
 }
 /** Peer ids (base58btc, as `swarm peers` prints them). */
 function peerList(v: unknown, origin: string): string[] {

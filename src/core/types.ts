@@ -33,6 +33,23 @@ export interface Hardware {
   python: string;
 }
 
+/** One GPU of the box: its index as nvidia-smi counts (PCI order), its /dev/nvidia<minor>, its UUID when the driver says. */
+export interface GpuUnit {
+  index: number;
+  minor: number;
+  uuid: string | null;
+}
+
+/** What one worker of a node trains on: a GPU of its own (CUDA), or a share of the CPU's threads. */
+export interface WorkerDevice {
+  /** 0-based; LoopEvents and `swarm status` name workers by it. */
+  worker: number;
+  /** The only GPU its runs see (CUDA); null on CPU and MPS. */
+  gpu: GpuUnit | null;
+  /** OMP_NUM_THREADS of its runs; null leaves the library's default. */
+  threads: number | null;
+}
+
 /** How a training run ended, as the runner sees the process. */
 export type RunOutcome = 'ok' | 'crash' | 'timeout';
 

@@ -4,7 +4,7 @@
  * sent as JSON data (the page renders it as text).
  */
 import type { LiveRun, LiveStatus } from '../control/index.js';
-import type { ExperimentRecord } from '../core/index.js';
+import { hardwareLabel, type ExperimentRecord } from '../core/index.js';
 import type { SignedRecord, SignedResult } from '../p2p/index.js';
 import { leaderboard, peerTable, type LeaderboardClass, type LeaderboardEntry, type PeerEntry } from '../swarm/index.js';
 import { standings, trustOf, type Standing } from '../trust/index.js';
@@ -110,11 +110,6 @@ function recordRow(r: ExperimentRecord): RecordRow {
   };
 }
 
-function hardwareName(h: SignedResult['hardware']): string {
-  if (!h) return 'unknown';
-  return h.count > 1 ? `${h.count}× ${h.name}` : h.name;
-}
-
 function peerRows(snap: DashboardSnapshot, shared: readonly SignedRecord[], self: string | null): PeerRow[] {
   const connected = new Set(snap.live?.swarm?.peers.filter((p) => p.connected).map((p) => p.id) ?? []);
   const seen = new Map<string, { time: string; program: string }>();
@@ -144,7 +139,7 @@ export function snapshotView(snap: DashboardSnapshot, curves: readonly WorkerCur
     records: snap.records.map(recordRow),
     results: results(shared).map((r) => ({
       peer: r.peer, experiment: r.experiment, status: r.status, val_bpb: r.metrics?.val_bpb ?? null,
-      endedAt: r.endedAt, hypothesis: r.hypothesis, hardware: hardwareName(r.hardware), standing: trustOf(trust, r).standing,
+      endedAt: r.endedAt, hypothesis: r.hypothesis, hardware: hardwareLabel(r.hardware), standing: trustOf(trust, r).standing,
     })),
     leaderboard: leaderboard(shared, 10).map((c) => ({ ...c, entries: c.entries.map(({ lineage: _, ...e }) => e) })),
     peers: peerRows(snap, shared, self),
@@ -217,7 +212,7 @@ export function experimentView(snap: DashboardSnapshot, found: NonNullable<Retur
     return {
       local: true, peer: self, id: r.id, seq: r.seq, status: r.status, hypothesis: r.hypothesis, reason: r.reason,
       proposer: r.origin.proposer, origin: r.origin.kind, metrics: r.metrics, bestBefore: r.bestBefore,
-      margin: r.margin ?? null, insideNoise: r.insideNoise === true, hardware: r.hardware ? hardwareName(r.hardware) : 'unknown',
+      margin: r.margin ?? null, insideNoise: r.insideNoise === true, hardware: hardwareLabel(r.hardware),
       dataset: r.dataset, budget: budgetOf(r), startedAt: r.startedAt, endedAt: r.endedAt, commit: r.commit,
       parent: parent ? { id: parent.id, seq: parent.seq, hypothesis: parent.hypothesis } : null,
       diff: r.diff, logTail: tail, lineage: lineageOf(r.lineage ?? [], snap, shared, self),
@@ -227,7 +222,7 @@ export function experimentView(snap: DashboardSnapshot, found: NonNullable<Retur
   return {
     local: false, peer: r.peer, id: r.experiment, seq: null, status: r.status, hypothesis: r.hypothesis, reason: r.reason,
     proposer: r.proposer, origin: null, metrics: r.metrics, bestBefore: null, margin: null, insideNoise: false,
-    hardware: hardwareName(r.hardware), dataset: r.dataset, budget: budgetOf(r), startedAt: r.startedAt, endedAt: r.endedAt,
+    hardware: hardwareLabel(r.hardware), dataset: r.dataset, budget: budgetOf(r), startedAt: r.startedAt, endedAt: r.endedAt,
     commit: null, parent: null, diff: r.diff, logTail: [], lineage: lineageOf(r.lineage, snap, shared, self),
   };
 }

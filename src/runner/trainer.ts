@@ -6,7 +6,7 @@ import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  diskError, probedDiskError, StateError, TrainerError, type Dataset, type Hardware, type Metrics, type RunOutcome,
+  diskError, probedDiskError, StateError, TrainerError, type Dataset, type Hardware, type Metrics, type RunOutcome, type WorkerDevice,
 } from '../core/index.js';
 import { CONFIG_KEYS, envName } from '../config/index.js';
 import { defaultLimits, findTool, noFence, type Fence, type FenceLimits, type FenceSpec } from '../sandbox/index.js';
@@ -38,6 +38,8 @@ export interface RunRequest {
   /** SWARM_SEED; when omitted the trainer's own default applies. */
   seed?: number;
   onProgress?: (p: Progress) => void;
+  /** The worker's device: the run sees only its GPU, or its share of the CPU threads. Omitted: the whole box. */
+  device?: WorkerDevice;
   /**
    * Stops the run: the whole process tree is killed and `run()` REJECTS with `signal.reason`
    * (a DOMException named 'AbortError' unless the caller gave another reason). An aborted run
@@ -157,6 +159,21 @@ function environmentFailure(tail: readonly string[], init: PythonTrainerInit): T
   });
 }
 
+/**
+ * What pins a run to its worker's device. A GPU is named by its UUID when the driver gave one: inside
+ * the fence only its /dev/nvidia<N> exists, and an index would count differently there than outside;
+ * a UUID means the same GPU either way. PCI order makes a bare index mean nvidia-smi's.
+ */
+export function deviceEnv(device: WorkerDevice): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (device.gpu) {
+    env.CUDA_DEVICE_ORDER = 'PCI_BUS_ID';
+    env.CUDA_VISIBLE_DEVICES = device.gpu.uuid ?? String(device.gpu.index);
+  }
+  if (device.threads !== null) env.OMP_NUM_THREADS = env.MKL_NUM_THREADS = String(device.threads);
+  return env;
+}
+
 /** Creates the run folder and writes train.py; a full or read-only disk is the node's error, not the candidate's crash. */
 async function writeRunFolder(runDir: string, source: string): Promise<string> {
   const runFolderError = (doing: string) => async (err: unknown) => {
@@ -267,7 +284,7 @@ class PythonTrainer implements Trainer {
   }
 
   /** The fence spec of one phase: its data view, the harness folder, the run folder. */
-  private async spec(runDir: string, phase: Phase): Promise<FenceSpec> {
+  private async spec(runDir: string, phase: Phase, device: WorkerDevice | undefined): Promise<FenceSpec> {
     const fenced = this.fence.layers.filesystem === null;
     const view = this.printedMetric ? null : dataView(await this.manifest(), phase);
     const cacheDir = view && fenced ? view.cacheDir : this.cacheDir;
@@ -276,8 +293,9 @@ class PythonTrainer implements Trainer {
       : [];
     return {
       runDir, runDirReadonly: phase === 'eval', python: this.python, gpu: this.init.gpu ?? false,
+      ...(device?.gpu ? { gpus: [device.gpu.minor] } : {}),
       binds: [{ src: this.trainerDir }, ...(view && fenced ? view.binds : []), ...foreign],
-      env: this.contractEnv(cacheDir), limits: this.init.limits ?? defaultLimits(),
+      env: { ...this.contractEnv(cacheDir), ...(device ? deviceEnv(device) : {}) }, limits: this.init.limits ?? defaultLimits(),
     };
   }
 
@@ -287,7 +305,7 @@ class PythonTrainer implements Trainer {
     const runDir = path.resolve(req.runDir);
     const trainPath = await writeRunFolder(runDir, req.source);
     const startedAt = new Date();
-    await this.foreignReady(runDir, req.signal);
+    await this.foreignReady(runDir, req.device, req.signal);
     const { end, seen, logTail, logPath } = await this.train(runDir, trainPath, req);
     if (!end.timedOut && !end.limit && end.exitCode !== 0) {
       const envErr = environmentFailure(logTail, this.init);
@@ -297,7 +315,7 @@ class PythonTrainer implements Trainer {
     const printed = verdict.metrics?.val_bpb ?? null;
     let harnessSeconds: number | null = null;
     if (verdict.outcome === 'ok' && verdict.metrics && !this.printedMetric) {
-      const measured = await this.evaluate(runDir, req.signal);
+      const measured = await this.evaluate(runDir, req.device, req.signal);
       if (measured.ok) {
         verdict = { ...verdict, metrics: { ...verdict.metrics, val_bpb: measured.score.valBpb } };
         harnessSeconds = measured.score.seconds;
@@ -313,10 +331,10 @@ class PythonTrainer implements Trainer {
   }
 
   /** A foreign harness's data check (foreign.ts), once per trainer; a failure is the node's error, tried again next time. */
-  private foreignReady(runDir: string, signal: AbortSignal | undefined): Promise<void> {
+  private foreignReady(runDir: string, device: WorkerDevice | undefined, signal: AbortSignal | undefined): Promise<void> {
     const foreign = this.init.foreign;
     if (!foreign || this.foreignData) return this.foreignData ?? Promise.resolve();
-    this.foreignData = this.spec(runDir, 'train').then((spec) => checkForeignData({
+    this.foreignData = this.spec(runDir, 'train', device).then((spec) => checkForeignData({
       cmd: [this.python, path.join(this.trainerDir, 'prepare.py')], spec, fence: this.fence, prepare: path.join(this.trainerDir, 'prepare.py'),
       cache: foreign.cache, timeoutSeconds: this.init.timeoutSeconds, killGraceSeconds: Math.max(0, this.init.killGraceSeconds ?? 3),
       ...(signal ? { signal } : {}),
@@ -327,7 +345,7 @@ class PythonTrainer implements Trainer {
 
   /** The training process in the fence, its output parsed as it comes and kept in a capped log. */
   private async train(runDir: string, trainPath: string, req: RunRequest) {
-    const spec = await this.spec(runDir, 'train');
+    const spec = await this.spec(runDir, 'train', req.device);
     Object.assign(spec.env, this.compileCaches(runDir));
     if (req.seed !== undefined) spec.env.SWARM_SEED = String(req.seed);
     // Tells prepare.py it runs under a node, which arms its watchdog against outliving a node killed with -9.
@@ -369,8 +387,8 @@ class PythonTrainer implements Trainer {
     return verdict;
   }
 
-  private async evaluate(runDir: string, signal: AbortSignal | undefined): Promise<HarnessResult> {
-    const spec = await this.spec(runDir, 'eval');
+  private async evaluate(runDir: string, device: WorkerDevice | undefined, signal: AbortSignal | undefined): Promise<HarnessResult> {
+    const spec = await this.spec(runDir, 'eval', device);
     return evaluateExport({
       python: this.python, trainerDir: this.trainerDir, spec, fence: this.fence,
       timeoutSeconds: this.init.timeoutSeconds, killGraceSeconds: Math.max(0, this.init.killGraceSeconds ?? 3),

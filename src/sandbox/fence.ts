@@ -26,7 +26,8 @@ import { defaultLimits, formatBytes, prlimitArgs } from './limits.js';
 import { pythonPaths } from './python.js';
 import { seccompFilter } from './seccomp.js';
 import { LAYER_NAMES, type Fence, type FencedRun, type FenceLimits, type FenceSpec, type LayerName } from './types.js';
-import { gpuDevices, hostSystem, interpreterBinds, resolvedBind, viewArgs, type SystemEntry } from './view.js';
+import { gpuDevices } from './gpus.js';
+import { hostSystem, interpreterBinds, resolvedBind, viewArgs, type SystemEntry } from './view.js';
 
 /** How runs are built on this box: the tools of each layer in force (null: layer missing). */
 interface Plan {
@@ -249,7 +250,7 @@ async function enterWith(plan: Plan, cmd: string[], spec: FenceSpec, onLimit: (r
 async function bwrapCommand(plan: Plan, cmd: string[], spec: FenceSpec, runDir: { src: string; dest: string }, env: Record<string, string>): Promise<string[]> {
   const uid = plan.setpriv ? NOBODY : process.getuid!();
   const gid = plan.setpriv ? NOBODY : process.getgid!();
-  const devices = spec.gpu ? gpuDevices() : [];
+  const devices = spec.gpu ? gpuDevices(spec.gpus) : [];
   const view = viewArgs({
     system: plan.system,
     etc: plan.etc,

@@ -17,4 +17,5 @@ export { defaultLimits, formatBytes } from './limits.js';
 export { allowedEnv } from './env.js';
 export { SandboxError } from './errors.js';
 export { findTool } from './host.js';
+export { gpuDevices, listGpus } from './gpus.js';
 export type { Fence, FencedRun, FenceLimits, FenceSpec, LayerName } from './types.js';

@@ -23,6 +23,8 @@ export interface FenceSpec {
   python: string;
   /** Bind the GPU device nodes (only on a box that has them). */
   gpu: boolean;
+  /** With `gpu`: the minors of the only /dev/nvidia<N> nodes to bind (the run's own GPU); omitted: all of them. */
+  gpus?: readonly number[];
   limits: FenceLimits;
 }
 

@@ -4,7 +4,7 @@
  * not another node's state folder, not a socket (/run and /tmp are fresh tmpfs's, and a Unix
  * socket cannot be reached through a path that is not there).
  */
-import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, relative } from 'node:path';
 import { SandboxError } from './errors.js';
 
@@ -97,17 +97,6 @@ export function hostSystem(): { system: SystemEntry[]; etc: string[] } {
     }
   }
   return { system, etc: ETC_PATHS.filter((p) => existsSync(p)) };
-}
-
-/** NVIDIA and DRM device nodes present on the host (empty on a box without a GPU). */
-export function gpuDevices(): string[] {
-  let names: string[];
-  try {
-    names = readdirSync('/dev');
-  } catch {
-    return [];
-  }
-  return names.filter((n) => /^nvidia/.test(n) || n === 'dri' || n === 'kfd').sort().map((n) => `/dev/${n}`);
 }
 
 /** A bind whose source is resolved on the host (links followed) and whose destination is checked. */

@@ -21,7 +21,7 @@ export interface LeaderboardEntry {
 
 /** One hardware class's ranking. Results of different classes are never ranked together. */
 export interface LeaderboardClass {
-  /** Accelerator model and count, e.g. "NVIDIA H100 80GB HBM3" or "8× NVIDIA H100 80GB HBM3". */
+  /** The unit one experiment runs on: the accelerator model (e.g. "NVIDIA H100 80GB HBM3") or the CPU name. */
   hardware: string;
   /** Kept results in this class across the swarm. */
   kept: number;

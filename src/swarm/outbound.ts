@@ -12,7 +12,7 @@ export const wireHypothesis = (s: string): string => safeText(s, LIMITS.hypothes
 /** A proposer or other name as shared. */
 export const wireName = (s: string, max: number = LIMITS.shortChars): string => safeName(s, max);
 
-/** A hardware class (`<count>× <name>`) as shared. */
+/** A hardware class (the accelerator model; nodes before issue 10 sent `<count>× <name>`) as shared. */
 export const wireClass = (s: string): string => safeName(s, LIMITS.nameChars + 16);
 
 const wireVersion = (s: string): string => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { mutateProposer, type Proposer } from '../../src/agent/index.js';
-import type { Dataset } from '../../src/core/index.js';
+import type { Dataset, Hardware, WorkerDevice } from '../../src/core/index.js';
 import { runLoop, type LoopEvent } from '../../src/loop/index.js';
 import { pythonTrainer } from '../../src/runner/index.js';
 import { openStore } from '../../src/store/index.js';
@@ -20,6 +20,8 @@ afterEach(async () => {
 export async function node(opts: {
   trainerDir: string; budget: number; proposer?: Proposer; dataset?: Dataset;
   noise?: NoiseSettings; env?: Record<string, string>;
+  /** Several experiments at once (default one worker); `hardware` skips the probe (e.g. a fake CUDA box). */
+  workers?: WorkerDevice[]; hardware?: Hardware;
 }) {
   const state = await mkdtemp(join(tmpdir(), 'swarm-loop-'));
   cleanups.push(() => rm(state, { recursive: true, force: true }));
@@ -30,13 +32,15 @@ export async function node(opts: {
   const trainer = pythonTrainer({
     python: PYTHON, trainerDir: opts.trainerDir, cacheDir: TEST_CACHE, dataset: opts.dataset ?? 'sotu',
     budgetSeconds: opts.budget, timeoutSeconds: 120, metric: metricOf(opts.trainerDir), ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.hardware ? { hardware: opts.hardware } : {}),
   });
   const events: LoopEvent[] = [];
-  const run = (maxExperiments: number, proposer: Proposer = opts.proposer ?? mutateProposer({ seed: 3 })) =>
+  const run = (maxExperiments: number, proposer: Proposer = opts.proposer ?? mutateProposer({ seed: 3 }), signal?: AbortSignal) =>
     runLoop({
       store, workspace, trainer, proposer, program: 'lower val_bpb', dataset: opts.dataset ?? 'sotu',
       budget: opts.budget, threshold: 0, runsDir: join(state, 'runs'), maxExperiments,
       onEvent: (e) => events.push(e), ...(opts.noise ? { noise: opts.noise } : {}),
+      ...(opts.workers ? { workers: opts.workers } : {}), ...(signal ? { signal } : {}),
     });
   return { state, store, workspace, trainer, events, run, baseline };
 }

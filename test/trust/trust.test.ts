@@ -70,11 +70,11 @@ describe('replication verdicts and standings', () => {
     expect(peers.find((p) => p.peer === 'H')).toMatchObject({ verified: 1, score: 1 });
   });
 
-  it('ranks hardware classes apart, counting accelerators as part of the class', () => {
+  it('ranks hardware classes apart; the class is the unit one experiment runs on, whatever the box holds', () => {
     const records = [result('a', 'x', 0.9, HW('H100', 8)), result('b', 'y', 1.0, HW('H100')), result('c', 'z', 1.2, HW('Apple M3'))];
-    expect(hardwareClass(HW('H100', 8))).toBe('8× H100');
+    expect(hardwareClass(HW('H100', 8))).toBe('H100');
     const board = leaderboard(records);
-    expect(board.map((c) => [c.hardware, c.entries.map((e) => e.experiment)])).toEqual([['8× H100', ['x']], ['Apple M3', ['z']], ['H100', ['y']]]);
+    expect(board.map((c) => [c.hardware, c.entries.map((e) => e.experiment)])).toEqual([['Apple M3', ['z']], ['H100', ['x', 'y']]]);
   });
 });
 
