@@ -5,7 +5,7 @@
  * foreign object folder (GIT_OBJECT_DIRECTORY). So nothing the repository holds (config, hooks,
  * attributes, filters) is ever read by git, and nothing of it runs.
  */
-import { lstat, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImportError } from '../core/index.js';
@@ -56,6 +56,7 @@ export async function openForeignRepo(repo: string, branch?: string): Promise<Fo
   const tip = ref === 'HEAD' ? (await small(join(gitDir, 'HEAD'))).trim() : await resolveRef(gitDir, ref);
   const objects = join(gitDir, 'objects');
   if (!(await lstat(objects).catch(() => null))?.isDirectory()) throw new ImportError(`${repo} has no object folder ${objects} (or it is a link)`);
+  await checkObjectFolder(objects);
   const sha256 = /^\s*objectformat\s*=\s*sha256\s*$/im.test(await small(join(gitDir, 'config'), REPO_LIMITS.configBytes).catch(() => ''));
   const own = await mkdtemp(join(tmpdir(), 'swarm-import-'));
   try {
@@ -103,6 +104,31 @@ function parseCheck(line: string): Lookup {
   const m = /^([0-9a-f]{40,64}) (commit|tree|blob|tag) \d+$/.exec(line.trim());
   if (m) return { kind: m[2] as 'commit', oid: m[1]! };
   return { kind: / ambiguous$/.test(line.trim()) ? 'ambiguous' : 'missing' };
+}
+
+/**
+ * git reads the borrowed object folder with the node's rights and follows what it finds there: an
+ * objects/info/alternates file (or http-alternates) lends it any other object folder on the box, and a
+ * link in place of a fan-out folder, the pack folder or an object file does the same. Either would let
+ * a hostile run's TSV name commits of the user's own repositories (short prefixes can be enumerated) and
+ * import, then share with the swarm, their train.py. So: no alternates, and nothing but plain folders and
+ * plain files at the two levels git reads (objects/xx/…, objects/pack/…, objects/info/…).
+ */
+async function checkObjectFolder(objects: string): Promise<void> {
+  const hint = 'import from a standalone copy: `git clone --no-local REPO copy` (it copies the objects, never links or alternates)';
+  for (const name of ['alternates', 'http-alternates']) {
+    if (await exists(join(objects, 'info', name))) {
+      throw new ImportError(`${join(objects, 'info', name)} lends the repository another object folder; swarm import reads only the repository's own objects`, { hint });
+    }
+  }
+  for (const top of await readdir(objects, { withFileTypes: true })) {
+    const path = join(objects, top.name);
+    if (top.isSymbolicLink() || !(top.isDirectory() || top.isFile())) throw new ImportError(`${path} is a link (or not a plain file or folder); swarm import follows none`, { hint });
+    if (!top.isDirectory()) continue;
+    for (const entry of await readdir(path, { withFileTypes: true })) {
+      if (!(entry.isDirectory() || entry.isFile())) throw new ImportError(`${join(path, entry.name)} is a link (or not a plain file or folder); swarm import follows none`, { hint });
+    }
+  }
 }
 
 /** `.git` of a checkout, or REPO itself when it is bare. Links are refused: they could lead anywhere. */

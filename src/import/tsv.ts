@@ -1,4 +1,5 @@
 import { ImportError } from '../core/index.js';
+import { UNSAFE_TEXT } from '../p2p/index.js';
 import { TSV_HEADER } from '../store/index.js';
 
 /** One row of a reference results.tsv, cells as written and values as read. */
@@ -24,8 +25,12 @@ export const TSV_LIMITS = {
 const COMMIT = /^[0-9a-f]{4,64}$/;
 const DECIMAL = /^\d{1,9}(?:\.\d{1,12})?$/;
 const STATUSES = new Set(['keep', 'discard', 'crash']);
-// Tabs and newlines cannot be in a cell; other control characters would reach terminals and prompts.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
+// Tabs and newlines cannot be in a cell. Other control characters, bidi overrides and isolates, zero-width
+// marks and line separators would reach terminals (swarm show, status), the proposing agent's prompt and
+// the exported TSV, where they can make a row read as something else: the wire's rule, plus U+2028/9.
+const hidden = (s: string): boolean => UNSAFE_TEXT.test(s) || /[\u2028\u2029]/u.test(s);
+/** A cell or row quoted for an error message, every hidden character spelled as \uXXXX. */
+const shown = (s: string): string => JSON.stringify(s).replace(/[^\u0020-\u007e]/gu, (c) => (hidden(c) ? `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}` : c));
 
 /**
  * Parses the reference's results.tsv: its exact header, then one row per experiment, five
@@ -44,7 +49,7 @@ export function parseResultsTsv(bytes: Uint8Array): TsvRow[] {
   }
   const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
   if (lines[0] !== TSV_HEADER) {
-    throw new ImportError(`the header is not the reference's ${JSON.stringify(TSV_HEADER)}: ${JSON.stringify((lines[0] ?? '').slice(0, 120))}`, {
+    throw new ImportError(`the header is not the reference's ${shown(TSV_HEADER)}: ${shown((lines[0] ?? '').slice(0, 120))}`, {
       line: 1, hint: 'is this an autoresearch results.tsv (tab-separated, header first)?',
     });
   }
@@ -60,18 +65,18 @@ export function parseResultsTsv(bytes: Uint8Array): TsvRow[] {
 
 function parseRow(text: string, line: number, first: boolean): TsvRow {
   const cells = text.split('\t');
-  const bad = (what: string): ImportError => new ImportError(`${what}: ${JSON.stringify(text.slice(0, 160))}`, {
+  const bad = (what: string): ImportError => new ImportError(`${what}: ${shown(text.slice(0, 160))}`, {
     line, hint: 'each row is: commit<TAB>val_bpb<TAB>memory_gb<TAB>keep|discard|crash<TAB>description',
   });
   if (cells.length !== 5) throw bad(`expected 5 tab-separated cells, found ${cells.length}`);
   const [commit, bpb, mem, status, description] = cells as [string, string, string, string, string];
   if (commit === 'baseline' ? !first : !COMMIT.test(commit)) {
-    throw bad(commit === 'baseline' ? '`baseline` may only be the first row\'s commit' : `commit ${JSON.stringify(commit.slice(0, 80))} is not a short hash (lowercase hex)`);
+    throw bad(commit === 'baseline' ? '`baseline` may only be the first row\'s commit' : `commit ${shown(commit.slice(0, 80))} is not a short hash (lowercase hex)`);
   }
-  if (!DECIMAL.test(bpb)) throw bad(`val_bpb ${JSON.stringify(bpb.slice(0, 40))} is not a decimal number`);
-  if (!DECIMAL.test(mem)) throw bad(`memory_gb ${JSON.stringify(mem.slice(0, 40))} is not a decimal number`);
-  if (!STATUSES.has(status)) throw bad(`status ${JSON.stringify(status.slice(0, 40))} is not keep, discard or crash`);
-  if (CONTROL.test(description)) throw bad('the description holds control characters');
+  if (!DECIMAL.test(bpb)) throw bad(`val_bpb ${shown(bpb.slice(0, 40))} is not a decimal number`);
+  if (!DECIMAL.test(mem)) throw bad(`memory_gb ${shown(mem.slice(0, 40))} is not a decimal number`);
+  if (!STATUSES.has(status)) throw bad(`status ${shown(status.slice(0, 40))} is not keep, discard or crash`);
+  if (hidden(description)) throw bad('the description holds control or bidi characters');
   if ([...description].length > TSV_LIMITS.descriptionChars) throw bad(`the description is longer than ${TSV_LIMITS.descriptionChars} characters`);
   return { line, commit, valBpb: Number(bpb), memoryGb: Number(mem), status: status as TsvRow['status'], description };
 }

@@ -9,7 +9,7 @@
  * DIR's program.md is the agent's instructions unless --program names others (config's default).
  */
 import { constants as fsConstants } from 'node:fs';
-import { access, readFile, stat } from 'node:fs/promises';
+import { access, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, type Dataset, type Hardware } from '../core/index.js';
 
@@ -44,6 +44,7 @@ export async function trainerLayout(dir: string, embedded: string): Promise<Trai
   }
   const train = path.join(abs, 'train.py');
   await readableFile(train, `the trainer folder ${abs} has no readable train.py`);
+  await noLinkOut(abs, ['train.py', 'prepare.py', 'evaluate.py', 'kernels.py', 'program.md', path.join('reference', 'train.py')]);
   const [prepare, evaluate] = await Promise.all([entryKind(path.join(abs, 'prepare.py')), entryKind(path.join(abs, 'evaluate.py'))]);
   if (prepare === 'missing') {
     if (evaluate !== 'missing') {
@@ -102,6 +103,24 @@ async function kernelsIn(folders: readonly string[]): Promise<string | null> {
     if ((await entryKind(file)) === 'file') return file;
   }
   return null;
+}
+
+/**
+ * A trainer folder's files are read by the node, hashed into the program id, sent to the agent
+ * (program.md) and served to peers (train.py, the baseline): a link in it to a file outside it (a
+ * cloned repository may hold `train.py -> ~/.ssh/id_ed25519`) would publish that file. Links within
+ * the folder are fine.
+ */
+async function noLinkOut(dir: string, names: readonly string[]): Promise<void> {
+  const root = await realpath(dir);
+  for (const name of names) {
+    const real = await realpath(path.join(dir, name)).catch(() => null);
+    if (real !== null && !real.startsWith(root + path.sep)) {
+      throw new ConfigError(`${path.join(dir, name)} leads outside the trainer folder (to ${real})`, {
+        hint: 'copy the file into the trainer folder instead of linking it: what a trainer folder holds is hashed, shown to the agent and shared with peers',
+      });
+    }
+  }
 }
 
 async function entryKind(p: string): Promise<'file' | 'dir' | 'other' | 'missing'> {

@@ -75,7 +75,23 @@ const SYS_DENIED = new Map<string, string>([
   ['path_hooks', 'hooks the import system'],
 ]);
 
+/**
+ * The harness's own single-file modules on the allowlist. A name under one of them is not a submodule but
+ * whatever the file defines or imported itself: prepare.py imports subprocess and sys, kernels.py sys and
+ * torch. So `from prepare import subprocess as s` or `kernels.sys.modules` is judged as the module it reaches.
+ */
+const HARNESS_FILES: readonly string[] = ['prepare', 'kernels'];
+const KNOWN_MODULES = new Set([...CONDITIONAL_IMPORTS, ...DEFAULT_ALLOWED_IMPORTS, ...MODULE_REASONS.flatMap(([mods]) => mods),
+  ...DENIED_SUBMODULES.map(([m]) => m.split('.')[0]!)].filter((m) => !HARNESS_FILES.includes(m)));
+
+/** `prepare.sys.modules` → `sys.modules`: a dotted name through a harness file, as the module it reaches; else unchanged. */
+export function throughHarness(dotted: string): string {
+  const parts = dotted.split('.');
+  return parts.length > 1 && HARNESS_FILES.includes(parts[0]!) && KNOWN_MODULES.has(parts[1]!) ? parts.slice(1).join('.') : dotted;
+}
+
 export function moduleVerdict(module: string, allowed: readonly string[], before: ReadonlySet<string>): string | null {
+  if (throughHarness(module) !== module) return moduleVerdict(throughHarness(module), allowed, before);
   const root = module.split('.')[0]!;
   for (const [prefix, why] of DENIED_SUBMODULES) {
     if (module === prefix || module.startsWith(prefix + '.')) return why;
@@ -318,8 +334,9 @@ export function findNames(tokens: Token[], skip: ReadonlySet<number>): Finding[]
       chain += '.' + at(j + 1)!.value;
       j += 2;
     }
+    const reached = throughHarness(chain);
     for (const [prefix, why] of CHAIN) {
-      if (chain === prefix || chain.startsWith(prefix + '.')) {
+      if (reached === prefix || reached.startsWith(prefix + '.')) {
         out.push({ key: `chain:${prefix}`, line: t.line, message: `uses ${prefix} (${why})` });
         for (let k = i + 2; k < j; k += 2) inChain.add(k);
         break;
