@@ -56,6 +56,7 @@ common(program.command('join'))
   .option('--bootstrap <addrs>', 'peers to join, comma-separated multiaddrs with /p2p/<id> (added to bootstrap-peers.json)')
   .option('--mdns', 'find peers on the local network')
   .option('--allow-unsandboxed', "run peers' patches even where bubblewrap is missing")
+  .option('--trust-harness', "believe a --trainer folder's own prepare.py and evaluate.py that differ from trainer/ (its prepare.py runs outside the fence)")
   .option('--swarm-key <file>', 'pre-shared key of a private swarm: only boxes with the same key connect')
   .option('--noise-runs <n>', "seeded re-runs of the best that, with its own run, measure the noise floor σ (default 2; 0 turns it off)")
   .option('--noise-every <n>', 'measure σ again after n experiments (default 50)')
@@ -77,7 +78,7 @@ common(program.command('join'))
       timeout: o.timeout, dataset: o.dataset,
       proposer: o.proposer, model: o.model, baseUrl: o.baseUrl, python: o.python, cache: o.cache,
       threshold: o.threshold, seed: o.seed, program: o.program, trainer: o.trainer, listen: o.listen, announce: o.announce,
-      bootstrap: o.bootstrap, mdns: o.mdns, allowUnsandboxed: o.allowUnsandboxed, swarmKey: o.swarmKey,
+      bootstrap: o.bootstrap, mdns: o.mdns, allowUnsandboxed: o.allowUnsandboxed, trustHarness: o.trustHarness, swarmKey: o.swarmKey,
       dashboard: o.dashboard, dashboardToken: o.dashboardToken, noiseRuns: o.noiseRuns, noiseEvery: o.noiseEvery, noiseK: o.noiseK, replicas: o.replicas, runPolicy: o.runPolicy, allowlist: o.allowlist,
       memoryLimitGb: o.memoryLimitGb, processLimit: o.processLimit, cpuLimit: o.cpuLimit, diskLimitGb: o.diskLimitGb,
       gpus: o.gpus, workers: o.workers,
@@ -142,8 +143,9 @@ common(program.command('verify'))
   .argument('<id>', 'experiment number (12 or #12), id prefix or commit prefix; or a peer result id prefix (see leaderboard)')
   .option('--json', 'machine-readable output')
   .option('--trainer <dir>', 'the trainer folder the node joined with (default trainer/)')
-  .action(async (ref: string, o: CommonOptions & { json?: boolean; trainer?: string }) => {
-    const report = await verify(loadConfig(sources(o, { trainer: o.trainer })), ref);
+  .option('--trust-harness', 'as for join: believe that folder\'s own prepare.py and evaluate.py')
+  .action(async (ref: string, o: CommonOptions & { json?: boolean; trainer?: string; trustHarness?: boolean }) => {
+    const report = await verify(loadConfig(sources(o, { trainer: o.trainer, trustHarness: o.trustHarness })), ref);
     print(o.json ? JSON.stringify(report, null, 2) : formatVerify(report));
   });
 

@@ -28,7 +28,7 @@ export async function nodeTrainer(config: NodeConfig): Promise<NodeTrainer> {
   const limits = runLimits(config);
   const fence = await detectFence({ python: config.python, limits });
   const embedded = join(repoRoot(), 'trainer');
-  const layout = await trainerLayout(config.trainer, embedded);
+  const layout = await trainerLayout(config.trainer, embedded, config.trustHarness);
   const base = {
     python: config.python, trainerDir: layout.harnessDir, cacheDir: config.cache, dataset: config.dataset,
     budgetSeconds: config.budget, fence, limits, gpu: true,

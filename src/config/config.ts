@@ -79,6 +79,11 @@ export interface NodeConfig {
   mdns: boolean;
   /** Run peers' patches even without the bubblewrap sandbox. */
   allowUnsandboxed: boolean;
+  /**
+   * Trust a trainer folder's own prepare.py and evaluate.py that differ from the checkout's trainer/:
+   * the node runs that prepare.py outside the fence (it builds the data) and believes that evaluate.py.
+   */
+  trustHarness: boolean;
   /** A pre-shared key file: only boxes holding the same key can connect (a private swarm). */
   swarmKey: string | null;
   /** Seeded runs of the best that measure the noise floor σ; 0 turns it off. */
@@ -115,7 +120,7 @@ export type ConfigKey = keyof NodeConfig;
 export const CONFIG_KEYS: readonly ConfigKey[] = [
   'state', 'maxExperiments', 'budget', 'budgetMode', 'budgetTokens', 'timeout', 'dataset', 'proposer', 'model', 'baseUrl',
   'python', 'cache', 'threshold', 'seed', 'program', 'trainer',
-  'listen', 'announce', 'bootstrap', 'bootstrapFile', 'mdns', 'allowUnsandboxed', 'swarmKey',
+  'listen', 'announce', 'bootstrap', 'bootstrapFile', 'mdns', 'allowUnsandboxed', 'trustHarness', 'swarmKey',
   'noiseRuns', 'noiseEvery', 'noiseK', 'replicas', 'runPolicy', 'allowlist',
   'memoryLimitGb', 'processLimit', 'cpuLimit', 'diskLimitGb', 'gpus', 'workers', 'dashboard', 'dashboardToken',
 ];
@@ -198,6 +203,7 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
     bootstrapFile: get('bootstrapFile', text, join(root, 'bootstrap-peers.json')),
     mdns: get('mdns', bool, false),
     allowUnsandboxed: get('allowUnsandboxed', bool, false),
+    trustHarness: get('trustHarness', bool, false),
     swarmKey: get<string | null>('swarmKey', text, null),
     noiseRuns: get('noiseRuns', nonNegativeInteger, 2),
     noiseEvery: get('noiseEvery', positiveInteger, 50),

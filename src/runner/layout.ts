@@ -35,8 +35,12 @@ export interface TrainerLayout {
 
 const HINT = '--trainer DIR names a folder holding train.py (and prepare.py for a harness of its own; see README "Bring your own autoresearch")';
 
-/** Checks DIR and says which harness runs it; `embedded` is the checkout's trainer folder. Every problem is a ConfigError. */
-export async function trainerLayout(dir: string, embedded: string): Promise<TrainerLayout> {
+/**
+ * Checks DIR and says which harness runs it; `embedded` is the checkout's trainer folder. A harness of
+ * DIR's own (prepare.py and evaluate.py) is believed only when it is the checkout's, byte for byte, or
+ * when `trustHarness` says so. Every problem is a ConfigError.
+ */
+export async function trainerLayout(dir: string, embedded: string, trustHarness = false): Promise<TrainerLayout> {
   const abs = path.resolve(dir);
   const kind = await entryKind(abs);
   if (kind !== 'dir') {
@@ -61,6 +65,12 @@ export async function trainerLayout(dir: string, embedded: string): Promise<Trai
     return { harness: 'foreign', dir: abs, train, harnessDir: abs, prepare: path.join(abs, 'prepare.py'), evaluate: null, kernels };
   }
   await readableFile(path.join(abs, 'evaluate.py'), `the trainer folder ${abs} has an evaluate.py that cannot be read`);
+  if (!trustHarness && !(await sameHarness(abs, embedded))) {
+    throw new ConfigError(`the trainer folder ${abs} holds a prepare.py and an evaluate.py of its own, unlike the checkout's trainer/`, {
+      hint: 'the node would run that prepare.py outside the fence and believe that evaluate.py: pass --trust-harness only if it is your own code; '
+        + 'remove both to run its train.py under swarm\'s harness, or remove evaluate.py to run it as a fenced foreign harness (self-reported)',
+    });
+  }
   const kernels = await kernelsIn([abs]);
   return { harness: 'swarm', dir: abs, train, harnessDir: abs, prepare: path.join(abs, 'prepare.py'), evaluate: path.join(abs, 'evaluate.py'), kernels };
 }
@@ -94,6 +104,15 @@ async function embeddedHarness(embedded: string): Promise<Pick<TrainerLayout, 'h
     await readableFile(f, `the embedded harness is incomplete: ${f} cannot be read`, 'restore trainer/ of this checkout (git checkout -- trainer)');
   }
   return { harnessDir, prepare, evaluate };
+}
+
+/** DIR's prepare.py and evaluate.py are the checkout's, byte for byte (DIR may be trainer/ itself). */
+async function sameHarness(dir: string, embedded: string): Promise<boolean> {
+  for (const name of ['prepare.py', 'evaluate.py']) {
+    const [theirs, ours] = await Promise.all([readFile(path.join(dir, name)), readFile(path.join(embedded, name)).catch(() => null)]);
+    if (ours === null || !theirs.equals(ours)) return false;
+  }
+  return true;
 }
 
 /** The first kernels.py in these folders, in PYTHONPATH order. */

@@ -1,5 +1,5 @@
 /** Which harness runs a trainer folder, and which baseline a box starts from. */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,24 @@ describe('trainerLayout', () => {
   });
 });
 
+describe('a harness folder of its own', () => {
+  it('is believed only as the checkout\'s harness byte for byte, or with trustHarness: its prepare.py would run outside the fence', async () => {
+    // a hostile fork adds an evaluate.py to escape the fence the foreign layout promises
+    const fork = await folder('fork', ['prepare.py', 'evaluate.py', 'train.py']);
+    const refused = await trainerLayout(fork, embedded).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as ConfigError).message).toBe(`the trainer folder ${fork} holds a prepare.py and an evaluate.py of its own, unlike the checkout's trainer/`);
+    expect((refused as ConfigError).hint).toMatch(/--trust-harness only if it is your own code/);
+    expect(await trainerLayout(fork, embedded, true)).toMatchObject({ harness: 'swarm', harnessDir: fork });
+    // an exact copy of the checkout's harness is the checkout's harness
+    const copy = await folder('copy', ['train.py']);
+    for (const f of ['prepare.py', 'evaluate.py']) await writeFile(path.join(copy, f), await readFile(path.join(embedded, f)));
+    expect(await trainerLayout(copy, embedded)).toMatchObject({ harness: 'swarm', harnessDir: copy });
+    await writeFile(path.join(copy, 'evaluate.py'), '# changed\n');
+    await expect(trainerLayout(copy, embedded)).rejects.toThrow(ConfigError);
+  });
+});
+
 describe('baselineOf', () => {
   it("a harness folder of ours offers reference/train.py on a CUDA box with climbmix only; other folders always their train.py", async () => {
     const ours = await trainerLayout(embedded, embedded);
@@ -63,7 +81,7 @@ describe('baselineOf', () => {
     const own = await trainerLayout(await folder('own3', ['train.py']), embedded);
     expect(await baselineOf(own, { device: 'cuda' }, 'climbmix')).toBe(own.train);
     // Without reference/train.py (a copy of an older harness), train.py.
-    const older = await trainerLayout(await folder('older', ['prepare.py', 'evaluate.py', 'train.py']), embedded);
+    const older = await trainerLayout(await folder('older', ['prepare.py', 'evaluate.py', 'train.py']), embedded, true);
     expect(await baselineOf(older, { device: 'cuda' }, 'climbmix')).toBe(older.train);
     const foreign = await trainerLayout(await folder('foreign2', ['prepare.py', 'train.py', 'reference/train.py']), embedded);
     expect(await baselineOf(foreign, { device: 'cuda' }, 'climbmix')).toBe(foreign.train);
