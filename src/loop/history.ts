@@ -7,7 +7,8 @@ export function toHistory(records: readonly ExperimentRecord[]): HistoryEntry[] 
   return records.filter((r) => (r.hash !== null || r.imported) && r.status !== 'skip').map((r) => ({
     seq: r.seq,
     status: r.status,
-    hypothesis: r.hypothesis,
+    // An imported row's val_bpb was measured by another run's harness and box: say so, or it reads as ours.
+    hypothesis: r.imported ? `[imported] ${r.hypothesis}` : r.hypothesis,
     diff: r.diff,
     val_bpb: r.metrics?.val_bpb ?? null,
     reason: r.reason,

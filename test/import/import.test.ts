@@ -81,7 +81,8 @@ describe('swarm import', () => {
     // History, not this node's measurements: never its best, but tried, and told to the proposers.
     expect(latestKeep(records)).toBeUndefined();
     expect([...triedHashes(records).keys()]).toEqual([hash(V0), hash(V1), hash(V2), hash(WD)]);
-    expect(toHistory(records).map((h) => h.hypothesis)).toContain('switch to GeLU activation');
+    // labelled, so the proposer does not read another harness's val_bpb as this node's
+    expect(toHistory(records).map((h) => h.hypothesis)).toContain('[imported] switch to GeLU activation');
     expect((await n.workspace.best()).source).toBe('print("our own baseline")\n');
     // Nor points of this node's progress picture: another program's numbers share no axes with ours.
     expect(nodeSpec(records, { by: 'experiment', program: null }).points).toEqual([]);
