@@ -5,7 +5,6 @@ within one program (results only compare between runs that share it).
 
 Usage:
     python trainer/prepare.py            # build data + tokenizer for $SWARM_DATASET, print a summary
-    python trainer/prepare.py hardware   # one line of JSON describing this machine's accelerator
     python trainer/prepare.py manifest   # build if needed, check every cache file against its recorded
                                          # sha256 (rebuilding a tampered cache), print one JSON line
 
@@ -62,9 +61,7 @@ import hashlib
 import json
 import math
 import os
-import platform
 import re
-import subprocess
 import sys
 import tempfile
 import threading
@@ -741,50 +738,6 @@ def get_device():
     return "cpu"
 
 
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    if sys.platform == "darwin":
-        try:
-            return subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True,
-                                  text=True, timeout=5).stdout.strip() or platform.processor()
-        except Exception:
-            pass
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
-def _ram_gb():
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) * 1024 / 2**30
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError, AttributeError):
-        return 0.0
-
-
-def hardware_info():
-    device = get_device()
-    if device == "cuda":
-        props = torch.cuda.get_device_properties(0)
-        name, count, mem = props.name, torch.cuda.device_count(), props.total_memory / 2**30
-    elif device == "mps":
-        name, count, mem = _cpu_name(), 1, _ram_gb()  # unified memory
-    else:
-        name, count, mem = _cpu_name(), os.cpu_count() or 1, _ram_gb()
-    return {"device": device, "name": name, "count": count, "memoryGb": round(mem, 1),
-            "torch": torch.__version__, "cuda": torch.version.cuda, "python": platform.python_version()}
-
-
 # Dense bf16 tensor-core peak FLOP/s (no sparsity) by a substring of torch.cuda.get_device_name(); the first
 # match wins, so variants come before the family name (H100 PCIe before H100, L40S before L40 before L4).
 CUDA_PEAK_FLOPS = (
@@ -814,9 +767,6 @@ def peak_flops(device):
 # ---------------------------------------------------------------------------
 
 def main(argv):
-    if argv[:1] == ["hardware"]:
-        print(json.dumps(hardware_info()), flush=True)
-        return 0
     if argv[:1] == ["manifest"]:
         try:
             print(json.dumps(manifest()), flush=True)
@@ -825,7 +775,7 @@ def main(argv):
             return 1
         return 0
     if argv:
-        print(f"usage: python {os.path.basename(__file__)} [hardware | manifest]", file=sys.stderr)
+        print(f"usage: python {os.path.basename(__file__)} [manifest]", file=sys.stderr)
         return 2
     print(f"dataset: {DATASET}  cache: {CACHE_DIR}", flush=True)
     try:

@@ -158,19 +158,6 @@ def test_climbmix_shard_names():
     assert prepare.DATASETS["climbmix"] == dict(MAX_SEQ_LEN=2048, EVAL_TOKENS=40 * 524288, DEV_TOKENS=5 * 524288, VOCAB_SIZE=8192)
 
 
-def test_hardware_cli_prints_one_json_line():
-    r = subprocess.run([sys.executable, str(TRAINER_DIR / "prepare.py"), "hardware"], env=child_env(),
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    lines = r.stdout.strip().splitlines()
-    assert len(lines) == 1
-    info = json.loads(lines[0])
-    assert list(info) == ["device", "name", "count", "memoryGb", "torch", "cuda", "python"]
-    assert info["device"] == "cpu" and info["count"] >= 1 and isinstance(info["memoryGb"], float)
-    assert info["torch"] == torch.__version__ and info["python"].count(".") == 2
-    assert info["name"]
-
-
 def test_concurrent_builds_are_safe(tmp_path):
     cmd = [sys.executable, str(TRAINER_DIR / "prepare.py")]
     env = child_env(SWARM_CACHE_DIR=tmp_path)
