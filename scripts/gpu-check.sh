@@ -37,8 +37,9 @@ run() { # label gpu seconds train.py
     echo "== $label: $file, GPU $gpu, $seconds s (exit $code)"
     grep -m1 '^device:' "$dir/run.log"
     sed -n '/^---$/,$p' "$dir/run.log"
-    awk '/^training_seconds:/{t=$2} /^total_seconds:/{s=$2} /^total_tokens_M:/{m=$2}
-         END { if (t > 0) printf "tokens/s:         %.0f\noutside budget:   %.1f s\n", m * 1e6 / t, s - t }' "$dir/run.log"
+    # tokens/s from the harness's exact count of tokens drawn (total_tokens_M has one decimal)
+    awk '/^training_seconds:/{t=$2} /^total_seconds:/{s=$2} /^harness: [0-9]+ training tokens drawn/{n=$2}
+         END { if (t > 0) printf "tokens/s:         %.0f\noutside budget:   %.1f s\n", n / t, s - t }' "$dir/run.log"
     echo "harness val_bpb:  $measured"
     [ "$code" = 0 ] || tail -20 "$dir/run.log"
   } | tee -a "$REPORT"
