@@ -10,25 +10,30 @@ export interface MemoryWatch {
   stop(): number | null;
 }
 
-/** Polls the tree under `root` every `everyMs`: the peak of its summed VmRSS, or of one process's VmHWM, whichever is larger. */
+/**
+ * Polls the tree under `root` every `everyMs`: the peak of its summed VmRSS, or of one process's VmHWM,
+ * whichever is larger. The first polls come sooner (25 ms, doubling up to `everyMs`), so a run that
+ * ends in a fraction of a second is still seen once it has started.
+ */
 export function watchTreeMemory(root: number, everyMs = 500, proc = '/proc'): MemoryWatch {
   let peakKb: number | null = null;
-  const sample = (): void => {
+  let timer: NodeJS.Timeout | undefined;
+  const sample = (delayMs: number): void => {
     const kb = treeKb(root, proc);
     if (kb !== null) peakKb = Math.max(peakKb ?? 0, kb);
+    timer = setTimeout(() => sample(Math.min(everyMs, delayMs * 2)), delayMs);
+    timer.unref();
   };
-  sample();
-  const timer = setInterval(sample, everyMs);
-  timer.unref();
+  sample(Math.min(everyMs, 25));
   return {
     stop() {
-      clearInterval(timer);
+      clearTimeout(timer);
       return peakKb === null ? null : Math.round(peakKb / 1024 * 10) / 10;
     },
   };
 }
 
-/** max(Σ VmRSS, max VmHWM) over `root` and its descendants, kB; null when /proc has none of them. */
+/** max(Σ VmRSS, max VmHWM) over `root` and its descendants, kB; null when /proc shows none of them with memory. */
 function treeKb(root: number, proc: string): number | null {
   let pids: string[];
   try {
@@ -47,7 +52,8 @@ function treeKb(root: number, proc: string): number | null {
   for (const queue = [root]; queue.length > 0;) {
     const pid = queue.pop()!;
     const status = read(`${proc}/${pid}/status`);
-    if (status) {
+    // No VmRSS line: a zombie, or a process still between fork and exec; it says nothing yet.
+    if (/^VmRSS:/m.test(status)) {
       seen = true;
       rss += kbField(status, 'VmRSS');
       hwm = Math.max(hwm, kbField(status, 'VmHWM'));
