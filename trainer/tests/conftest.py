@@ -3,6 +3,7 @@ import atexit
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -48,6 +49,14 @@ def child_env(**extra):
 SUMMARY_FORMAT = [("val_bpb", r"\d+\.\d{6}"), ("training_seconds", r"\d+\.\d"), ("total_seconds", r"\d+\.\d"),
                   ("peak_vram_mb", r"\d+\.\d"), ("mfu_percent", r"\d+\.\d{2}"), ("total_tokens_M", r"\d+\.\d"),
                   ("num_steps", r"\d+"), ("num_params_M", r"\d+\.\d"), ("depth", r"\d+")]
+
+
+def run_train_py(source, run_dir, **env):
+    """Runs `source` as train.py in its own run folder, as the node does; asserts it exits 0."""
+    (run_dir / "train.py").write_text(source)
+    r = subprocess.run([sys.executable, "train.py"], cwd=run_dir, env=child_env(**env), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
+    return r
 
 
 def parse_summary(stdout):

@@ -11,7 +11,7 @@ import torch
 
 import kernels
 import prepare
-from conftest import REPO_ROOT, TRAINER_DIR, child_env, parse_summary
+from conftest import REPO_ROOT, TRAINER_DIR, child_env, parse_summary, run_train_py
 
 FIXTURE = REPO_ROOT / "test" / "fixtures" / "reference-style"
 def test_the_reference_names_are_exported():
@@ -106,10 +106,7 @@ def test_kernel_fallback_refuses_what_it_does_not_do():
 def fixture_run(sotu, tmp_path_factory):
     """The reference-style train.py from its own run folder, as the node runs it (time mode, 2 s)."""
     run_dir = tmp_path_factory.mktemp("reference-style")
-    (run_dir / "train.py").write_text((FIXTURE / "train.py").read_text())
-    env = child_env(SWARM_BUDGET_SECONDS=2, SWARM_EXPORT_DIR=run_dir / "export")
-    r = subprocess.run([sys.executable, "train.py"], cwd=run_dir, env=env, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
+    r = run_train_py((FIXTURE / "train.py").read_text(), run_dir, SWARM_BUDGET_SECONDS=2, SWARM_EXPORT_DIR=run_dir / "export")
     return r, run_dir
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.attention.flex_attention as flex_module
 
-from conftest import TRAINER_DIR, child_env, parse_summary
+from conftest import TRAINER_DIR, child_env, parse_summary, run_train_py
 
 SOURCE = (TRAINER_DIR / "reference" / "train.py").read_text()
 SHRUNK = {"DEPTH": "3", "MODEL_DIM": "64", "HEAD_DIM": "32", "SHORT_WINDOW": "64", "DEVICE_BATCH_SIZE": "2",
@@ -76,10 +76,8 @@ def test_flex_attention_and_sdpa_paths_agree(sotu, monkeypatch):
 def shrunk_run(sotu, tmp_path_factory):
     """A few steps on CPU, tokens mode (2 steps of 1,024 tokens), under the node's variables."""
     run_dir = tmp_path_factory.mktemp("reference")
-    (run_dir / "train.py").write_text(with_constants(SOURCE, SHRUNK))
-    env = child_env(SWARM_BUDGET_TOKENS=2048, SWARM_BUDGET_SECONDS=0.01, SWARM_EXPORT_DIR=run_dir / "export")
-    r = subprocess.run([sys.executable, "train.py"], cwd=run_dir, env=env, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
+    r = run_train_py(with_constants(SOURCE, SHRUNK), run_dir, SWARM_BUDGET_TOKENS=2048, SWARM_BUDGET_SECONDS=0.01,
+                     SWARM_EXPORT_DIR=run_dir / "export")
     return r, run_dir
 
 
