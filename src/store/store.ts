@@ -15,6 +15,8 @@ export interface Store {
   putShared(record: SharedRecord): Promise<boolean>;
   /** Swarm records, per origin peer in seq order; only those after `after[peer]` when given. */
   shared(after?: Record<string, number>, limit?: number): Promise<SharedRecord[]>;
+  /** Per origin, the highest seq s such that every swarm record 1..s of that origin is here. */
+  sharedKnown(): Promise<Record<string, number>>;
   /** Content-addressed bytes (train.py versions, diffs), keyed by their sha256 hex. */
   putObject(hash: string, bytes: Uint8Array): Promise<void>;
   getObject(hash: string): Promise<Uint8Array | undefined>;
@@ -41,6 +43,12 @@ const SHR = 'shr!';
 const OBJ = 'obj!';
 const NSE = 'nse!';
 const seqKey = (seq: number) => `${SEQ}${String(seq).padStart(12, '0')}`;
+const shrKey = (peer: string, seq: number) => `${SHR}${peer}!${String(seq).padStart(12, '0')}`;
+/** The origin and seq of a `shr!` key. */
+function shrParts(key: string): { peer: string; seq: number } {
+  const bang = key.lastIndexOf('!');
+  return { peer: key.slice(SHR.length, bang), seq: Number(key.slice(bang + 1)) };
+}
 
 export async function openStore(dir: string): Promise<Store> {
   try {
@@ -75,19 +83,51 @@ export async function openStore(dir: string): Promise<Store> {
       return raws.flatMap((raw, i) => (raw === undefined ? [] : [parseRecord(raw, `${dir} ${ids[i]}`)]));
     },
     async putShared(record) {
-      const key = `${SHR}${record.peer}!${String(record.seq).padStart(12, '0')}`;
+      const key = shrKey(record.peer, record.seq);
       if ((await db.get(key)) !== undefined) return false;
       await write(() => db.put(key, JSON.stringify(record), { sync: true }), `a swarm record from ${record.peer}`);
       return true;
     },
     async shared(after = {}, limit = Infinity) {
       const out: SharedRecord[] = [];
-      for await (const value of db.values({ gte: SHR, lt: SHR + '~' })) {
-        const record = JSON.parse(value) as SharedRecord;
-        if (record.seq > (after[record.peer] ?? 0)) out.push(record);
-        if (out.length >= limit) break;
+      // Keys sort by origin, then seq: one seek skips an origin's records up to after[origin], so a
+      // sync page costs the page, not a read and parse of the whole store.
+      const it = db.iterator({ gte: SHR, lt: `${SHR}~` });
+      try {
+        while (out.length < limit) {
+          const entry = await it.next();
+          if (entry === undefined) break;
+          const { peer, seq } = shrParts(entry[0]);
+          const from = Object.hasOwn(after, peer) ? after[peer]! : 0;
+          if (seq > from) {
+            out.push(JSON.parse(entry[1]) as SharedRecord);
+            continue;
+          }
+          // Only ever forward (seqs past 12 digits do not sort numerically), so the scan ends.
+          const target = shrKey(peer, from + 1);
+          if (target > entry[0]) it.seek(target);
+        }
+      } finally {
+        await it.close();
       }
       return out;
+    },
+    async sharedKnown() {
+      // Keys only, no record parsed: every sync request asks for this.
+      const known: Record<string, number> = {};
+      const it = db.keys({ gte: SHR, lt: `${SHR}~` });
+      try {
+        for (let key = await it.next(); key !== undefined; key = await it.next()) {
+          const { peer, seq } = shrParts(key);
+          const high = Object.hasOwn(known, peer) ? known[peer]! : 0;
+          if (seq === high + 1) known[peer] = seq;
+          // A gap: the rest of this origin cannot extend the run.
+          else if (seq > high + 1) it.seek(`${SHR}${peer}!~`);
+        }
+      } finally {
+        await it.close();
+      }
+      return known;
     },
     async putObject(hash, bytes) {
       await write(() => db.put(OBJ + hash, Buffer.from(bytes).toString('base64'), { sync: true }), `object ${hash.slice(0, 12)}`);

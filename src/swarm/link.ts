@@ -70,7 +70,7 @@ export function swarmLink(init: LinkInit) {
   const source: RecordSource = {
     records: async (after, limit) => (await store.shared(after, limit)) as unknown as SignedRecord[],
     object: (hash) => store.getObject(hash),
-    known: async () => contiguous(await store.shared()),
+    known: () => store.sharedKnown(),
   };
 
   const all = async () => (await store.shared()) as unknown as SignedRecord[];
@@ -355,17 +355,4 @@ export type SwarmLink = ReturnType<typeof swarmLink>;
 /** The reason code of an imported row: the other run's verdict, its own words stay local. */
 function importedReason(status: ResultStatus): ReasonCode | null {
   return status === 'keep' ? null : status === 'discard' ? 'not-better' : 'crash';
-}
-
-/** Per origin, the highest seq s with every record 1..s held: where the next sync must resume. */
-function contiguous(records: readonly SharedRecord[]): Record<string, number> {
-  const seqs = new Map<string, Set<number>>();
-  for (const r of records) seqs.set(r.peer, (seqs.get(r.peer) ?? new Set()).add(r.seq));
-  const known: Record<string, number> = {};
-  for (const [peer, set] of seqs) {
-    let s = 0;
-    while (set.has(s + 1)) s += 1;
-    if (s > 0) known[peer] = s;
-  }
-  return known;
 }

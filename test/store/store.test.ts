@@ -57,6 +57,29 @@ describe('store', () => {
   });
 });
 
+describe('swarm records', () => {
+  const rec = (peer: string, seq: number) => ({ peer, seq, type: 'result', body: `${peer}/${seq}` });
+
+  it('pages from `after` per origin in seq order, and finds each origin\'s contiguous high-water seq', async () => {
+    const store = await openStore(await tmp());
+    // Origin "ab" is a prefix of "abc": their keys must not mix. "q" has a gap after 2.
+    for (const [peer, seq] of [['abc', 1], ['ab', 2], ['q', 5], ['ab', 1], ['q', 1], ['q', 2], ['abc', 2], ['ab', 3], ['z', 2]] as const) {
+      await store.putShared(rec(peer, seq));
+    }
+    const ids = (rs: { peer: string; seq: number }[]) => rs.map((r) => `${r.peer}/${r.seq}`);
+    expect(ids(await store.shared())).toEqual(['ab/1', 'ab/2', 'ab/3', 'abc/1', 'abc/2', 'q/1', 'q/2', 'q/5', 'z/2']);
+    expect(ids(await store.shared({ ab: 2, q: 1, z: 9 }))).toEqual(['ab/3', 'abc/1', 'abc/2', 'q/2', 'q/5']);
+    expect(ids(await store.shared({ ab: 3, abc: 0 }, 3))).toEqual(['abc/1', 'abc/2', 'q/1']);
+    // A seq far past 12 digits sorts as text, not as a number: skipping must still end.
+    await store.putShared(rec('q', 99_999_999_999_999));
+    expect(ids(await store.shared({ q: 100_000_000_000_000, ab: 3, abc: 2, z: 2 }))).toEqual([]);
+    // Inherited names are not origins.
+    expect(ids(await store.shared(JSON.parse('{"__proto__": 5}') as Record<string, number>, 1))).toEqual(['ab/1']);
+    expect(await store.sharedKnown()).toEqual({ ab: 3, abc: 2, q: 2 });
+    await store.close();
+  });
+});
+
 describe('results.tsv', () => {
   it('writes the reference format: 7-char commit, 6-decimal bpb, GB with 1 decimal, zeros for crashes', () => {
     const records: ExperimentRecord[] = [
