@@ -356,21 +356,29 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       if (list.length === 0) break;
       let progressed = false;
       for (const item of list.slice(0, WIRE.maxSyncPage)) {
-        const v = await checkRecord(item, program);
-        if (!v.ok) {
+        // Held already (a concurrent sync with another peer brought it): accept() would drop it, so
+        // its signature is not worth checking; it only moves `after` on past a seq we hold.
+        const have = heldItem(item);
+        const v = have ? null : await checkRecord(item, program);
+        if (v && !v.ok) {
           drop(v.reason, peer, `sync: ${v.error}`);
           continue;
         }
-        const r = v.record;
+        const r = v?.record ?? have!;
         if (r.seq <= (after[r.peer] ?? 0)) continue; // the responder ignored `after`
         after[r.peer] = r.seq;
         progressed = true;
-        if (accept(r, peer)) count++;
+        if (v && accept(v.record, peer)) count++;
       }
       if (!progressed) break;
     }
     return count;
   };
+
+  /** Origin and seq of a sync item when this node has seen that record; read, not checked. */
+  const heldItem = (item: unknown): { peer: string; seq: number } | null =>
+    isPlainObject(item) && typeof item.peer === 'string' && typeof item.seq === 'number' && Number.isSafeInteger(item.seq) && tracker.has(item.peer, item.seq)
+      ? { peer: item.peer, seq: item.seq } : null;
 
   const knownNow = async (): Promise<Record<string, number>> => {
     const mine = tracker.known();

@@ -13,6 +13,8 @@ export interface Store {
   list(): Promise<ExperimentRecord[]>;
   /** Keeps a signed swarm record (already verified by the caller); false when it was already here. */
   putShared(record: SharedRecord): Promise<boolean>;
+  /** putShared for many at once, with one fsync; per record, whether it was new (the first of equal keys wins). */
+  putSharedMany(records: readonly SharedRecord[]): Promise<boolean[]>;
   /** Swarm records, per origin peer in seq order; only those after `after[peer]` when given. */
   shared(after?: Record<string, number>, limit?: number): Promise<SharedRecord[]>;
   /** Per origin, the highest seq s such that every swarm record 1..s of that origin is here. */
@@ -65,6 +67,24 @@ export async function openStore(dir: string): Promise<Store> {
     throw openError(dir, err);
   }
   let failed: StoreError | null = null;
+
+  /** One batch, one fsync; a key already stored (or earlier in the batch) is never overwritten: the first version wins. */
+  async function putSharedMany(records: readonly SharedRecord[]): Promise<boolean[]> {
+    const keys = records.map((r) => shrKey(r.peer, r.seq));
+    const stored = await db.getMany(keys);
+    const fresh = new Set<string>();
+    const isNew = keys.map((key, i) => {
+      if (stored[i] !== undefined || fresh.has(key)) return false;
+      fresh.add(key);
+      return true;
+    });
+    if (fresh.size === 0) return isNew;
+    const ops = records.flatMap((r, i) => (isNew[i] ? [{ type: 'put' as const, key: keys[i]!, value: JSON.stringify(r) }] : []));
+    const what = ops.length === 1 ? `a swarm record from ${records[isNew.indexOf(true)]!.peer}` : `${ops.length} swarm records`;
+    await write(() => db.batch(ops, { sync: true }), what);
+    return isNew;
+  }
+
   return {
     dir,
     async put(record) {
@@ -83,11 +103,9 @@ export async function openStore(dir: string): Promise<Store> {
       return raws.flatMap((raw, i) => (raw === undefined ? [] : [parseRecord(raw, `${dir} ${ids[i]}`)]));
     },
     async putShared(record) {
-      const key = shrKey(record.peer, record.seq);
-      if ((await db.get(key)) !== undefined) return false;
-      await write(() => db.put(key, JSON.stringify(record), { sync: true }), `a swarm record from ${record.peer}`);
-      return true;
+      return (await putSharedMany([record]))[0]!;
     },
+    putSharedMany,
     async shared(after = {}, limit = Infinity) {
       const out: SharedRecord[] = [];
       // Keys sort by origin, then seq: one seek skips an origin's records up to after[origin], so a

@@ -180,15 +180,29 @@ export function swarmLink(init: LinkInit) {
     });
   }
 
+  /** Received, not yet stored: what arrives while a write is under way goes to disk together, one fsync (a sync page). */
+  let arrived: SignedRecord[] = [];
+
   function onRecord(r: SignedRecord): void {
+    arrived.push(r);
+    if (arrived.length > 1) return; // the write queued for the first takes this one too
     intake = intake.then(async () => {
-      await store.putShared(r as unknown as SharedRecord);
-      // An imported row is history (measured by another run): nothing to replicate, nothing to rebase.
-      if (r.type === 'result' && r.status === 'keep' && !mine(r) && !r.imported) {
-        await replication.consider(r);
-        await take(r);
-      }
-    }).catch((err: unknown) => log.warn(`swarm record from ${short(r.peer)} not handled: ${(err as Error).message}`));
+      const batch = arrived;
+      arrived = [];
+      await store.putSharedMany(batch as unknown as SharedRecord[]);
+      for (const r of batch) await act(r);
+    }).catch((err: unknown) => log.warn(`swarm records not stored: ${(err as Error).message}`));
+  }
+
+  async function act(r: SignedRecord): Promise<void> {
+    // An imported row is history (measured by another run): nothing to replicate, nothing to rebase.
+    if (r.type !== 'result' || r.status !== 'keep' || mine(r) || r.imported) return;
+    try {
+      await replication.consider(r);
+      await take(r);
+    } catch (err) {
+      log.warn(`swarm record from ${short(r.peer)} not handled: ${(err as Error).message}`);
+    }
   }
 
   /**

@@ -78,6 +78,19 @@ describe('swarm records', () => {
     expect(await store.sharedKnown()).toEqual({ ab: 3, abc: 2, q: 2 });
     await store.close();
   });
+
+  it('stores a burst in one write; a key already held, or earlier in the burst, keeps its first version', async () => {
+    const dir = await tmp();
+    let store = await openStore(dir);
+    expect(await store.putShared({ ...rec('p', 1), body: 'first' })).toBe(true);
+    expect(await store.putSharedMany([{ ...rec('p', 1), body: 'second' }, rec('p', 2), { ...rec('p', 2), body: 'other' }, rec('r', 1)]))
+      .toEqual([false, true, false, true]);
+    expect(await store.putSharedMany([])).toEqual([]);
+    await store.close();
+    store = await openStore(dir);
+    expect((await store.shared()).map((r) => r.body)).toEqual(['first', 'p/2', 'r/1']);
+    await store.close();
+  });
 });
 
 describe('results.tsv', () => {
