@@ -6,12 +6,13 @@
 //   node scripts/bench-spread.mjs [--nodes 50] [--records 10000] [--origins 100] [--publish 200]
 //     [--rate 5] [--degree 3] [--seed 1] [--out FILE.json]
 // Prints the summary as JSON; --out also writes the samples (for scripts/lib/plot-spread.py).
+// SPREAD_PROF=DIR writes a V8 CPU profile of the second node of the big swarm there.
 import { execFileSync, fork } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LIMITS, encodeRecord } from '../dist/p2p/index.js';
+import { LIMITS } from '../dist/p2p/index.js';
 import { openStore } from '../dist/store/index.js';
 import { signedRecords } from './lib/spread-records.mjs';
 
@@ -49,31 +50,32 @@ process.on('exit', () => {
 
 /** Starts one node process; resolves once it listens. */
 async function spawnNode(opts) {
-  const proc = fork(NODE_SCRIPT, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const proc = fork(NODE_SCRIPT, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: process.env.SPREAD_PROF && opts.prof ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SPREAD_PROF}`] : [] });
   children.add(proc);
   proc.on('exit', () => children.delete(proc));
-  const waiters = new Map();
+  /** Who waits for what: an event name and, for answers that carry one, the request's id. */
+  const waiters = [];
   const node = { proc, pid: proc.pid, events: [] };
+  const matches = (w, msg) => w.ev === msg.ev && (w.id === undefined || w.id === msg.id);
   proc.on('message', (msg) => {
     if (msg.ev === 'error') throw new Error(`node ${proc.pid}: ${msg.cmd} failed: ${msg.error}`);
-    const w = waiters.get(msg.ev);
-    if (w) {
-      waiters.delete(msg.ev);
-      w(msg);
-    } else node.events.push(msg);
+    const i = waiters.findIndex((w) => matches(w, msg));
+    if (i >= 0) waiters.splice(i, 1)[0].resolve(msg);
+    else node.events.push(msg);
   });
   /** Waits for an event (or takes it if it came already). */
-  node.wait = (ev, ms = 120_000) => {
-    const i = node.events.findIndex((m) => m.ev === ev);
+  node.wait = (ev, ms = 120_000, id = undefined) => {
+    const i = node.events.findIndex((m) => matches({ ev, id }, m));
     if (i >= 0) return Promise.resolve(node.events.splice(i, 1)[0]);
     return new Promise((res, rej) => {
-      const t = setTimeout(() => { waiters.delete(ev); rej(new Error(`node ${proc.pid}: no ${ev} after ${ms} ms`)); }, ms);
-      waiters.set(ev, (m) => { clearTimeout(t); res(m); });
+      const w = { ev, id, resolve: (m) => { clearTimeout(t); res(m); } };
+      const t = setTimeout(() => { waiters.splice(waiters.indexOf(w), 1); rej(new Error(`node ${proc.pid}: no ${ev} after ${ms} ms`)); }, ms);
+      waiters.push(w);
     });
   };
-  /** Sends a command and waits for the event it answers with. */
+  /** Sends a command and waits for the event it answers with (matched by `msg.id` when given). */
   node.ask = (msg, ev, ms) => {
-    const answer = node.wait(ev, ms);
+    const answer = node.wait(ev, ms, msg.id);
     proc.send(msg);
     return answer;
   };
@@ -95,6 +97,14 @@ async function memory(pid) {
   const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)[1]);
   return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
 }
+
+/** CPU time a process has used, ms (user + system, from /proc/<pid>/stat at 100 ticks/s). */
+async function cpuMs(pid) {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+const cpuOf = async (nodes) => (await Promise.all(nodes.map((n) => cpuMs(n.pid)))).reduce((a, b) => a + b, 0);
 
 /**
  * Bytes the kernel has sent on every TCP socket of these listen ports (both ends of every
@@ -127,7 +137,7 @@ async function template(dir) {
   const store = await openStore(join(dir, 'db'));
   for (const r of records) await store.putShared(r);
   await store.close();
-  return { genMs, encodedBytes: encodeRecord(records[0]).byteLength };
+  return { genMs };
 }
 
 /** Starts n nodes, each bootstrapping to up to DEGREE random nodes started before it. */
@@ -139,7 +149,7 @@ async function swarmOf(n, work, seeded) {
     const pool = [...nodes];
     const bootstrap = [];
     while (bootstrap.length < Math.min(DEGREE, pool.length)) bootstrap.push(pool.splice(Math.floor(rand() * pool.length), 1)[0].addr);
-    nodes.push(await spawnNode({ mode: 'swarm', state, bootstrap }));
+    nodes.push(await spawnNode({ mode: 'swarm', state, bootstrap, prof: n > 2 && i === 1 }));
     if (i % 10 === 9) progress(`${i + 1}/${n} nodes up`);
   }
   return nodes;
@@ -166,11 +176,14 @@ async function settle(nodes) {
 async function spread(nodes, count) {
   const ports = new Set(nodes.map((n) => n.port));
   const idle0 = wireBytes(ports);
+  const idleCpu0 = await cpuOf(nodes);
   const idleStart = now();
   await sleep(5_000);
   const idleRate = (wireBytes(ports) - idle0) / (now() - idleStart);
+  const idleCpuRate = ((await cpuOf(nodes)) - idleCpu0) / (now() - idleStart);
 
   const wire0 = wireBytes(ports);
+  const cpu0 = await cpuOf(nodes);
   const t0 = now();
   const sent = [];
   for (let i = 0; i < count; i++) {
@@ -180,7 +193,7 @@ async function spread(nodes, count) {
   }
   const published = await Promise.all(sent);
   const expected = new Map(nodes.map((n) => [n, count - published.filter((p) => p.origin === n).length]));
-  const end = Date.now() + 30_000;
+  const end = Date.now() + 60_000;
   while (Date.now() < end) {
     const st = await statuses(nodes);
     if (nodes.every((n, i) => st[i].held >= expected.get(n))) break;
@@ -188,27 +201,36 @@ async function spread(nodes, count) {
   }
   const window = now() - t0;
   const bytes = wireBytes(ports) - wire0 - idleRate * window;
+  const cpu = (await cpuOf(nodes)) - cpu0 - idleCpuRate * window;
   const keys = published.map((p) => p.key);
   const holds = await Promise.all(nodes.map((n) => n.ask({ cmd: 'holds', keys }, 'holds')));
-  const latencies = published.map((p, k) => {
+  /** Per record, publish until the last other node had it (`field`: in its store, or off the network). */
+  const lastOf = (field) => published.map((p, k) => {
     let last = 0;
     for (let j = 0; j < nodes.length; j++) {
       if (nodes[j] === p.origin) continue;
-      const at = holds[j].holds[k];
+      const at = holds[j][field][k];
       if (at === null) return null;
       last = Math.max(last, at - p.at);
     }
     return last;
   });
+  const latencies = lastOf('holds');
+  const received = lastOf('received');
   return {
-    latencies, recordBytes: published[0].bytes, wireBytesPerRecord: bytes / count,
+    latencies, received, recordBytes: published.reduce((a, p) => a + p.bytes, 0) / count, wireBytesPerRecord: bytes / count,
     wireBytesPerDelivery: bytes / count / (nodes.length - 1), idleBytesPerSecond: idleRate * 1000,
+    cpuMsPerDelivery: cpu / count / (nodes.length - 1), idleCpuPerNode: idleCpuRate / nodes.length,
   };
 }
 
 function summary(s) {
   const ok = s.latencies.filter((x) => x !== null);
-  return { p50Ms: round(pct(ok, 50)), p99Ms: round(pct(ok, 99)), maxMs: round(Math.max(...ok)), missing: s.latencies.length - ok.length };
+  const got = s.received.filter((x) => x !== null);
+  return {
+    p50Ms: round(pct(ok, 50)), p99Ms: round(pct(ok, 99)), maxMs: round(Math.max(...ok)), missing: s.latencies.length - ok.length,
+    receivedP50Ms: round(pct(got, 50)), receivedP99Ms: round(pct(got, 99)),
+  };
 }
 
 /** The late joiner: empty store, bootstraps to DEGREE random nodes, catches up on everything. */
@@ -276,10 +298,15 @@ try {
       ratioToLocalRead: round(late.catchUpMs / (late.read.readMs + late.read.checkMs), 1), error: late.caught.error ?? null,
     },
     wire: {
-      recordBytes: many.recordBytes, encodedBytes: gen.encodedBytes, limitBytes: LIMITS.messageBytes,
+      recordBytes: round(many.recordBytes, 0), limitBytes: LIMITS.messageBytes,
       perRecordBytes: round(many.wireBytesPerRecord, 0), perDeliveryBytes: round(many.wireBytesPerDelivery, 0),
       perDeliveryRatio: round(many.wireBytesPerDelivery / many.recordBytes, 2),
       baseline2PerDeliveryBytes: round(two.wireBytesPerDelivery, 0), idleBytesPerSecond: round(many.idleBytesPerSecond, 0),
+    },
+    cpu: {
+      perDeliveryMs: round(many.cpuMsPerDelivery, 2), baseline2PerDeliveryMs: round(two.cpuMsPerDelivery, 2),
+      idleShareOfCorePerNode: round(many.idleCpuPerNode, 4),
+      demandCores: round((many.cpuMsPerDelivery * (N - 1) * RATE) / 1000, 2),
     },
     network: {
       peersMin: Math.min(...st0.map((s) => s.peers)), peersMax: Math.max(...st0.map((s) => s.peers)),
@@ -294,6 +321,9 @@ try {
     await writeFile(arg.out, `${JSON.stringify({ ...result, samples: { latencies: many.latencies, baseline2: two.latencies, rssMb: rss } }, null, 1)}\n`);
   }
 } finally {
+  // Stopped nodes exit by themselves (a profiled one writes its profile first); the rest are killed.
+  const end = Date.now() + 10_000;
+  while (children.size > 0 && Date.now() < end) await sleep(100);
   for (const c of children) c.kill('SIGKILL');
   await rm(work, { recursive: true, force: true });
 }

@@ -5,7 +5,7 @@
 import '../../dist/p2p/shim.js';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { checkRecord, createSwarmNet } from '../../dist/p2p/index.js';
+import { checkRecord, createSwarmNet, encodeRecord } from '../../dist/p2p/index.js';
 import { openStore } from '../../dist/store/index.js';
 import { swarmLink } from '../../dist/swarm/index.js';
 import { openWorkspace } from '../../dist/workspace/index.js';
@@ -48,7 +48,10 @@ async function swarm(init) {
   /** When each record that arrived was in this node's store: `origin/seq` → epoch ms. */
   const held = new Map();
   let target = init.target ?? Infinity;
+  /** When each record arrived from the network (before the store write). */
+  const received = new Map();
   net.on('record', (r) => {
+    received.set(`${r.peer}/${r.seq}`, now());
     // The link's listener came first, so settled() includes this record's write to the store.
     void link.settled().then(() => {
       held.set(`${r.peer}/${r.seq}`, now());
@@ -65,7 +68,7 @@ async function swarm(init) {
       // As the link publishes: sign and gossip, then keep it in the own store.
       const signed = await net.publish(resultBody(msg.n, msg.salt));
       await store.putShared(signed);
-      send({ ev: 'published', id: msg.id, key: `${signed.peer}/${signed.seq}`, at, bytes: Buffer.byteLength(JSON.stringify(signed)) });
+      send({ ev: 'published', id: msg.id, key: `${signed.peer}/${signed.seq}`, at, bytes: encodeRecord(signed).byteLength });
     },
     status() {
       const { dropped, scores } = net.stats();
@@ -73,7 +76,7 @@ async function swarm(init) {
       send({ ev: 'status', held: held.size, peers: net.peers().filter((p) => p.connected).length, minScore: s.length ? Math.min(...s) : null, dropped, warnings: warnings.slice(-5), warningCount: warnings.length });
     },
     holds(msg) {
-      send({ ev: 'holds', holds: msg.keys.map((k) => held.get(k) ?? null) });
+      send({ ev: 'holds', holds: msg.keys.map((k) => held.get(k) ?? null), received: msg.keys.map((k) => received.get(k) ?? null) });
     },
     /** The late joiner's baseline: the same records read from the local store, then checked as sync checks them. */
     async read() {
