@@ -166,7 +166,7 @@ async function settle(nodes) {
     if (Date.now() > end) throw new Error('some node found no peer within 60 s');
     await sleep(500);
   }
-  await sleep(5_000);
+  await sleep(3_000);
 }
 
 /**
@@ -178,7 +178,7 @@ async function spread(nodes, count) {
   const idle0 = wireBytes(ports);
   const idleCpu0 = await cpuOf(nodes);
   const idleStart = now();
-  await sleep(5_000);
+  await sleep(3_000);
   const idleRate = (wireBytes(ports) - idle0) / (now() - idleStart);
   const idleCpuRate = ((await cpuOf(nodes)) - idleCpu0) / (now() - idleStart);
 
@@ -267,7 +267,7 @@ try {
   progress('baseline: 2 nodes');
   const pair = await swarmOf(2, work, tmpl);
   await settle(pair);
-  const two = await spread(pair, Math.min(PUBLISH, 50));
+  const two = await spread(pair, Math.min(PUBLISH, 30));
   await stopAll(pair);
 
   progress(`${N} nodes`);
