@@ -130,6 +130,11 @@ function proposerConfig(config: ResolvedConfig, peerId: string): ProposerConfig 
       return { kind: 'claude', model: config.model ?? 'claude-sonnet-4-5', ...llm };
     case 'openai':
       return { kind: 'openai', model: config.model!, ...llm };
+    case 'agent':
+      return {
+        kind: 'agent', preset: config.agent, command: config.agentCmd, timeoutSeconds: config.agentTimeout, maxCostUsd: config.agentMaxCost,
+        ...(config.model ? { model: config.model } : {}),
+      };
   }
 }
 
