@@ -60,7 +60,8 @@ export function agentProposer(settings: AgentSettings): Proposer {
     const ended = endedEarly(run, settings, costUsd);
     if (ended) fail('api', ended.outcome, ended.why);
     if (report.overCost || (settings.maxCostUsd !== null && costUsd !== null && costUsd > settings.maxCostUsd)) {
-      fail('api', 'over-cost', `spent $${costUsd?.toFixed(4) ?? '?'}, over the cap of $${settings.maxCostUsd?.toFixed(4) ?? '?'}; its edit is not used`);
+      const stopped = report.overCost ? 'stopped at' : 'went past';
+      fail('api', 'over-cost', `${stopped} its cost cap of $${settings.maxCostUsd ?? '?'} (reported $${costUsd?.toFixed(4) ?? '?'}); its edit is not used`);
     }
     let source: string;
     try {

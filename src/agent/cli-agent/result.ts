@@ -17,7 +17,7 @@ export interface Report {
 /** Claude Code's `--output-format json`: one result object (result, is_error, subtype, total_cost_usd). */
 export function readClaude(stdout: string): Report {
   const r = lastObject(stdout);
-  if (!r || r.type !== 'result') return garbage('claude', 'a JSON result object', stdout);
+  if (!r || r.type !== 'result') return garbage('claude', 'JSON result object', stdout);
   const costUsd = finite(r.total_cost_usd);
   const message = typeof r.result === 'string' ? r.result : null;
   if (r.subtype === 'error_max_budget_usd') return { message, costUsd, error: 'stopped at its cost cap (--max-budget-usd)', overCost: true };
