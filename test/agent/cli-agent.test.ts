@@ -9,7 +9,7 @@ import { ProposalError, sourceHash, type HistoryEntry } from '../../src/core/ind
 import { REPO } from '../helpers/paths.js';
 
 const FAKES = join(REPO, 'test', 'fixtures', 'agents');
-const TRAIN = 'DEPTH = 4  # layers\nMATRIX_LR = 0.02\nprint("---")\n';
+const TRAIN = 'DEPTH = 4  # layers\nMATRIX_LR = 0.02\nEMBEDDING_LR = 0.3\nWARMDOWN_RATIO = 0.5\nprint("---")\n';
 const savedPath = process.env.PATH;
 let dir: string;
 let log: string;
