@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createProposer, type ProposerConfig } from '../agent/index.js';
-import { loadConfig, type NodeConfig, type ConfigSources, type ResolvedConfig } from '../config/index.js';
+import { loadConfig, type NodeConfig, type ConfigSources } from '../config/index.js';
 import type { LiveStatus } from '../control/index.js';
 import { deviceLabel, hardwareClass, hardwareLabel, type ExperimentRecord, type Logger } from '../core/index.js';
 import { runLoop } from '../loop/index.js';
