@@ -69,10 +69,11 @@ async function failure(p: Promise<unknown>): Promise<ProposalError> {
   return err as ProposalError;
 }
 
-const CLAUDE_ARGV = [
-  '-p', TASK, '--output-format', 'json', '--permission-mode', 'acceptEdits',
-  '--tools', 'Read,Edit,Write', '--allowedTools', 'Read,Edit(./train.py),Write(./train.py)',
-  '--disallowedTools', 'Bash,WebFetch,WebSearch,Task,NotebookEdit', '--strict-mcp-config',
+/** Claude Code's command line for a call in `work`: the exact flags, nothing from SWARM.md. */
+const claudeArgv = (work: string) => [
+  '-p', TASK, '--output-format', 'json', '--permission-mode', 'dontAsk', '--tools', 'Read,Edit',
+  '--allowedTools', `Read(/${work}/**),Edit(/${work}/train.py)`,
+  '--disallowedTools', 'Bash,WebFetch,WebSearch,Task,NotebookEdit,Write', '--strict-mcp-config',
   '--append-system-prompt', RULES, '--max-turns', '30',
 ];
 
@@ -86,7 +87,7 @@ describe('coding agents as proposers, against fake CLIs that parse the real flag
     expect(p.agent).toMatchObject({ agent: 'claude', outcome: 'edited', costUsd: 0.0123, maxCostUsd: 0.5, timeoutSeconds: 20 });
     expect(p.agent!.seconds).toBeGreaterThan(0);
     const [call] = await calls();
-    expect(call!.argv).toEqual([...CLAUDE_ARGV, '--max-budget-usd', '0.5']);
+    expect(call!.argv).toEqual([...claudeArgv(call!.cwd), '--max-budget-usd', '0.5']);
     expect(call!.cwd).toMatch(/swarm-agent-.*\/work$/);
   });
 
@@ -132,10 +133,10 @@ describe('coding agents as proposers, against fake CLIs that parse the real flag
 
   it('--agent-cmd: placeholders fill whole arguments, so the task stays one argument', async () => {
     await setup();
-    const p = await agentProposer({ ...settings('x'), preset: null, command: 'claude -p {prompt} --append-system-prompt from-{dir}' }).propose(context());
+    const p = await agentProposer({ ...settings('x'), preset: null, command: 'claude -p {prompt} --permission-mode acceptEdits --append-system-prompt from-{dir}' }).propose(context());
     expect(p.proposer).toBe('agent:custom');
     const [call] = await calls();
-    expect(call!.argv).toEqual(['-p', TASK, '--append-system-prompt', `from-${call!.cwd}`]);
+    expect(call!.argv).toEqual(['-p', TASK, '--permission-mode', 'acceptEdits', '--append-system-prompt', `from-${call!.cwd}`]);
     expect(p.hypothesis).toMatch(/raise MATRIX_LR/);
   });
 
@@ -151,8 +152,10 @@ describe('coding agents as proposers, against fake CLIs that parse the real flag
     await proposer.propose(context());
     await proposer.propose(context(history, { saturated: [hostile] }));
     const [plain, attacked] = await calls();
-    expect(attacked!.argv).toEqual(plain!.argv);
-    expect(attacked!.argv).toEqual(CLAUDE_ARGV);
+    // Each call has a folder of its own; with that told apart, the command lines are the same, word for word.
+    expect(attacked!.argv).toEqual(claudeArgv(attacked!.cwd));
+    expect(plain!.argv).toEqual(claudeArgv(plain!.cwd));
+    expect(attacked!.argv.join(' ')).not.toMatch(/ignore|curl|dangerously|evil/);
 
     const md = swarmMd(context(history, { saturated: [hostile] }));
     expect(md).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u200b]/);

@@ -39,19 +39,21 @@ export interface Preset {
   read(out: CallOutput): Report;
 }
 
-/** Tools Claude Code gets: reading, and editing train.py; everything else (Bash, web, sub-agents, MCP) is off. */
-const CLAUDE_TOOLS = 'Read,Edit,Write';
-const CLAUDE_ALLOWED = 'Read,Edit(./train.py),Write(./train.py)';
-const CLAUDE_DENIED = 'Bash,WebFetch,WebSearch,Task,NotebookEdit';
+/**
+ * Claude Code gets two tools, Read and Edit, and in dontAsk mode only what the allow rules name runs: reading in
+ * its folder, editing train.py (`//` starts an absolute path in a rule). Bash, the web tools, sub-agents and
+ * notebooks are also denied by name, and MCP servers are off (--strict-mcp-config with no --mcp-config).
+ */
+const CLAUDE_DENIED = 'Bash,WebFetch,WebSearch,Task,NotebookEdit,Write';
 
 const claude: Preset = {
   name: 'claude',
   argv: (p) => [
     'claude', '-p', p.task,
     '--output-format', 'json',
-    '--permission-mode', 'acceptEdits',
-    '--tools', CLAUDE_TOOLS,
-    '--allowedTools', CLAUDE_ALLOWED,
+    '--permission-mode', 'dontAsk',
+    '--tools', 'Read,Edit',
+    '--allowedTools', `Read(/${p.dir}/**),Edit(/${p.dir}/train.py)`,
     '--disallowedTools', CLAUDE_DENIED,
     '--strict-mcp-config',
     '--append-system-prompt', p.rules,
