@@ -30,8 +30,10 @@ export interface CallOutput {
 
 export interface Preset {
   name: string;
-  /** [executable, ...arguments]; run without a shell, stdin from /dev/null. */
-  argv(plan: CallPlan): string[];
+  /** The program, looked up on PATH. */
+  bin: string;
+  /** Its arguments; run without a shell, stdin from /dev/null. */
+  args(plan: CallPlan): string[];
   /** Extra environment of the call. */
   env?(plan: CallPlan): Record<string, string>;
   /** A fresh meter of the cost reported so far, fed each output line; for agents that report cost while they run. */
@@ -48,8 +50,9 @@ const CLAUDE_DENIED = 'Bash,WebFetch,WebSearch,Task,NotebookEdit,Write';
 
 const claude: Preset = {
   name: 'claude',
-  argv: (p) => [
-    'claude', '-p', p.task,
+  bin: 'claude',
+  args: (p) => [
+    '-p', p.task,
     '--output-format', 'json',
     '--permission-mode', 'dontAsk',
     '--tools', 'Read,Edit',
@@ -66,8 +69,9 @@ const claude: Preset = {
 
 const codex: Preset = {
   name: 'codex',
-  argv: (p) => [
-    'codex', 'exec',
+  bin: 'codex',
+  args: (p) => [
+    'exec',
     '--sandbox', 'workspace-write',
     '-c', 'sandbox_workspace_write.network_access=false',
     '-c', 'web_search="disabled"',
@@ -83,8 +87,8 @@ const codex: Preset = {
 
 const aider: Preset = {
   name: 'aider',
-  argv: (p) => [
-    'aider',
+  bin: 'aider',
+  args: (p) => [
     '--message-file', p.taskFile,
     '--yes-always', '--no-auto-commits', '--no-git',
     '--no-suggest-shell-commands', '--no-detect-urls',
@@ -118,7 +122,8 @@ const OPENCODE_PERMISSIONS = {
 
 const opencode: Preset = {
   name: 'opencode',
-  argv: (p) => ['opencode', 'run', '--format', 'json', ...(p.model ? ['--model', p.model] : []), p.task],
+  bin: 'opencode',
+  args: (p) => ['run', '--format', 'json', ...(p.model ? ['--model', p.model] : []), p.task],
   env: () => ({ OPENCODE_CONFIG_CONTENT: JSON.stringify(OPENCODE_PERMISSIONS) }),
   // Every finished step reports its own cost.
   meter: () => {
@@ -155,9 +160,11 @@ export const PLACEHOLDERS = ['{prompt}', '{prompt_file}', '{dir}', '{train_py}']
  * can never become extra arguments. Its output is read as plain text, with no cost.
  */
 export function customPreset(words: readonly string[]): Preset {
+  const [bin = '', ...rest] = words;
   return {
     name: 'custom',
-    argv: (p) => words.map((w) => w
+    bin,
+    args: (p) => rest.map((w) => w
       .replaceAll('{prompt_file}', p.taskFile)
       .replaceAll('{train_py}', `${p.dir}/train.py`)
       .replaceAll('{dir}', p.dir)

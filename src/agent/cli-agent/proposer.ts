@@ -3,8 +3,8 @@
  * The node takes back train.py's new text only; a call that hangs, fails, edits nothing or touches anything
  * else proposes nothing, and its record says why, with the time and cost it took.
  */
-import { delimiter, join } from 'node:path';
 import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { parseCommandString } from 'execa';
 import { ProposalError, sourceHash, type AgentCall } from '../../core/index.js';
 import type { AgentSettings, Proposal, ProposalContext, Proposer } from '../types.js';
@@ -21,8 +21,7 @@ const MAX_TURNS = 30;
 /** Throws ProposalError('api') at once when the agent is unknown or not installed. */
 export function agentProposer(settings: AgentSettings): Proposer {
   const preset = presetOf(settings);
-  const executable = preset.argv(plan('/', '/')).at(0)!;
-  requireOnPath(executable, preset.name);
+  requireOnPath(preset.bin, preset.name);
   const name = `agent:${preset.name}${settings.model ? `:${settings.model}` : ''}`;
   return {
     name,
@@ -36,16 +35,12 @@ export function agentProposer(settings: AgentSettings): Proposer {
     },
   };
 
-  function plan(dir: string, root: string): CallPlan {
-    return {
-      task: TASK, rules: RULES, dir, taskFile: join(root, 'task.md'), outputFile: join(root, 'last-message.txt'), logDir: root,
+  async function call(ctx: ProposalContext, scratch: Scratch): Promise<Proposal> {
+    const p: CallPlan = {
+      task: TASK, rules: RULES, dir: scratch.dir, taskFile: scratch.taskFile, outputFile: scratch.outputFile, logDir: scratch.logDir,
       maxTurns: MAX_TURNS, maxCostUsd: settings.maxCostUsd, ...(settings.model ? { model: settings.model } : {}),
     };
-  }
-
-  async function call(ctx: ProposalContext, scratch: Scratch): Promise<Proposal> {
-    const p = { ...plan(scratch.dir, scratch.logDir), taskFile: scratch.taskFile, outputFile: scratch.outputFile };
-    const run = await runAgent(preset.argv(p), {
+    const run = await runAgent(preset.bin, preset.args(p), {
       cwd: scratch.dir, env: preset.env?.(p) ?? {}, timeoutMs: settings.timeoutSeconds * 1000, maxCostUsd: settings.maxCostUsd,
       ...(ctx.signal ? { signal: ctx.signal } : {}), ...(preset.meter ? { meter: preset.meter() } : {}),
     });
@@ -81,7 +76,7 @@ export function agentProposer(settings: AgentSettings): Proposer {
 }
 
 function presetOf(settings: AgentSettings): Preset {
-  if (settings.command !== null) return customPreset(parseCommandString(settings.command));
+  if (settings.command !== null) return customPreset(parseCommandString(settings.command.trim()));
   const preset = settings.preset === null ? undefined : PRESETS.get(settings.preset);
   if (!preset) throw new ProposalError('api', `unknown coding agent "${settings.preset}"; known: ${[...PRESETS.keys()].join(', ')}, or --agent-cmd for any other`);
   return preset;

@@ -32,12 +32,11 @@ export interface RunResult {
 const GRACE_MS = 2_000;
 const MAX_OUTPUT = 8 * 1024 * 1024;
 
-export async function runAgent(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
-  const [file, ...args] = argv;
+export async function runAgent(file: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
   const started = Date.now();
   let ended: RunResult['ended'] = 'exit';
   let costSeen: number | null = null;
-  const child = execa(file!, args, {
+  const child = execa(file, args, {
     cwd: opts.cwd, env: opts.env, extendEnv: true, stdin: 'ignore', detached: true,
     reject: false, encoding: 'utf8', maxBuffer: opts.maxOutput ?? MAX_OUTPUT, stripFinalNewline: false,
   });
