@@ -30,6 +30,14 @@ export interface RunResult {
 }
 
 const GRACE_MS = 2_000;
+/**
+ * Process groups of calls in flight. A detached child outlives its parent (execa's cleanup skips it), so a
+ * node that exits mid-call, even on an uncaught error, takes its agents down with it.
+ */
+const live = new Set<number>();
+process.on('exit', () => {
+  for (const group of live) killGroup(group, 'SIGKILL');
+});
 const MAX_OUTPUT = 8 * 1024 * 1024;
 
 export async function runAgent(file: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
@@ -41,6 +49,7 @@ export async function runAgent(file: string, args: readonly string[], opts: RunO
     reject: false, encoding: 'utf8', maxBuffer: opts.maxOutput ?? MAX_OUTPUT, stripFinalNewline: false,
   });
   const group = child.pid;
+  if (group !== undefined) live.add(group);
   const stop = (why: RunResult['ended']) => {
     if (ended !== 'exit') return;
     ended = why;
@@ -60,6 +69,7 @@ export async function runAgent(file: string, args: readonly string[], opts: RunO
   opts.signal?.removeEventListener('abort', onAbort);
   // Whatever the agent left running in the background dies with the call.
   killGroup(group, 'SIGKILL');
+  if (group !== undefined) live.delete(group);
   const startError = ended === 'exit' && result.failed && result.exitCode === undefined && result.signal === undefined && !result.isMaxBuffer
     ? (result.shortMessage ?? 'it could not be spawned') : null;
   if (result.isMaxBuffer && ended === 'exit') ended = 'output';
