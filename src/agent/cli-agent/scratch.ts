@@ -10,7 +10,7 @@
  * Anything else is refused with the reason: the node never runs a call that touched what it must not.
  */
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,7 +32,8 @@ export interface Scratch {
 export class Refusal extends Error {}
 
 export async function openScratch(files: { train: string; program: string; swarm: string; task: string }): Promise<Scratch> {
-  const root = await mkdtemp(join(tmpdir(), 'swarm-agent-'));
+  // The real path: permission rules name it, and agents match them against resolved paths (macOS's /var is a link).
+  const root = await realpath(await mkdtemp(join(tmpdir(), 'swarm-agent-')));
   const dir = join(root, 'work');
   const logDir = join(root, 'node');
   await mkdir(dir);
