@@ -143,7 +143,7 @@ function peerOf(addr: Multiaddr): string | undefined {
 }
 
 function parseJson(bytes: Uint8Array): unknown {
-  return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  return JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes)); // a BOM is refused, as in records
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
