@@ -19,6 +19,7 @@ import {
 } from './records.js';
 import { SeqTracker } from './tracker.js';
 import { parseSwarmKey } from './pnet.js';
+import { gossipsubOptions } from './scoring.js';
 import { exchange, serve, FETCH_FOUND, FETCH_NOT_FOUND, WIRE } from './wire.js';
 
 export interface P2PLog {
@@ -114,29 +115,6 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const PEER = /^[1-9A-HJ-NP-Za-km-z]{1,128}$/;
 const errMsg = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-/** Peer score: topics are low-traffic, so only invalid messages count against a peer. */
-function topicScore() {
-  return {
-    topicWeight: 1,
-    timeInMeshWeight: 0.01,
-    timeInMeshQuantum: 1000,
-    timeInMeshCap: 3600,
-    firstMessageDeliveriesWeight: 1,
-    firstMessageDeliveriesDecay: 0.99,
-    firstMessageDeliveriesCap: 50,
-    meshMessageDeliveriesWeight: 0,
-    meshMessageDeliveriesDecay: 0.5,
-    meshMessageDeliveriesCap: 100,
-    meshMessageDeliveriesThreshold: 1,
-    meshMessageDeliveriesWindow: 10,
-    meshMessageDeliveriesActivation: 5000,
-    meshFailurePenaltyWeight: 0,
-    meshFailurePenaltyDecay: 0.5,
-    invalidMessageDeliveriesWeight: -1,
-    invalidMessageDeliveriesDecay: 0.99,
-  };
-}
-
 function peerOf(addr: Multiaddr): string | undefined {
   const c = addr.getComponents().filter((x) => x.name === 'p2p').at(-1);
   return c?.value;
@@ -222,19 +200,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       peerDiscovery: init.mdns ? [mdns({ interval: 10_000 })] : [],
       services: {
         identify: identify(),
-        pubsub: gossipsub({
-          globalSignaturePolicy: 'StrictSign',
-          allowPublishToZeroTopicPeers: true,
-          fallbackToFloodsub: false,
-          emitSelf: false,
-          floodPublish: true,
-          // Bigger than the 256 KiB record limit so oversized records reach the validator and
-          // are counted (and scored) rather than silently killing the stream.
-          maxInboundDataLength: 2 * 1024 * 1024,
-          scoreParams: {
-            topics: Object.fromEntries(Object.values(TOPICS).map((t) => [t, topicScore()])),
-          },
-        }),
+        pubsub: gossipsub(gossipsubOptions(Object.values(TOPICS))),
       },
       start: false,
     });
