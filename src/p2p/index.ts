@@ -21,3 +21,5 @@ export { canonicalJson } from './canonical.js';
 export { loadOrCreateIdentity, SeqCounter, IdentityError } from './identity.js';
 export { SeqTracker } from './tracker.js';
 export { WIRE, FETCH_FOUND, FETCH_NOT_FOUND } from './wire.js';
+export { ANTI_ENTROPY, AntiEntropy, summaryDigest, encodeDigestMessage, parseDigestMessage, type AntiEntropyInit } from './antientropy.js';
+export { SCORE_THRESHOLDS, gossipsubOptions, peerScoreParams, topicScoreParams } from './scoring.js';

@@ -20,6 +20,7 @@ import {
 import { SeqTracker } from './tracker.js';
 import { parseSwarmKey } from './pnet.js';
 import { gossipsubOptions } from './scoring.js';
+import { AntiEntropy, ANTI_ENTROPY, encodeDigestMessage, parseDigestMessage } from './antientropy.js';
 import { exchange, serve, FETCH_FOUND, FETCH_NOT_FOUND, WIRE } from './wire.js';
 
 export interface P2PLog {
@@ -66,6 +67,8 @@ export interface P2PInit {
    * must prove the same key before noise starts; peers without it cannot connect.
    */
   swarmKey?: Uint8Array;
+  /** Mean period of anti-entropy rounds (protocol.md §5.1); default 30 s, 0 = off. */
+  antiEntropyMs?: number;
 }
 
 export interface PeerSummary {
@@ -103,10 +106,11 @@ export function topics(programId: string): Record<RecordType, string> {
   };
 }
 
-export function protocols(programId: string): { fetch: string; sync: string } {
+export function protocols(programId: string): { fetch: string; sync: string; digest: string } {
   return {
     fetch: `/swarm/1/${programId}/fetch/1.0.0`,
     sync: `/swarm/1/${programId}/sync/1.0.0`,
+    digest: `/swarm/1/${programId}/digest/1.0.0`,
   };
 }
 
@@ -393,6 +397,24 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       }
     })();
   };
+  // ---- periodic anti-entropy: digest exchange, then a sync pull where they differ (§5.1) ---------
+  const digestPeers = new Set<string>();
+  const antiEntropy = new AntiEntropy({
+    periodMs: init.antiEntropyMs ?? ANTI_ENTROPY.periodMs,
+    known: () => tracker.known(),
+    peers: () => node.getPeers().map(String).filter((p) => digestPeers.has(p)),
+    ask: async (peer, digest) => parseDigestMessage(await request(peer, PROTOS.digest, { digest }, ANTI_ENTROPY.maxMessageBytes)),
+    pull: (peer) => syncFrom(peer, tracker.known()),
+    busy: syncing,
+    log,
+  });
+  await node.handle(PROTOS.digest, (stream, connection) =>
+    serve(stream, ANTI_ENTROPY.maxMessageBytes, async (req) =>
+      encodeDigestMessage(antiEntropy.answer(connection.remotePeer.toString(), parseDigestMessage(req))),
+    (err) => log.warn(`p2p: digest from ${connection.remotePeer.toString()} failed: ${errMsg(err)}`)),
+  { maxInboundStreams: 2, maxOutboundStreams: 2 });
+  node.addEventListener('peer:disconnect', (evt) => digestPeers.delete(evt.detail.toString()));
+
   const addrBook = new Map<string, Set<string>>();
   const remember = (peer: string, addrs: Multiaddr[]): void => {
     let set = addrBook.get(peer);
@@ -417,6 +439,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
     try {
       const peer = evt.detail.peerId.toString();
       remember(peer, evt.detail.listenAddrs);
+      if (evt.detail.protocols.includes(PROTOS.digest)) digestPeers.add(peer);
       if (evt.detail.protocols.includes(PROTOS.sync)) autoSync(peer);
       else warnForeignProgram(peer, evt.detail.protocols);
     } catch (err) {
@@ -472,6 +495,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
   redial();
   const timer = setInterval(redial, init.redialMs ?? 10_000);
   timer.unref();
+  antiEntropy.start();
   log.info(`p2p: ${selfId} listening on ${node.getMultiaddrs().map(String).join(' ')}${psk ? ' (private swarm)' : ''}`);
 
   return {
@@ -536,6 +560,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      antiEntropy.stop();
       await node.stop();
     },
   };
