@@ -8,10 +8,16 @@ import { createLibp2p } from 'libp2p';
 import { gossipsub } from '@libp2p/gossipsub';
 import { identify } from '@libp2p/identify';
 import { peerIdFromString } from '@libp2p/peer-id';
+import { tcp } from '@libp2p/tcp';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { lpStream } from '@libp2p/utils';
+import { multiaddr } from '@multiformats/multiaddr';
 import {
-  AntiEntropy, canonicalJson, encodeDigestMessage, parseDigestMessage, sha256Hex, summaryDigest, type AntiEntropyInit,
+  AntiEntropy, canonicalJson, encodeDigestMessage, parseDigestMessage, protocols, sha256Hex, summaryDigest, type AntiEntropyInit,
 } from '../../src/p2p/index.js';
-import { cleanupDirs, publish, resultBody, startNode, waitFor, type TestNode } from './helpers.js';
+import { PROGRAM, cleanupDirs, publish, resultBody, startNode, waitFor, type TestNode } from './helpers.js';
 
 const running: TestNode[] = [];
 async function node(opts: Parameters<typeof startNode>[0] = {}): Promise<TestNode> {
@@ -193,4 +199,65 @@ describe('anti-entropy between connected nodes', () => {
       drop.restore();
     }
   }, 60_000);
+});
+
+describe('anti-entropy against a hostile peer', () => {
+  it('a peer with ever-changing digests and a loop of digest requests gets a bounded number of syncs; malformed requests are cut off', async () => {
+    const victim = await node({ extra: { antiEntropyMs: 1000 } });
+    const P = protocols(PROGRAM);
+    const attacker = await createLibp2p({
+      privateKey: await generateKeyPair('Ed25519'),
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: { identify: identify() },
+    });
+    let syncs = 0;
+    let n = 0;
+    const fresh = (): string => sha256Hex(new TextEncoder().encode(`lie ${n++}`));
+    // Every answer claims new records; every sync brings none.
+    await attacker.handle(P.digest, async (stream) => {
+      const lp = lpStream(stream);
+      await lp.read();
+      await lp.write(encodeDigestMessage(fresh()));
+      await stream.close();
+    });
+    await attacker.handle(P.sync, async (stream) => {
+      const lp = lpStream(stream);
+      await lp.read();
+      syncs++;
+      await lp.write(new TextEncoder().encode('[]'));
+      await stream.close();
+    });
+    const ask = async (body: Uint8Array): Promise<string> => {
+      const stream = await attacker.dialProtocol(peerIdFromString(victim.net.peerId), P.digest);
+      const lp = lpStream(stream, { maxDataLength: 1024 });
+      await lp.write(body);
+      const answer = new TextDecoder().decode((await lp.read()).subarray());
+      await stream.close(); // a well-behaved client closes, or 2 open streams use up its inbound limit
+      return answer;
+    };
+    try {
+      await attacker.dial(multiaddr(victim.net.addresses()[0]!));
+      await waitFor(() => victim.net.peers().some((p) => p.id === attacker.peerId.toString() && p.connected), 10_000, 'attacker connected');
+      const t0 = Date.now();
+      // 100 requests as fast as it can, each with a digest unlike the victim's.
+      for (let i = 0; i < 100; i++) expect(parseDigestMessage(new TextEncoder().encode(await ask(encodeDigestMessage(fresh()))))).toMatch(/^[0-9a-f]{64}$/);
+      await sleep(Math.max(0, 3000 - (Date.now() - t0)));
+      const seconds = (Date.now() - t0) / 1000;
+      // Catch-up on connect, then at most one round per half period (pushed) plus the periodic ones.
+      expect(syncs).toBeGreaterThanOrEqual(2);
+      expect(syncs).toBeLessThanOrEqual(2 + Math.ceil(seconds / 0.5) + Math.ceil(seconds / 0.5));
+      expect(victim.received).toHaveLength(0);
+
+      // Malformed or oversized requests: the stream is aborted, nothing is answered, the node lives on.
+      for (const bad of ['{"digest":"nope"}', `{"digest":"${'a'.repeat(64)}","x":1}`, `{"digest":"${'a'.repeat(64)}","pad":"${'p'.repeat(400)}"}`]) {
+        await expect(ask(new TextEncoder().encode(bad))).rejects.toThrow();
+      }
+      expect(await ask(encodeDigestMessage(fresh()))).toBe(JSON.stringify({ digest: summaryDigest(victim.net.known()) }));
+    } finally {
+      await attacker.stop();
+    }
+  }, 30_000);
 });
