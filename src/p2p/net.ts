@@ -154,6 +154,11 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
   if (!/^[0-9a-f]{1,128}$/.test(program)) {
     throw new NetError(`program id ${JSON.stringify(program)} is not lowercase hex (1–128 chars)`);
   }
+  const aePeriod = init.antiEntropyMs ?? ANTI_ENTROPY.periodMs;
+  // A timer longer than 2^31 ms, or NaN, fires at once: such a "period" would be a busy loop.
+  if (!(aePeriod >= 0 && aePeriod <= 86_400_000)) {
+    throw new NetError(`anti-entropy period ${aePeriod} ms is not between 0 (off) and 86400000 (a day)`);
+  }
   const TOPICS = topics(program);
   const PROTOS = protocols(program);
   const topicType = new Map<string, RecordType>(Object.entries(TOPICS).map(([t, topic]) => [topic, t as RecordType]));
@@ -400,7 +405,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
   // ---- periodic anti-entropy: digest exchange, then a sync pull where they differ (§5.1) ---------
   const digestPeers = new Set<string>();
   const antiEntropy = new AntiEntropy({
-    periodMs: init.antiEntropyMs ?? ANTI_ENTROPY.periodMs,
+    periodMs: aePeriod,
     known: () => tracker.known(),
     peers: () => node.getPeers().map(String).filter((p) => digestPeers.has(p)),
     ask: async (peer, digest) => parseDigestMessage(await request(peer, PROTOS.digest, { digest }, ANTI_ENTROPY.maxMessageBytes)),

@@ -145,6 +145,12 @@ async function gossipDrop(): Promise<{ deaf: Set<string>; connectionIds(self: st
 }
 
 describe('anti-entropy between connected nodes', () => {
+  it('refuses a period that would make its timer a busy loop', async () => {
+    for (const antiEntropyMs of [Number.NaN, Number.POSITIVE_INFINITY, -1, 2 ** 31]) {
+      await expect(startNode({ extra: { antiEntropyMs } })).rejects.toThrow(/anti-entropy period/);
+    }
+  });
+
   it('repairs records lost on gossip without reconnecting; costs no sync while nothing changed', async () => {
     const drop = await gossipDrop();
     try {
