@@ -113,14 +113,21 @@ const cpuOf = async (nodes) => (await Promise.all(nodes.map((n) => cpuMs(n.pid))
 function wireBytes(ports) {
   const out = execFileSync('ss', ['-tinH', 'state', 'established'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const lines = out.split('\n');
-  let total = 0;
+  const sockets = new Map();
   for (let i = 0; i < lines.length; i++) {
-    const m = /\S+:(\d+)\s+\S+:(\d+)\s*$/.exec(lines[i]);
-    if (!m || !(ports.has(Number(m[1])) || ports.has(Number(m[2])))) continue;
+    const m = /(\S+:(\d+))\s+(\S+:(\d+))\s*$/.exec(lines[i]);
+    if (!m || !(ports.has(Number(m[2])) || ports.has(Number(m[4])))) continue;
     const sent = /bytes_sent:(\d+)/.exec(lines[i + 1] ?? '');
-    if (sent) total += Number(sent[1]);
+    if (sent) sockets.set(`${m[1]} ${m[3]}`, Number(sent[1]));
   }
-  return total;
+  return sockets;
+}
+
+/** Bytes sent between two snapshots, per socket; a socket closed in between is counted apart (its last bytes are lost). */
+function wireDelta(before, after) {
+  let bytes = 0;
+  for (const [k, v] of after) bytes += v - (before.get(k) ?? 0);
+  return { bytes, closed: [...before.keys()].filter((k) => !after.has(k)).length };
 }
 
 const pct = (xs, p) => {
@@ -179,7 +186,7 @@ async function spread(nodes, count) {
   const idleCpu0 = await cpuOf(nodes);
   const idleStart = now();
   await sleep(3_000);
-  const idleRate = (wireBytes(ports) - idle0) / (now() - idleStart);
+  const idleRate = wireDelta(idle0, wireBytes(ports)).bytes / (now() - idleStart);
   const idleCpuRate = ((await cpuOf(nodes)) - idleCpu0) / (now() - idleStart);
 
   const wire0 = wireBytes(ports);
@@ -200,7 +207,8 @@ async function spread(nodes, count) {
     await sleep(250);
   }
   const window = now() - t0;
-  const bytes = wireBytes(ports) - wire0 - idleRate * window;
+  const wire = wireDelta(wire0, wireBytes(ports));
+  const bytes = wire.bytes - idleRate * window;
   const cpu = (await cpuOf(nodes)) - cpu0 - idleCpuRate * window;
   const keys = published.map((p) => p.key);
   const holds = await Promise.all(nodes.map((n) => n.ask({ cmd: 'holds', keys }, 'holds')));
@@ -216,9 +224,10 @@ async function spread(nodes, count) {
     return last;
   });
   const latencies = lastOf('holds');
+  const nodesMissing = holds.filter((h, j) => h.holds.some((at, k) => at === null && published[k].origin !== nodes[j])).length;
   const received = lastOf('received');
   return {
-    latencies, received, recordBytes: published.reduce((a, p) => a + p.bytes, 0) / count, wireBytesPerRecord: bytes / count,
+    latencies, received, nodesMissing, closedSockets: wire.closed, recordBytes: published.reduce((a, p) => a + p.bytes, 0) / count, wireBytesPerRecord: bytes / count,
     wireBytesPerDelivery: bytes / count / (nodes.length - 1), idleBytesPerSecond: idleRate * 1000,
     cpuMsPerDelivery: cpu / count / (nodes.length - 1), idleCpuPerNode: idleCpuRate / nodes.length,
   };
@@ -228,7 +237,7 @@ function summary(s) {
   const ok = s.latencies.filter((x) => x !== null);
   const got = s.received.filter((x) => x !== null);
   return {
-    p50Ms: round(pct(ok, 50)), p99Ms: round(pct(ok, 99)), maxMs: round(Math.max(...ok)), missing: s.latencies.length - ok.length,
+    p50Ms: round(pct(ok, 50)), p99Ms: round(pct(ok, 99)), maxMs: round(Math.max(...ok)), missing: s.latencies.length - ok.length, nodesMissing: s.nodesMissing,
     receivedP50Ms: round(pct(got, 50)), receivedP99Ms: round(pct(got, 99)),
   };
 }
@@ -302,6 +311,7 @@ try {
       perRecordBytes: round(many.wireBytesPerRecord, 0), perDeliveryBytes: round(many.wireBytesPerDelivery, 0),
       perDeliveryRatio: round(many.wireBytesPerDelivery / many.recordBytes, 2),
       baseline2PerDeliveryBytes: round(two.wireBytesPerDelivery, 0), idleBytesPerSecond: round(many.idleBytesPerSecond, 0),
+      socketsClosedMeanwhile: many.closedSockets,
     },
     cpu: {
       perDeliveryMs: round(many.cpuMsPerDelivery, 2), baseline2PerDeliveryMs: round(two.cpuMsPerDelivery, 2),
