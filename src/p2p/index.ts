@@ -21,3 +21,5 @@ export { canonicalJson } from './canonical.js';
 export { loadOrCreateIdentity, SeqCounter, IdentityError } from './identity.js';
 export { SeqTracker } from './tracker.js';
 export { WIRE, FETCH_FOUND, FETCH_NOT_FOUND } from './wire.js';
+export { RELAY_DEFAULTS, CONNECTION_DEFAULTS, dhtProtocol, type ReachOptions, type RelayLimits } from './reach.js';
+export { DISCOVERY, programKey } from './discovery.js';

@@ -19,6 +19,8 @@ import {
 } from './records.js';
 import { SeqTracker } from './tracker.js';
 import { parseSwarmKey } from './pnet.js';
+import { reachConnectionManager, reachListen, reachServices, reachTransports, relayBudget, type ReachOptions } from './reach.js';
+import { startDiscovery } from './discovery.js';
 import { exchange, serve, FETCH_FOUND, FETCH_NOT_FOUND, WIRE } from './wire.js';
 
 export interface P2PLog {
@@ -65,6 +67,10 @@ export interface P2PInit {
    * must prove the same key before noise starts; peers without it cannot connect.
    */
   swarmKey?: Uint8Array;
+  /** NAT traversal, discovery and connection limits (see reach.ts); defaults: relay client, DHT on. */
+  reach?: ReachOptions;
+  /** How often the program's DHT is searched for peers; default 15 s. */
+  discoveryMs?: number;
 }
 
 export interface PeerSummary {
@@ -176,6 +182,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
   const PROTOS = protocols(program);
   const topicType = new Map<string, RecordType>(Object.entries(TOPICS).map(([t, topic]) => [topic, t as RecordType]));
 
+  const reach = init.reach ?? {};
   const psk = init.swarmKey === undefined ? undefined : parseSwarmKey(init.swarmKey, 'P2PInit.swarmKey');
   const key = await loadOrCreateIdentity(init.identityFile);
   const seeded = init.source.known ? await init.source.known() : {};
@@ -212,20 +219,25 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
     node = await createLibp2p({
       privateKey: key,
       addresses: {
-        listen: init.listen ?? ['/ip4/0.0.0.0/tcp/0'],
+        listen: [...(init.listen ?? ['/ip4/0.0.0.0/tcp/0']), ...reachListen(reach)],
         ...(init.announce && init.announce.length > 0 ? { announce: init.announce } : {}),
+        ...(reach.forwarded && reach.forwarded.length > 0 ? { appendAnnounce: reach.forwarded } : {}),
       },
-      transports: [tcp()],
+      transports: [tcp(), ...reachTransports()],
+      connectionManager: reachConnectionManager(reach),
       ...(psk ? { connectionProtector: preSharedKey({ psk }) } : {}),
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       peerDiscovery: init.mdns ? [mdns({ interval: 10_000 })] : [],
       services: {
         identify: identify(),
+        ...reachServices(program, reach),
         pubsub: gossipsub({
           globalSignaturePolicy: 'StrictSign',
           allowPublishToZeroTopicPeers: true,
           fallbackToFloodsub: false,
+          // Relayed connections carry gossip too; the relay's byte and time limits bound it.
+          runOnLimitedConnection: true,
           emitSelf: false,
           floodPublish: true,
           // Bigger than the 256 KiB record limit so oversized records reach the validator and
@@ -301,7 +313,10 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
         throw new Error('fetch request: expected {"hash": <sha256 hex>}');
       }
       const bytes = await init.source.object(v.hash);
-      if (bytes === undefined || bytes.byteLength + 1 > WIRE.maxObjectBytes || sha256Hex(bytes) !== v.hash) {
+      // Over a relay, an object larger than what the relay still allows would only get the
+      // connection cut: say "not found" so the peer asks elsewhere or after a direct upgrade.
+      const room = Math.min(WIRE.maxObjectBytes, relayBudget([connection]) ?? Infinity);
+      if (bytes === undefined || bytes.byteLength + 1 > room || sha256Hex(bytes) !== v.hash) {
         return Uint8Array.of(FETCH_NOT_FOUND);
       }
       const out = new Uint8Array(bytes.byteLength + 1);
@@ -309,7 +324,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       out.set(bytes, 1);
       return out;
     }, (err) => log.warn(`p2p: fetch from ${connection.remotePeer.toString()} failed: ${errMsg(err)}`)),
-  { maxInboundStreams: 8, maxOutboundStreams: 8 });
+  { maxInboundStreams: 8, maxOutboundStreams: 8, runOnLimitedConnection: true });
 
   // ---- request/response: sync --------------------------------------------------------------
   await node.handle(PROTOS.sync, (stream, connection) =>
@@ -319,22 +334,32 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       // Fill the page up to the frame limit; a record never exceeds 256 KiB, so ≥ 1 fits.
       const parts: string[] = [];
       let size = 2;
+      // Over a relay, half of what it still allows: the requester's next page must fit too.
+      const room = Math.min(WIRE.maxSyncResponseBytes, (relayBudget([connection]) ?? Infinity) / 2);
       for (const r of records) {
         const s = JSON.stringify(r);
         const n = Buffer.byteLength(s, 'utf8') + 1;
-        if (size + n > WIRE.maxSyncResponseBytes) break;
+        if (size + n > room) break;
         parts.push(s);
         size += n;
       }
       return new TextEncoder().encode(`[${parts.join(',')}]`);
     }, (err) => log.warn(`p2p: sync from ${connection.remotePeer.toString()} failed: ${errMsg(err)}`)),
-  { maxInboundStreams: 4, maxOutboundStreams: 4 });
+  { maxInboundStreams: 4, maxOutboundStreams: 4, runOnLimitedConnection: true });
 
   // ---- requester side ----------------------------------------------------------------------
   const request = async (peer: string, protocol: string, body: unknown, maxResponse: number): Promise<Uint8Array> => {
     const signal = AbortSignal.timeout(init.requestTimeoutMs ?? WIRE.requestTimeoutMs);
-    const stream = await node.dialProtocol(peerIdFromString(peer), protocol, { signal });
-    return exchange(stream, new TextEncoder().encode(JSON.stringify(body)), maxResponse, signal);
+    const id = peerIdFromString(peer);
+    // Finding a peer's address is the discovery loop's job; a request to an unknown peer would
+    // otherwise wait for a DHT lookup until its timeout.
+    const known = await node.peerStore.get(id).catch(() => undefined);
+    if (node.getConnections(id).length === 0 && (known?.addresses.length ?? 0) === 0) {
+      throw new NetError(`no connection to ${peer} and no address known for it`);
+    }
+    const stream = await node.dialProtocol(id, protocol, { signal, runOnLimitedConnection: true });
+    const room = Math.min(maxResponse, relayBudget(node.getConnections(id)) ?? Infinity);
+    return exchange(stream, new TextEncoder().encode(JSON.stringify(body)), room, signal);
   };
 
   const syncFrom = async (peer: string, known?: Record<string, number>): Promise<number> => {
@@ -488,7 +513,10 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       if (node.getConnections(peerIdFromString(b.peer)).length > 0) continue;
       dialing.add(b.peer);
       node.dial(b.addr, { signal: AbortSignal.timeout(WIRE.requestTimeoutMs) })
-        .then(() => log.info(`p2p: connected to bootstrap peer ${b.peer}`))
+        .then(() => {
+          log.info(`p2p: connected to bootstrap peer ${b.peer}`);
+          discovery?.refresh(); // a restarted bootstrap node has forgotten who provides the program
+        })
         .catch((err: unknown) => { if (!stopped) log.warn(`p2p: dial ${b.addr.toString()}: ${errMsg(err)}`); })
         .finally(() => dialing.delete(b.peer));
     }
@@ -503,6 +531,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
     });
   }
   for (const topic of Object.values(TOPICS)) pubsub.subscribe(topic);
+  const discovery = reach.dht === false ? null : startDiscovery(node, program, log, init.discoveryMs);
   redial();
   const timer = setInterval(redial, init.redialMs ?? 10_000);
   timer.unref();
@@ -570,6 +599,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      discovery?.stop();
       await node.stop();
     },
   };
