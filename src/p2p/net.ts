@@ -19,7 +19,7 @@ import {
 } from './records.js';
 import { SeqTracker } from './tracker.js';
 import { parseSwarmKey } from './pnet.js';
-import { reachConnectionManager, reachListen, reachServices, reachTransports, relayBudget, type ReachOptions } from './reach.js';
+import { openStream, reachConnectionManager, reachListen, reachServices, reachTransports, relayBudget, type ReachOptions } from './reach.js';
 import { startDiscovery } from './discovery.js';
 import { exchange, serve, FETCH_FOUND, FETCH_NOT_FOUND, WIRE } from './wire.js';
 
@@ -77,6 +77,8 @@ export interface PeerSummary {
   id: string;
   addresses: string[];
   connected: boolean;
+  /** Connected only through a relay (limited in time and bytes); false when a direct connection exists. */
+  relayed: boolean;
 }
 
 export interface SwarmNet {
@@ -350,15 +352,8 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
   // ---- requester side ----------------------------------------------------------------------
   const request = async (peer: string, protocol: string, body: unknown, maxResponse: number): Promise<Uint8Array> => {
     const signal = AbortSignal.timeout(init.requestTimeoutMs ?? WIRE.requestTimeoutMs);
-    const id = peerIdFromString(peer);
-    // Finding a peer's address is the discovery loop's job; a request to an unknown peer would
-    // otherwise wait for a DHT lookup until its timeout.
-    const known = await node.peerStore.get(id).catch(() => undefined);
-    if (node.getConnections(id).length === 0 && (known?.addresses.length ?? 0) === 0) {
-      throw new NetError(`no connection to ${peer} and no address known for it`);
-    }
-    const stream = await node.dialProtocol(id, protocol, { signal, runOnLimitedConnection: true });
-    const room = Math.min(maxResponse, relayBudget(node.getConnections(id)) ?? Infinity);
+    const { stream, budget } = await openStream(node, peerIdFromString(peer), protocol, signal);
+    const room = Math.min(maxResponse, budget ?? Infinity);
     return exchange(stream, new TextEncoder().encode(JSON.stringify(body)), room, signal);
   };
 
@@ -578,7 +573,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       return [...ids].map((id) => {
         const conns = node.getConnections(peerIdFromString(id));
         const addrs = new Set(addrBook.get(id) ?? []);
-        return { id, addresses: [...addrs], connected: conns.length > 0 };
+        return { id, addresses: [...addrs], connected: conns.length > 0, relayed: conns.length > 0 && conns.every((c) => c.limits !== undefined) };
       });
     },
     stats: () => {

@@ -11,7 +11,8 @@ import { autoNATv2 } from '@libp2p/autonat-v2';
 import { uPnPNAT } from '@libp2p/upnp-nat';
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht';
 import { ping } from '@libp2p/ping';
-import type { Connection } from '@libp2p/interface';
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
+import { SwarmError } from '../core/errors.js';
 
 /** What a relay server grants each peer that reserves a slot on it. */
 export interface RelayLimits {
@@ -122,4 +123,25 @@ export function relayBudget(conns: readonly Connection[]): number | undefined {
     best = Math.max(best, Number(b));
   }
   return best;
+}
+
+/** No connection to a peer and no address to dial it at. */
+export class NoRouteError extends SwarmError {}
+
+/**
+ * Opens a protocol stream to a peer on a connection it already has, a direct one first, else a
+ * relayed one (libp2p's own dial never reuses a relayed connection and would open a new circuit
+ * for every request). Dials only when there is none; a peer without any known address fails at
+ * once (finding addresses is the discovery loop's job, not a request's).
+ */
+export async function openStream(node: Libp2p, id: PeerId, protocol: string, signal: AbortSignal): Promise<{ stream: Stream; budget: number | undefined }> {
+  const open = node.getConnections(id).filter((c) => c.status === 'open');
+  let conn = open.find((c) => c.limits === undefined) ?? open[0];
+  if (conn === undefined) {
+    const known = await node.peerStore.get(id).catch(() => undefined);
+    if ((known?.addresses.length ?? 0) === 0) throw new NoRouteError(`no connection to ${id.toString()} and no address known for it`);
+    conn = await node.dial(id, { signal });
+  }
+  const stream = await conn.newStream(protocol, { signal, runOnLimitedConnection: true });
+  return { stream, budget: relayBudget([conn]) };
 }

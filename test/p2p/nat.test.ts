@@ -1,0 +1,131 @@
+/**
+ * Across NATs, on a small internet built with network namespaces (test/helpers/netns.ts):
+ *
+ *   inet (11.0.0.0/24 bridge) ── relay R 11.0.0.2 (--relay-server, the bootstrap node)
+ *        ├── D 11.0.0.4 (public; knows only R)
+ *        ├── home a: router 11.0.0.21 (masquerade) ── A 192.168.21.2
+ *        ├── home b: router 11.0.0.22 (masquerade) ── B 192.168.22.2
+ *        └── home c: router 11.0.0.23 (masquerade + TCP 4001 forwarded) ── C 192.168.23.2:4001
+ *
+ * Every node is a real SwarmNet in its own process (dist/, so `npm run build` first).
+ * Figures (ms) go to $SWARM_NAT_FIGURES when set (scripts/bench-nat.mjs).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { NetLab, netnsUnavailable } from '../helpers/netns.js';
+import { Box, until } from '../helpers/natbox.js';
+
+const PROGRAM = 'abc123def4567890';
+const unavailable = netnsUnavailable();
+const dirs: string[] = [];
+const tempDir = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'swarm-nat-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+if (unavailable) console.warn(`nat.test.ts skipped: ${unavailable}`);
+
+describe.skipIf(unavailable !== null)('boxes behind NATs', () => {
+  it('exchange through a relay, go direct where the NAT allows, are found by discovery, and survive the relay restarting', async () => {
+    const lab = new NetLab();
+    const boxes: Box[] = [];
+    const figures: Record<string, number> = {};
+    try {
+      lab.init();
+      const relayIp = lab.internetAddress(2);
+      lab.home('a', 21);
+      lab.home('b', 22);
+      const c = lab.home('c', 23, 4001);
+      lab.publicBox('d', 4);
+
+      const relay = new Box(lab, 'inet', 'relay', {
+        dir: tempDir(), program: PROGRAM, listen: ['/ip4/0.0.0.0/tcp/4001'], announce: [`/ip4/${relayIp}/tcp/4001`],
+        bootstrap: [], reach: { relayServer: true },
+      });
+      boxes.push(relay);
+      await relay.start();
+      const bootstrap = [`/ip4/${relayIp}/tcp/4001/p2p/${relay.peerId}`];
+      const home = (name: string, extra: Partial<Box['config']> = {}): Box =>
+        new Box(lab, name, name.toUpperCase(), { dir: tempDir(), program: PROGRAM, listen: ['/ip4/0.0.0.0/tcp/0'], bootstrap, reach: {}, discoveryMs: 2000, ...extra });
+      const A = home('a');
+      const B = home('b');
+      boxes.push(A, B);
+      const t0 = Date.now();
+      await Promise.all([A.start(), B.start()]);
+
+      // A and B sit behind plain masquerading NATs: they meet only through the relay.
+      await until('A and B connected (through the relay)', async () => (await A.peer(B.peerId)) !== undefined && (await B.peer(A.peerId)) !== undefined, 60_000, boxes);
+      figures.relayedConnectMs = Date.now() - t0;
+      expect((await A.peer(B.peerId))?.relayed).toBe(true);
+      expect((await A.status()).addresses.some((a) => a.includes(`/p2p/${relay.peerId}/p2p-circuit/p2p/${A.peerId}`))).toBe(true);
+
+      const sent = await A.call<{ seq: number; at: number }>('publish', { n: 1 });
+      figures.relayedRecordMs = await until('B holds A #1', () => B.records.some((r) => r.peer === A.peerId && r.seq === sent.seq), 30_000, boxes);
+      const { hash } = await A.call<{ hash: string }>('object', { text: 'LR = 0.02  # a train.py from behind NAT 1\n' });
+      const fetched = await B.call<{ text: string | null }>('fetch', { hash, peer: A.peerId });
+      expect(fetched.text).toBe('LR = 0.02  # a train.py from behind NAT 1\n');
+      expect((await B.peer(A.peerId))?.relayed).toBe(true); // the blob came through the relay
+
+      // C's router forwards its listen port. C knows only A's relayed address (no DHT here, so
+      // the only path is C → relay → A); A, the inbound side, upgrades it with DCUtR by dialling
+      // the public address C announced.
+      const circuitA = (await A.status()).addresses.find((a) => a.includes('/p2p-circuit/'))!;
+      const C = home('c', {
+        listen: ['/ip4/0.0.0.0/tcp/4001'], bootstrap: [...bootstrap, circuitA], reach: { forwarded: [`/ip4/${c.wan}/tcp/4001`], dht: false },
+      });
+      boxes.push(C);
+      const tc = Date.now();
+      await C.start();
+      await until('A and C directly connected', async () => (await A.peer(C.peerId))?.relayed === false, 60_000, boxes);
+      figures.directConnectMs = Date.now() - tc;
+      const fromC = await C.call<{ seq: number; at: number }>('publish', { n: 2 });
+      figures.directRecordMs = await until('A holds C #1', () => A.records.some((r) => r.peer === C.peerId && r.seq === fromC.seq), 30_000, boxes);
+      const big = 'x'.repeat(64 * 1024);
+      const { hash: bigHash } = await C.call<{ hash: string }>('object', { text: big });
+      expect((await A.call<{ text: string | null }>('fetch', { hash: bigHash, peer: C.peerId })).text).toBe(big);
+      // Two plain masquerading NATs never allow a direct TCP path (docs/internet.md): A–B stays relayed.
+      expect((await A.peer(B.peerId))?.relayed).toBe(true);
+
+      // D knows only the bootstrap address; it finds A and B on the program's DHT and syncs all three.
+      await B.call('publish', { n: 3 });
+      const D = new Box(lab, 'd', 'D', { dir: tempDir(), program: PROGRAM, listen: ['/ip4/0.0.0.0/tcp/0'], bootstrap, reach: {}, discoveryMs: 2000 });
+      boxes.push(D);
+      await D.start();
+      await until('D found A, B and C', async () => {
+        const s = await D.status();
+        return [A, B].every((x) => s.peers.some((p) => p.id === x.peerId && p.connected));
+      }, 60_000, boxes);
+      await until('D synced their records', async () => {
+        const k = (await D.status()).known;
+        return (k[A.peerId] ?? 0) >= 1 && (k[B.peerId] ?? 0) >= 1 && (k[C.peerId] ?? 0) >= 1;
+      }, 30_000, boxes);
+
+      // The relay stops: A and B lose their only path but keep what they have.
+      const heldA = (await A.status()).records;
+      const heldB = (await B.status()).records;
+      await relay.stop();
+      await until('A and B apart', async () => (await A.peer(B.peerId)) === undefined, 30_000, boxes);
+      expect((await A.status()).records).toBe(heldA);
+      expect((await B.status()).records).toBe(heldB);
+      const during = await A.call<{ seq: number }>('publish', { n: 4 });
+
+      // The relay returns (same identity and address): they reserve again, find each other, catch up.
+      await relay.start();
+      const back = Date.now();
+      await until('A and B together again', async () => (await A.peer(B.peerId)) !== undefined, 90_000, boxes);
+      await until('B holds what A published while apart', () => B.records.some((r) => r.peer === A.peerId && r.seq === during.seq), 30_000, boxes);
+      figures.reconnectMs = Date.now() - back;
+
+      if (process.env.SWARM_NAT_FIGURES) writeFileSync(process.env.SWARM_NAT_FIGURES, JSON.stringify(figures));
+      console.log(`nat figures (ms): ${JSON.stringify(figures)}`);
+    } finally {
+      await lab.destroy();
+    }
+  }, 420_000);
+});
