@@ -18,6 +18,8 @@ import { NetLab, netnsUnavailable } from '../helpers/netns.js';
 import { Box, until } from '../helpers/natbox.js';
 
 const PROGRAM = 'abc123def4567890';
+/** The relay's allowance per relayed connection in this test (the default is 4 MiB). */
+const RELAY_BYTES = 1024 * 1024;
 const unavailable = netnsUnavailable();
 const dirs: string[] = [];
 const tempDir = (): string => {
@@ -46,7 +48,7 @@ describe.skipIf(unavailable !== null)('boxes behind NATs', () => {
 
       const relay = new Box(lab, 'inet', 'relay', {
         dir: tempDir(), program: PROGRAM, listen: ['/ip4/0.0.0.0/tcp/4001'], announce: [`/ip4/${relayIp}/tcp/4001`],
-        bootstrap: [], reach: { relayServer: true },
+        bootstrap: [], reach: { relayServer: { bytes: RELAY_BYTES } },
       });
       boxes.push(relay);
       await relay.start();
@@ -66,11 +68,16 @@ describe.skipIf(unavailable !== null)('boxes behind NATs', () => {
       expect((await A.status()).addresses.some((a) => a.includes(`/p2p/${relay.peerId}/p2p-circuit/p2p/${A.peerId}`))).toBe(true);
 
       const sent = await A.call<{ seq: number; at: number }>('publish', { n: 1 });
-      figures.relayedRecordMs = await until('B holds A #1', () => B.records.some((r) => r.peer === A.peerId && r.seq === sent.seq), 30_000, boxes);
+      await until('B holds A #1', () => B.records.some((r) => r.peer === A.peerId && r.seq === sent.seq), 30_000, boxes);
+      figures.relayedRecordMs = B.records.find((r) => r.peer === A.peerId && r.seq === sent.seq)!.at - sent.at;
       const { hash } = await A.call<{ hash: string }>('object', { text: 'LR = 0.02  # a train.py from behind NAT 1\n' });
       const fetched = await B.call<{ text: string | null }>('fetch', { hash, peer: A.peerId });
       expect(fetched.text).toBe('LR = 0.02  # a train.py from behind NAT 1\n');
       expect((await B.peer(A.peerId))?.relayed).toBe(true); // the blob came through the relay
+      // A blob larger than the relay still allows is refused up front, and the circuit survives.
+      const { hash: hugeHash } = await A.call<{ hash: string }>('object', { text: 'y'.repeat(RELAY_BYTES + 1) });
+      expect((await B.call<{ text: string | null }>('fetch', { hash: hugeHash, peer: A.peerId })).text).toBeNull();
+      expect((await B.peer(A.peerId))?.relayed).toBe(true);
 
       // C's router forwards its listen port. C knows only A's relayed address (no DHT here, so
       // the only path is C → relay → A); A, the inbound side, upgrades it with DCUtR by dialling
@@ -85,10 +92,10 @@ describe.skipIf(unavailable !== null)('boxes behind NATs', () => {
       await until('A and C directly connected', async () => (await A.peer(C.peerId))?.relayed === false, 60_000, boxes);
       figures.directConnectMs = Date.now() - tc;
       const fromC = await C.call<{ seq: number; at: number }>('publish', { n: 2 });
-      figures.directRecordMs = await until('A holds C #1', () => A.records.some((r) => r.peer === C.peerId && r.seq === fromC.seq), 30_000, boxes);
-      const big = 'x'.repeat(64 * 1024);
-      const { hash: bigHash } = await C.call<{ hash: string }>('object', { text: big });
-      expect((await A.call<{ text: string | null }>('fetch', { hash: bigHash, peer: C.peerId })).text).toBe(big);
+      await until('A holds C #1', () => A.records.some((r) => r.peer === C.peerId && r.seq === fromC.seq), 30_000, boxes);
+      figures.directRecordMs = A.records.find((r) => r.peer === C.peerId && r.seq === fromC.seq)!.at - fromC.at;
+      // On the direct path the relay's allowance no longer applies.
+      expect((await C.call<{ text: string | null }>('fetch', { hash: hugeHash, peer: A.peerId })).text?.length).toBe(RELAY_BYTES + 1);
       // Two plain masquerading NATs never allow a direct TCP path (docs/internet.md): A–B stays relayed.
       expect((await A.peer(B.peerId))?.relayed).toBe(true);
 
