@@ -60,7 +60,9 @@ export function startDiscovery(node: Libp2p, programId: string, log: DiscoveryLo
       if (p.multiaddrs.length > 0) await node.peerStore.merge(p.id, { multiaddrs: p.multiaddrs }).catch(() => undefined);
       node.dial(p.id, { signal: AbortSignal.timeout(DISCOVERY.queryTimeoutMs) })
         .then(() => log.info(`p2p: connected to ${p.id.toString()}, found on the program's DHT`))
-        .catch((err: unknown) => { if (!stopped) log.warn(`p2p: dial ${p.id.toString()} (found on the DHT): ${errMsg(err)}`); });
+        .catch((err: unknown) => {
+          if (!stopped) log.warn(`p2p: dial ${p.id.toString()} (found on the DHT at ${p.multiaddrs.map(String).join(' ') || 'no address'}): ${errMsg(err)}`);
+        });
     }
   };
   const round = async (): Promise<void> => {
