@@ -75,6 +75,17 @@ export function startDiscovery(node: Libp2p, programId: string, log: DiscoveryLo
       busy = false;
     }
   };
+  // DHT servers hand out the addresses a provider had when it announced itself: announce again
+  // whenever ours change (a relay reservation made or lost), or others keep dialling stale ones.
+  let announced = '';
+  const onSelfUpdate = (): void => {
+    const now = node.getMultiaddrs().map(String).sort().join(' ');
+    if (now !== announced) {
+      announced = now;
+      lastProvide = 0;
+    }
+  };
+  node.addEventListener('self:peer:update', onSelfUpdate);
   const timer = setInterval(() => void round(), findMs);
   timer.unref();
   const first = setTimeout(() => void round(), Math.min(2_000, findMs));
@@ -85,6 +96,7 @@ export function startDiscovery(node: Libp2p, programId: string, log: DiscoveryLo
     },
     stop() {
       stopped = true;
+      node.removeEventListener('self:peer:update', onSelfUpdate);
       clearInterval(timer);
       clearTimeout(first);
     },

@@ -14,6 +14,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import { reachOptions } from '../../src/cli/join.js';
+import { dhtProtocol, programKey, RELAY_DEFAULTS } from '../../src/p2p/index.js';
 import { NetLab, netnsUnavailable } from '../helpers/netns.js';
 import { Box, until } from '../helpers/natbox.js';
 
@@ -135,4 +138,26 @@ describe.skipIf(unavailable !== null)('boxes behind NATs', () => {
       await lab.destroy();
     }
   }, 420_000);
+});
+
+describe('reach settings', () => {
+  it('maps the join flags onto the relay, DHT and connection settings', () => {
+    const flags = { relayServer: true, relaySlots: '4', relayBytes: '65536', relayReserve: 'off', forwarded: '/ip4/11.0.0.9/tcp/4001', dht: false, maxConnections: '20' };
+    expect(reachOptions(loadConfig({ flags, env: {} }))).toEqual({
+      relayServer: { slots: 4, durationSeconds: RELAY_DEFAULTS.durationSeconds, bytes: 65536 },
+      relayReserve: false, upnp: false, dht: false, forwarded: ['/ip4/11.0.0.9/tcp/4001'], maxConnections: 20,
+    });
+    // Defaults: no relay server, reservation left to `auto`, DHT on, UPnP off.
+    expect(reachOptions(loadConfig({ flags: {}, env: {} }))).toEqual({ relayServer: false, upnp: false, dht: true, forwarded: [], maxConnections: 128 });
+    expect(() => loadConfig({ flags: { relayReserve: 'sometimes' }, env: {} })).toThrow(/relay-reserve/);
+    expect(() => loadConfig({ flags: { relaySlots: '0' }, env: {} })).toThrow(/relay-slots/);
+  });
+
+  it('scopes discovery to the research program', () => {
+    expect(dhtProtocol(PROGRAM)).toBe(`/swarm/1/${PROGRAM}/kad/1.0.0`);
+    // Known answer (protocol.md §2.3): CIDv1 raw of sha256("swarm/1/<program>"), base32.
+    expect(programKey(PROGRAM).toString()).toBe('bafkreiercnevkpnztjkrdswlk3u4rnhic5tc3sutpp7pjjn4dzehrvo2ku');
+    expect(programKey(PROGRAM).toString()).not.toBe(programKey('abc123def4567891').toString());
+    expect(programKey(PROGRAM).code).toBe(0x55); // raw
+  });
 });
