@@ -23,3 +23,5 @@ export { SeqTracker } from './tracker.js';
 export { WIRE, FETCH_FOUND, FETCH_NOT_FOUND } from './wire.js';
 export { ANTI_ENTROPY, AntiEntropy, summaryDigest, encodeDigestMessage, parseDigestMessage, type AntiEntropyInit } from './antientropy.js';
 export { SCORE_THRESHOLDS, gossipsubOptions, peerScoreParams, topicScoreParams } from './scoring.js';
+export { RELAY_DEFAULTS, CONNECTION_DEFAULTS, dhtProtocol, type ReachOptions, type RelayLimits } from './reach.js';
+export { DISCOVERY, programKey } from './discovery.js';

@@ -21,6 +21,8 @@ import { SeqTracker } from './tracker.js';
 import { parseSwarmKey } from './pnet.js';
 import { gossipsubOptions } from './scoring.js';
 import { AntiEntropy, ANTI_ENTROPY, encodeDigestMessage, parseDigestMessage } from './antientropy.js';
+import { openStream, reachConnectionManager, reachListen, reachServices, reachTransports, relayBudget, type ReachOptions } from './reach.js';
+import { startDiscovery } from './discovery.js';
 import { exchange, serve, FETCH_FOUND, FETCH_NOT_FOUND, WIRE } from './wire.js';
 
 export interface P2PLog {
@@ -69,12 +71,18 @@ export interface P2PInit {
   swarmKey?: Uint8Array;
   /** Mean period of anti-entropy rounds (protocol.md §5.1); default 30 s, 0 = off. */
   antiEntropyMs?: number;
+  /** NAT traversal, discovery and connection limits (see reach.ts); defaults: relay client, DHT on. */
+  reach?: ReachOptions;
+  /** How often the program's DHT is searched for peers; default 15 s. */
+  discoveryMs?: number;
 }
 
 export interface PeerSummary {
   id: string;
   addresses: string[];
   connected: boolean;
+  /** Connected only through a relay (limited in time and bytes); false when a direct connection exists. */
+  relayed: boolean;
 }
 
 export interface SwarmNet {
@@ -163,6 +171,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
   const PROTOS = protocols(program);
   const topicType = new Map<string, RecordType>(Object.entries(TOPICS).map(([t, topic]) => [topic, t as RecordType]));
 
+  const reach = init.reach ?? {};
   const psk = init.swarmKey === undefined ? undefined : parseSwarmKey(init.swarmKey, 'P2PInit.swarmKey');
   const key = await loadOrCreateIdentity(init.identityFile);
   const seeded = init.source.known ? await init.source.known() : {};
@@ -199,16 +208,19 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
     node = await createLibp2p({
       privateKey: key,
       addresses: {
-        listen: init.listen ?? ['/ip4/0.0.0.0/tcp/0'],
+        listen: [...(init.listen ?? ['/ip4/0.0.0.0/tcp/0']), ...reachListen(reach)],
         ...(init.announce && init.announce.length > 0 ? { announce: init.announce } : {}),
+        ...(reach.forwarded && reach.forwarded.length > 0 ? { appendAnnounce: reach.forwarded } : {}),
       },
-      transports: [tcp()],
+      transports: [tcp(), ...reachTransports()],
+      connectionManager: reachConnectionManager(reach),
       ...(psk ? { connectionProtector: preSharedKey({ psk }) } : {}),
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       peerDiscovery: init.mdns ? [mdns({ interval: 10_000 })] : [],
       services: {
         identify: identify(),
+        ...reachServices(program, reach),
         pubsub: gossipsub(gossipsubOptions(Object.values(TOPICS))),
       },
       start: false,
@@ -276,7 +288,10 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
         throw new Error('fetch request: expected {"hash": <sha256 hex>}');
       }
       const bytes = await init.source.object(v.hash);
-      if (bytes === undefined || bytes.byteLength + 1 > WIRE.maxObjectBytes || sha256Hex(bytes) !== v.hash) {
+      // Over a relay, an object larger than what the relay still allows would only get the
+      // connection cut: say "not found" so the peer asks elsewhere or after a direct upgrade.
+      const room = Math.min(WIRE.maxObjectBytes, relayBudget([connection]) ?? Infinity);
+      if (bytes === undefined || bytes.byteLength + 1 > room || sha256Hex(bytes) !== v.hash) {
         return Uint8Array.of(FETCH_NOT_FOUND);
       }
       const out = new Uint8Array(bytes.byteLength + 1);
@@ -284,7 +299,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       out.set(bytes, 1);
       return out;
     }, (err) => log.warn(`p2p: fetch from ${connection.remotePeer.toString()} failed: ${errMsg(err)}`)),
-  { maxInboundStreams: 8, maxOutboundStreams: 8 });
+  { maxInboundStreams: 8, maxOutboundStreams: 8, runOnLimitedConnection: true });
 
   // ---- request/response: sync --------------------------------------------------------------
   await node.handle(PROTOS.sync, (stream, connection) =>
@@ -294,22 +309,25 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       // Fill the page up to the frame limit; a record never exceeds 256 KiB, so ≥ 1 fits.
       const parts: string[] = [];
       let size = 2;
+      // Over a relay, half of what it still allows: the requester's next page must fit too.
+      const room = Math.min(WIRE.maxSyncResponseBytes, (relayBudget([connection]) ?? Infinity) / 2);
       for (const r of records) {
         const s = JSON.stringify(r);
         const n = Buffer.byteLength(s, 'utf8') + 1;
-        if (size + n > WIRE.maxSyncResponseBytes) break;
+        if (size + n > room) break;
         parts.push(s);
         size += n;
       }
       return new TextEncoder().encode(`[${parts.join(',')}]`);
     }, (err) => log.warn(`p2p: sync from ${connection.remotePeer.toString()} failed: ${errMsg(err)}`)),
-  { maxInboundStreams: 4, maxOutboundStreams: 4 });
+  { maxInboundStreams: 4, maxOutboundStreams: 4, runOnLimitedConnection: true });
 
   // ---- requester side ----------------------------------------------------------------------
   const request = async (peer: string, protocol: string, body: unknown, maxResponse: number): Promise<Uint8Array> => {
     const signal = AbortSignal.timeout(init.requestTimeoutMs ?? WIRE.requestTimeoutMs);
-    const stream = await node.dialProtocol(peerIdFromString(peer), protocol, { signal });
-    return exchange(stream, new TextEncoder().encode(JSON.stringify(body)), maxResponse, signal);
+    const { stream, budget } = await openStream(node, peerIdFromString(peer), protocol, signal);
+    const room = Math.min(maxResponse, budget ?? Infinity);
+    return exchange(stream, new TextEncoder().encode(JSON.stringify(body)), room, signal);
   };
 
   const syncFrom = async (peer: string, known?: Record<string, number>): Promise<number> => {
@@ -425,7 +443,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
     serve(stream, ANTI_ENTROPY.maxMessageBytes, async (req) =>
       encodeDigestMessage(antiEntropy.answer(connection.remotePeer.toString(), parseDigestMessage(req))),
     (err) => log.warn(`p2p: digest from ${connection.remotePeer.toString()} failed: ${errMsg(err)}`)),
-  { maxInboundStreams: 2, maxOutboundStreams: 2 });
+  { maxInboundStreams: 2, maxOutboundStreams: 2, runOnLimitedConnection: true });
   node.addEventListener('peer:disconnect', (evt) => digestPeers.delete(evt.detail.toString()));
 
   const addrBook = new Map<string, Set<string>>();
@@ -490,7 +508,10 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       if (node.getConnections(peerIdFromString(b.peer)).length > 0) continue;
       dialing.add(b.peer);
       node.dial(b.addr, { signal: AbortSignal.timeout(WIRE.requestTimeoutMs) })
-        .then(() => log.info(`p2p: connected to bootstrap peer ${b.peer}`))
+        .then(() => {
+          log.info(`p2p: connected to bootstrap peer ${b.peer}`);
+          discovery?.refresh(); // a restarted bootstrap node has forgotten who provides the program
+        })
         .catch((err: unknown) => { if (!stopped) log.warn(`p2p: dial ${b.addr.toString()}: ${errMsg(err)}`); })
         .finally(() => dialing.delete(b.peer));
     }
@@ -505,6 +526,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
     });
   }
   for (const topic of Object.values(TOPICS)) pubsub.subscribe(topic);
+  const discovery = reach.dht === false ? null : startDiscovery(node, program, log, init.discoveryMs);
   redial();
   const timer = setInterval(redial, init.redialMs ?? 10_000);
   timer.unref();
@@ -552,7 +574,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       return [...ids].map((id) => {
         const conns = node.getConnections(peerIdFromString(id));
         const addrs = new Set(addrBook.get(id) ?? []);
-        return { id, addresses: [...addrs], connected: conns.length > 0 };
+        return { id, addresses: [...addrs], connected: conns.length > 0, relayed: conns.length > 0 && conns.every((c) => c.limits !== undefined) };
       });
     },
     stats: () => {
@@ -574,6 +596,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       stopped = true;
       clearInterval(timer);
       antiEntropy.stop();
+      discovery?.stop();
       await node.stop();
     },
   };

@@ -94,6 +94,8 @@ export function gossipsubOptions(topics: readonly string[]): Partial<GossipsubOp
     // A node alone still publishes (the record is stored and reaches others by sync).
     allowPublishToZeroTopicPeers: true,
     fallbackToFloodsub: false,
+    // Relayed connections carry gossip too; the relay's byte and time limits bound it (§2.2).
+    runOnLimitedConnection: true,
     emitSelf: false,
     // Own records go to every subscribed peer above publishThreshold, not only the mesh: latency.
     floodPublish: true,
