@@ -4,6 +4,7 @@ import { mutateProposer } from './mutate.js';
 import { openaiProposer } from './openai.js';
 import type { Proposer, ProposerConfig } from './types.js';
 
+export type { Exploration } from '../directions/index.js';
 export type { ProposalContext, Proposal, RepairRequest, Proposer, ProposerConfig } from './types.js';
 export { mutateProposer, claudeProposer, openaiProposer };
 export { parseEdits, applyEdits } from './edits.js';

@@ -1,5 +1,6 @@
 /** The proposer interface: what the loop asks of an agent. */
 import type { HistoryEntry } from '../core/index.js';
+import type { Exploration } from '../directions/index.js';
 
 export interface ProposalContext {
   /** node/program.md: the human's instructions. */
@@ -16,6 +17,12 @@ export interface ProposalContext {
    * without a run, instead of silently.
    */
   triedHere?: ReadonlySet<string>;
+  /**
+   * How the swarm's exploration stands (src/directions): whether this node has plateaued, which
+   * directions have saturated, which some node is running now, which nobody tried. Keys are bounded
+   * identifiers (`MATRIX_LR`, `Block.forward()`), never peer text. Absent: proposers behave as before.
+   */
+  exploration?: Exploration;
   signal?: AbortSignal;
 }
 

@@ -1,17 +1,21 @@
+import type { ProposalContext } from '../agent/index.js';
 import type { ExperimentRecord } from '../core/index.js';
+import { DEFAULT_PLATEAU, exploration, groupDirections, ownAttempts, sinceLastKeep } from '../directions/index.js';
 import type { Staged, Version } from '../workspace/index.js';
 import { toHistory, triedHashes } from './history.js';
 import { newId } from './ids.js';
 import type { LoopState } from './state.js';
 import type { Candidate } from './types.js';
 
-/** What the proposers are told: this node's and the swarm's experiments, and every train.py already run. */
-async function context(s: LoopState, source: string) {
+/** What the proposers are told: this node's and the swarm's experiments, every train.py already run, and how exploration stands. */
+async function context(s: LoopState, source: string): Promise<ProposalContext> {
   const { swarm, program } = s.init;
   const triedHere = new Set(triedHashes(s.records).keys());
   const tried = new Set([...triedHere, ...((await swarm?.tried()) ?? [])]);
   const history = [...((await swarm?.history()) ?? []), ...toHistory(s.records)];
-  return { program, source, history, tried, triedHere, signal: s.stop.signal };
+  const attempts = [...ownAttempts(s.records), ...((await swarm?.attempts?.()) ?? [])];
+  const explored = exploration(groupDirections(attempts, source), sinceLastKeep(s.records), s.init.plateau ?? DEFAULT_PLATEAU);
+  return { program, source, history, tried, triedHere, exploration: explored, signal: s.stop.signal };
 }
 
 /** Asks the proposer for the next candidate against the current best; a failure becomes an invalid record. */

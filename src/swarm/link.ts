@@ -1,4 +1,5 @@
 import { sourceHash, type ExperimentRecord, type Hardware, type HistoryEntry, type Logger } from '../core/index.js';
+import { peerAttempts } from '../directions/index.js';
 import { latestKeep, type PeerCandidate, type Replication, type SwarmHooks } from '../loop/index.js';
 import type { RunResult } from '../runner/index.js';
 import { reasonText, type ReasonCode, type RecordSource, type ResultStatus, type SignedBest, type SignedClaim, type SignedRecord, type SignedResult, type SwarmNet } from '../p2p/index.js';
@@ -305,6 +306,10 @@ export function swarmLink(init: LinkInit) {
 
     async tried() {
       return new Set((await all()).flatMap((r) => (r.type === 'result' && r.hash !== null ? [r.hash] : [])));
+    },
+
+    async attempts() {
+      return peerAttempts((await all()).filter((r) => !mine(r)), new Set());
     },
 
     async history() {
