@@ -2,6 +2,8 @@
 import type { HistoryEntry } from '../core/index.js';
 import type { Exploration } from '../directions/index.js';
 
+export type { Exploration };
+
 export interface ProposalContext {
   /** node/program.md: the human's instructions. */
   program: string;

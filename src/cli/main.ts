@@ -72,6 +72,7 @@ common(program.command('join'))
   .option('--workers <n>', 'experiments at once (default: one per chosen GPU on CUDA, 1 on a CPU; on a CPU each gets cores / n threads)')
   .option('--dashboard <addr>', "where the web dashboard listens: HOST:PORT or off (default 127.0.0.1:8470, the next free port if taken)")
   .option('--dashboard-token <token>', 'token the dashboard asks for (required off loopback; generated when missing)')
+  .option('--plateau <n>', 'after n experiments without a keep, propose differently: wider steps and combined changes, another direction (default 8; 0: never)')
   .action(async (o: CommonOptions & Record<string, string | boolean | undefined>) => {
     const src = sources(o as CommonOptions, {
       maxExperiments: o.maxExperiments, budget: o.budget, budgetMode: o.budgetMode, budgetTokens: o.budgetTokens,
@@ -81,7 +82,7 @@ common(program.command('join'))
       bootstrap: o.bootstrap, mdns: o.mdns, allowUnsandboxed: o.allowUnsandboxed, trustHarness: o.trustHarness, swarmKey: o.swarmKey,
       dashboard: o.dashboard, dashboardToken: o.dashboardToken, noiseRuns: o.noiseRuns, noiseEvery: o.noiseEvery, noiseK: o.noiseK, replicas: o.replicas, runPolicy: o.runPolicy, allowlist: o.allowlist,
       memoryLimitGb: o.memoryLimitGb, processLimit: o.processLimit, cpuLimit: o.cpuLimit, diskLimitGb: o.diskLimitGb,
-      gpus: o.gpus, workers: o.workers,
+      gpus: o.gpus, workers: o.workers, plateau: o.plateau,
     });
     await join(src).catch((err: unknown) => {
       throw asStateError(err, () => loadConfig(src).state);

@@ -21,12 +21,12 @@ KEYWORDS.forEach(([, words], i) => words.forEach((w) => INDEX.has(w) || INDEX.se
 /** Longest text read: a hypothesis is at most 500 code points on the wire, a local one may be longer. */
 const MAX_TEXT = 600;
 
-/** Words of a text: split on non-letters and on `_` and camel case, lower-cased; snake pairs kept too ("weight_decay"). */
+/** Words of a text: split on non-letters and on `_`, lower-cased; snake pairs kept too ("weight_decay"). */
 function words(text: string): string[] {
   const out: string[] = [];
   for (const token of text.slice(0, MAX_TEXT).split(/[^A-Za-z0-9_]+/)) {
     if (token === '') continue;
-    const parts = token.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase().split('_').filter(Boolean);
+    const parts = token.toLowerCase().split('_').filter(Boolean);
     out.push(...parts);
     for (let i = 0; i + 1 < parts.length; i++) out.push(`${parts[i]}_${parts[i + 1]}`);
   }
