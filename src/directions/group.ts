@@ -63,14 +63,15 @@ function direction(key: string, acc: Acc): Direction {
   const voted = [...acc.votes.entries()].sort((a, b) => b[1] - a[1] || CATEGORIES.indexOf(a[0]) - CATEGORIES.indexOf(b[0]))[0]?.[0];
   const category = voted ?? categoryOf(acc.region.name.replace('.', ' ')) ?? 'other';
   const running = [...acc.running];
-  const state = running.length > 0 ? 'crowded'
-    : acc.tries === 0 ? 'open'
-    : acc.tries >= SATURATION && acc.sinceKeep >= SATURATION ? 'saturated'
-    : 'active';
+  const state = running.length > 0 ? 'crowded' : acc.tries === 0 ? 'open' : saturated(acc) ? 'saturated' : 'active';
   return {
     key, kind: acc.region.kind, category, tries: acc.tries, keeps: acc.keeps, crashes: acc.crashes,
     bestGain: acc.bestGain, sinceKeep: acc.sinceKeep, nodes: acc.nodes.size, running, state,
   };
+}
+
+function saturated(d: Pick<Direction, 'tries' | 'sinceKeep'>): boolean {
+  return d.tries >= SATURATION && d.sinceKeep >= SATURATION;
 }
 
 /** A node's plateau: its judged experiments since its last keep, against the configured length (0: off). */
@@ -80,11 +81,12 @@ export function plateauOf(sinceKeep: number, plateauAfter: number): Pick<Explora
 
 /** What a proposer is told: the plateau, and the saturated, crowded and open directions by key. */
 export function exploration(directions: readonly Direction[], sinceKeep: number, plateauAfter: number): Exploration {
-  const keys = (state: Direction['state']) => directions.filter((d) => d.state === state).map((d) => d.key).slice(0, MAX_LISTED);
+  const keys = (test: (d: Direction) => boolean) => directions.filter(test).map((d) => d.key).slice(0, MAX_LISTED);
   const covered = new Set(directions.filter((d) => d.tries > 0 || d.running.length > 0).map((d) => d.category));
   return {
     ...plateauOf(sinceKeep, plateauAfter),
-    saturated: keys('saturated'), crowded: keys('crowded'), open: keys('open'),
+    // A direction being run now may have saturated too: the lists overlap where the states do not.
+    saturated: keys(saturated), crowded: keys((d) => d.running.length > 0), open: keys((d) => d.state === 'open'),
     openCategories: CATEGORIES.filter((c) => c !== 'other' && !covered.has(c)),
   };
 }

@@ -30,7 +30,7 @@ export interface Attempt {
 
 /**
  * - open: in the current train.py, never tried anywhere;
- * - crowded: some node is running a change there right now;
+ * - crowded: some node is running a change there right now (shown before saturated);
  * - saturated: tried at least SATURATION times and its last SATURATION tries were not kept;
  * - active: tried, still paying or not tried enough to tell.
  */
