@@ -15,7 +15,7 @@ import { exportFormat, exportText, writeExport } from './export.js';
 import { formatImport, importCommand } from './import.js';
 import { join } from './join.js';
 import { plot } from './plot.js';
-import { findRecord, readSnapshot } from './records.js';
+import { exploreState, findRecord, readSnapshot } from './records.js';
 import { formatVerify, verify } from './verify.js';
 
 const program = new Command('swarm')
@@ -100,15 +100,18 @@ program.command('demo')
   });
 
 common(program.command('status'))
-  .description('the node at a glance: experiments, best val_bpb, what runs now')
+  .description('the node at a glance: experiments, best val_bpb, what runs now, plateau and directions')
+  .option('--plateau <n>', 'the plateau length the node runs with, if not the configured one')
   .option('--json', 'machine-readable output')
-  .action(async (o: CommonOptions & { json?: boolean }) => {
-    const { state, threshold } = loadConfig(sources(o));
-    const { records, noise, live } = await readSnapshot(state);
+  .action(async (o: CommonOptions & { json?: boolean; plateau?: string }) => {
+    const { state, threshold, plateau } = loadConfig(sources(o, { plateau: o.plateau }));
+    const snap = await readSnapshot(state);
+    const { records, noise, live } = snap;
     const floor = latestFloor(noise);
     const noiseFloor = floor ? { sigma: floor.sigma, k: floor.k, runs: floor.values.length, margin: keepMargin(threshold, floor), afterSeq: floor.afterSeq, at: floor.at } : null;
-    if (o.json) print(JSON.stringify({ state, running: live !== null, live, experiments: records.length, best: bestOf(records), noise: noiseFloor }, null, 2));
-    else print(formatStatus(state, records, live, noiseFloor));
+    const exploration = await exploreState(state, snap, plateau);
+    if (o.json) print(JSON.stringify({ state, running: live !== null, live, experiments: records.length, best: bestOf(records), noise: noiseFloor, exploration }, null, 2));
+    else print(formatStatus(state, records, live, noiseFloor, exploration));
   });
 
 common(program.command('log'))

@@ -30,9 +30,11 @@ export function groupDirections(attempts: readonly Attempt[], source = ''): Dire
   for (const { a, regions } of perAttempt) {
     // A claim carries no diff: the constants its hypothesis names stand for where it works.
     const where = regions.length > 0 ? regions : constantsMentioned(a.hypothesis, known);
-    const category = categoryOf(a.hypothesis);
+    const told = categoryOf(a.hypothesis);
     for (const region of where) {
       const key = regionKey(region);
+      // A constant's name says its theme best (a hypothesis may name several); code has only the hypothesis to go by.
+      const category = region.kind === 'constant' ? categoryOf(region.name) ?? told : told ?? categoryOf(region.name.replace('.', ' '));
       const acc = accs.get(key) ?? { region, tries: 0, keeps: 0, crashes: 0, bestGain: null, sinceKeep: 0, nodes: new Set(), running: new Set(), votes: new Map() };
       accs.set(key, acc);
       if (category) acc.votes.set(category, (acc.votes.get(category) ?? 0) + 1);
