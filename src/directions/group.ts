@@ -24,20 +24,25 @@ interface Acc {
 export function groupDirections(attempts: readonly Attempt[], source = ''): Direction[] {
   const offered = sourceRegions(source);
   const known = new Set(offered.filter((r) => r.kind === 'constant').map((r) => r.name));
-  const perAttempt = [...attempts].sort((a, b) => a.at.localeCompare(b.at)).map((a) => ({ a, regions: a.diff !== '' ? regionsOf(a.diff) : [] }));
-  for (const { regions } of perAttempt) for (const r of regions) if (r.kind === 'constant') known.add(r.name);
+  // Memoised: the same diff and hypothesis recur (a kept change rebased by every peer), and peers can send many.
+  const parsed = new Map<string, Region[]>();
+  const regions = (diff: string) => parsed.get(diff) ?? parsed.set(diff, diff === '' ? [] : regionsOf(diff)).get(diff)!;
+  const perAttempt = [...attempts].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).map((a) => ({ a, regions: regions(a.diff) }));
+  for (const { regions: touched } of perAttempt) for (const r of touched) if (r.kind === 'constant') known.add(r.name);
+  const categories = new Map<string, Category | null>();
+  const category = (text: string) => (categories.has(text) ? categories.get(text)! : categories.set(text, categoryOf(text)).get(text)!);
   const accs = new Map<string, Acc>();
-  for (const { a, regions } of perAttempt) {
+  for (const { a, regions: touched } of perAttempt) {
     // A claim carries no diff: the constants its hypothesis names stand for where it works.
-    const where = regions.length > 0 ? regions : constantsMentioned(a.hypothesis, known);
-    const told = categoryOf(a.hypothesis);
+    const where = touched.length > 0 ? touched : constantsMentioned(a.hypothesis, known);
+    const told = category(a.hypothesis);
     for (const region of where) {
       const key = regionKey(region);
       // A constant's name says its theme best (a hypothesis may name several); code has only the hypothesis to go by.
-      const category = region.kind === 'constant' ? categoryOf(region.name) ?? told : told ?? categoryOf(region.name.replace('.', ' '));
+      const vote = region.kind === 'constant' ? category(region.name) ?? told : told ?? categoryOf(region.name.replace('.', ' '));
       const acc = accs.get(key) ?? { region, tries: 0, keeps: 0, crashes: 0, bestGain: null, sinceKeep: 0, nodes: new Set(), running: new Set(), votes: new Map() };
       accs.set(key, acc);
-      if (category) acc.votes.set(category, (acc.votes.get(category) ?? 0) + 1);
+      if (vote) acc.votes.set(vote, (acc.votes.get(vote) ?? 0) + 1);
       if (a.status === 'running') {
         if (acc.running.size < MAX_RUNNING) acc.running.add(a.who);
         continue;
