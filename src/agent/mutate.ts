@@ -6,10 +6,10 @@
  * - a direction that was discarded (or crashed) from the constant's current value is avoided (90 %), and if it is
  *   taken anyway the step is halved; constants with a run of discards since their last keep are picked less often;
  * - steps shrink as experiments accumulate: floats move by up to ×2 at first and ×1.23 after ~70 experiments;
- * - spread (`ctx.exploration`, src/directions): a constant nobody in the swarm has tried is picked more often, one some
- *   node is running a change in right now much less often, a saturated one less often;
- * - on a plateau (`ctx.exploration.plateau`: many experiments without a keep) steps widen again (up to ×3 for floats)
- *   and most proposals combine two or three constants, since single small moves around the best stopped paying.
+ * - spread (`ctx.exploration`, src/directions): a constant some node is running a change in right now is picked much less often;
+ * - on a plateau (`ctx.exploration.plateau`: many experiments without a keep) steps widen again (twice the current scale,
+ *   at most the starting one), half the proposals combine two or three constants, and constants nobody in the swarm
+ *   has tried are picked more often, saturated ones less often: single small moves around the best stopped paying.
  * Deterministic for a given seed, train.py and history length. Never returns a train.py this node tried (`ctx.triedHere`,
  * else `ctx.tried`; a peer's duplicate is then skipped by the loop's swarm check, where the user sees it), nor one it
  * returned before: after `draws` random draws it walks a fixed list of neighbours, then gives up with 'exhausted'.
@@ -82,10 +82,10 @@ interface Plan {
 const OPEN_WEIGHT = 2.5;
 const CROWDED_WEIGHT = 0.25;
 const SATURATED_WEIGHT = 0.5;
-/** On a plateau: steps this much wider than at the start, and how often 2 or 3 constants move at once. */
-const PLATEAU_WIDEN = 1.6;
-const PLATEAU_PAIR = 0.5;
-const PLATEAU_TRIPLE = 0.2;
+/** On a plateau: steps this much wider (at most as wide as at the start), and how often 2 or 3 constants move at once. */
+const PLATEAU_WIDEN = 2;
+const PLATEAU_PAIR = 0.4;
+const PLATEAU_TRIPLE = 0.15;
 
 class Planner {
   private readonly plans: Plan[];
@@ -97,9 +97,13 @@ class Planner {
     const all = lessons(history);
     const judged = history.filter((h) => h.status === 'keep' || h.status === 'discard' || h.status === 'crash').length;
     this.plateau = explored?.plateau === true;
-    this.temperature = this.plateau ? PLATEAU_WIDEN : Math.min(1, Math.max(0.3, 1 - judged / 100));
+    const cooled = Math.min(1, Math.max(0.3, 1 - judged / 100));
+    this.temperature = this.plateau ? Math.min(1, cooled * PLATEAU_WIDEN) : cooled;
+    // Always leave to a peer what it runs now; only on a plateau turn from saturated constants to untried ones
+    // (before it, the history's own weights know better where the gains are than "nobody tried it").
     const spread = (name: string) =>
       explored?.crowded.includes(name) ? CROWDED_WEIGHT
+        : !this.plateau ? 1
         : explored?.open.includes(name) ? OPEN_WEIGHT
         : explored?.saturated.includes(name) ? SATURATED_WEIGHT
         : 1;

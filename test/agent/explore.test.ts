@@ -4,14 +4,17 @@ import { mutateProposer, type Exploration, type ProposalContext } from '../../sr
 import { findConstants } from '../../src/agent/constants.js';
 import { explorationText, proposalText } from '../../src/agent/prompt.js';
 import { sourceHash } from '../../src/core/index.js';
-import { HISTORY, PROGRAM_MD, TRAIN_PY } from './fixtures.js';
+import { HISTORY, PROGRAM_MD, TRAIN_PY, entry } from './fixtures.js';
 
 const calm: Exploration = { plateau: false, sinceKeep: 0, plateauAfter: 8, saturated: [], crowded: [], open: [], openCategories: [] };
+/** Sixty judged experiments that moved nothing the mutator can read: its steps have cooled to 0.4 of the first ones. */
+const LONG = [...HISTORY, ...Array.from({ length: 56 }, (_, i) => entry(5 + i, 'discard', `idea ${i}`))];
+let history = HISTORY;
 const ctx = (exploration?: Exploration): ProposalContext => ({
-  program: '', source: TRAIN_PY, history: HISTORY, tried: new Set([sourceHash(TRAIN_PY)]), ...(exploration ? { exploration } : {}),
+  program: '', source: TRAIN_PY, history, tried: new Set([sourceHash(TRAIN_PY)]), ...(exploration ? { exploration } : {}),
 });
 
-/** Per proposal over many seeds: the constants it moved and how far (|log2| of the ratio, floats only). */
+/** Per proposal over many seeds: the constants it moved and how far (|log2| of the ratio, floats only); a constant's share of all moves. */
 async function sample(exploration: Exploration | undefined, seeds = 300) {
   const before = new Map(findConstants(TRAIN_PY).map((c) => [c.name, c]));
   const counts: number[] = [];
@@ -25,24 +28,34 @@ async function sample(exploration: Exploration | undefined, seeds = 300) {
     for (const c of moved) if (c.kind === 'float' && before.get(c.name)!.value > 0) steps.push(Math.abs(Math.log2(c.value / before.get(c.name)!.value)));
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  return { constants: mean(counts), step: mean(steps), share: (name: string) => (first.get(name) ?? 0) / seeds };
+  const moves = counts.reduce((a, b) => a + b, 0);
+  return { constants: mean(counts), step: mean(steps), share: (name: string) => (first.get(name) ?? 0) / moves };
 }
 
 describe('the mutator on a plateau', () => {
   it('combines more constants and takes wider steps than before the plateau', async () => {
+    history = LONG;
     const before = await sample(calm);
     const after = await sample({ ...calm, plateau: true, sinceKeep: 8 });
+    history = HISTORY;
     expect(before.constants).toBeLessThan(1.3);
-    expect(after.constants).toBeGreaterThan(1.6);
-    expect(after.step).toBeGreaterThan(before.step * 1.4);
+    expect(after.constants).toBeGreaterThan(1.5);
+    expect(after.step).toBeGreaterThan(before.step * 1.5);
+  });
+
+  it('turns to constants nobody tried, and from saturated ones, only on a plateau', async () => {
+    const told = { ...calm, open: ['ROPE_BASE'], saturated: ['MATRIX_LR'] };
+    const plain = await sample(told);
+    const plateau = await sample({ ...told, plateau: true, sinceKeep: 8 });
+    expect(plateau.share('ROPE_BASE')).toBeGreaterThan(plain.share('ROPE_BASE') * 1.5);
+    expect(plateau.share('MATRIX_LR')).toBeLessThan(plain.share('MATRIX_LR') * 0.8);
   });
 });
 
 describe('the mutator under the swarm\'s directions', () => {
-  it('moves toward constants nobody tried and away from ones a peer is running now', async () => {
+  it('moves away from constants a peer is running a change in now', async () => {
     const plain = await sample(undefined);
-    const spread = await sample({ ...calm, open: ['ROPE_BASE'], crowded: ['DEPTH'] });
-    expect(spread.share('ROPE_BASE')).toBeGreaterThan(plain.share('ROPE_BASE') * 1.8);
+    const spread = await sample({ ...calm, crowded: ['DEPTH'] });
     expect(spread.share('DEPTH')).toBeLessThan(plain.share('DEPTH') * 0.5);
   });
 
