@@ -7,7 +7,9 @@
 //   node scripts/bench-explore.mjs [experiments per node] [nodes in the swarm part] [rounds] [target]
 //
 // Per arm: experiments and wall seconds until a node's best train.py is truly (noise-free) at or below
-// the target, the distinct directions (constants / code regions) tried, and the best true val_bpb at the end.
+// the target (not reached: the whole run, a lower bound), the distinct directions (constants / code
+// regions) tried in all and among the first 12 experiments, crowding (runs of different nodes that
+// overlapped in time on a common direction, per experiment) and the best true val_bpb at the end.
 // Run `npm run build` first. Prints JSON; docs/benchmarks.md "Exploration (issue 13)" has the figures.
 import { mutateProposer } from '../dist/agent/index.js';
 import { regionKey, regionsOf } from '../dist/directions/index.js';
@@ -20,6 +22,8 @@ const rounds = Number(process.argv[4] ?? 2);
 const target = Number(process.argv[5] ?? 1.0);
 /** The surrogate "trains" for no time: the bench measures proposals, not sleep. */
 const ENV = { SWARM_SURROGATE_SECONDS: '0' };
+/** Directions among the first this-many experiments (swarm-wide): how widely the nodes start out. */
+const FIRST = 12;
 
 /** The same mutator with ProposalContext.exploration taken away: how proposers behaved before issue 13. */
 function blind(inner) {
@@ -51,22 +55,39 @@ async function arm({ size, explore, round }) {
 async function measure(nodes, t0) {
   const judged = [];
   const keeps = [];
-  for (const n of nodes) {
+  for (const [i, n] of nodes.entries()) {
     for (const r of await n.store.list()) {
       if (!['keep', 'discard', 'crash'].includes(r.status) || r.origin.kind === 'baseline' || r.imported) continue;
-      judged.push(r);
+      judged.push({ ...r, node: i, regions: regionsOf(r.diff).map(regionKey) });
       if (r.status === 'keep' && r.commit) keeps.push({ at: Date.parse(r.endedAt), truth: trueValue(await n.workspace.source(r.commit)) });
     }
   }
   const reached = keeps.filter((k) => k.truth !== null && k.truth <= target).sort((a, b) => a.at - b.at)[0];
-  const directions = new Set(judged.flatMap((r) => regionsOf(r.diff).map(regionKey)));
+  const directions = new Set(judged.flatMap((r) => r.regions));
+  const first = new Set([...judged].sort((a, b) => a.startedAt.localeCompare(b.startedAt)).slice(0, FIRST).flatMap((r) => r.regions));
   const truths = keeps.map((k) => k.truth).filter((t) => t !== null);
   return {
     experiments: judged.length,
+    firstDirections: first.size,
+    crowding: crowding(judged),
     toTarget: reached ? { experiments: judged.filter((r) => Date.parse(r.endedAt) <= reached.at).length, seconds: Number(((reached.at - t0) / 1000).toFixed(1)) } : null,
     directions: directions.size,
     bestTrue: truths.length ? Number(Math.min(...truths).toFixed(6)) : null,
   };
+}
+
+/** Runs of different nodes that overlapped in time and touched a common direction, per experiment: nodes crowding into one idea. */
+function crowding(judged) {
+  let pairs = 0;
+  for (let i = 0; i < judged.length; i++) {
+    for (let j = i + 1; j < judged.length; j++) {
+      const a = judged[i];
+      const b = judged[j];
+      if (a.node === b.node || a.startedAt >= b.endedAt || b.startedAt >= a.endedAt) continue;
+      if (a.regions.some((k) => b.regions.includes(k))) pairs += 1;
+    }
+  }
+  return Number((pairs / Math.max(1, judged.length)).toFixed(3));
 }
 
 const mean = (xs) => (xs.length ? Number((xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2)) : null);
@@ -86,6 +107,8 @@ async function compare(size) {
     experimentsToTarget: mean(rs.map((r) => r.toTarget?.experiments ?? r.experiments)),
     secondsToTarget: mean(rs.map((r) => r.toTarget?.seconds ?? r.wallSeconds)),
     directions: mean(rs.map((r) => r.directions)),
+    firstDirections: mean(rs.map((r) => r.firstDirections)),
+    crowding: mean(rs.map((r) => r.crowding)),
     bestTrue: mean(rs.map((r) => r.bestTrue)),
     runs: rs,
   });
