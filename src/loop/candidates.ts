@@ -2,7 +2,7 @@ import type { ProposalContext } from '../agent/index.js';
 import type { ExperimentRecord } from '../core/index.js';
 import { DEFAULT_PLATEAU, exploration, groupDirections, ownAttempts, sinceLastKeep } from '../directions/index.js';
 import type { Staged, Version } from '../workspace/index.js';
-import { toHistory, triedHashes } from './history.js';
+import { bestLineage, toHistory, triedHashes } from './history.js';
 import { newId } from './ids.js';
 import type { LoopState } from './state.js';
 import type { Candidate } from './types.js';
@@ -15,7 +15,7 @@ async function context(s: LoopState, source: string): Promise<ProposalContext> {
   const history = [...((await swarm?.history()) ?? []), ...toHistory(s.records)];
   const attempts = [...ownAttempts(s.records), ...((await swarm?.attempts?.()) ?? [])];
   const explored = exploration(groupDirections(attempts, source), sinceLastKeep(s.records), s.init.plateau ?? DEFAULT_PLATEAU);
-  return { program, source, history, tried, triedHere, exploration: explored, signal: s.stop.signal };
+  return { program, source, history, tried, triedHere, lineage: bestLineage(s.records), exploration: explored, signal: s.stop.signal };
 }
 
 /** Asks the proposer for the next candidate against the current best; a failure becomes an invalid record. */
@@ -24,7 +24,7 @@ async function draft(s: LoopState): Promise<Candidate | ExperimentRecord> {
   const parent = await s.lock.run(() => workspace.best());
   try {
     const p = await proposer.propose(await context(s, parent.source));
-    return { hypothesis: p.hypothesis, source: p.source, origin: { kind: 'proposer', proposer: p.proposer }, parent };
+    return { hypothesis: p.hypothesis, source: p.source, origin: { kind: 'proposer', proposer: p.proposer }, parent, ...(p.agent ? { agent: p.agent } : {}) };
   } catch (err) {
     return s.invalid(err, parent, { kind: 'proposer', proposer: proposer.name });
   }
