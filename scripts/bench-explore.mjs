@@ -4,7 +4,7 @@
 // research program (test/fixtures/surrogate, known true val_bpb). Real nodes (store, workspace, Python
 // trainer; for the swarm part libp2p on 127.0.0.1 and the swarm link), join's defaults otherwise.
 //
-//   node scripts/bench-explore.mjs [experiments per node] [nodes in the swarm part] [rounds] [target]
+//   node scripts/bench-explore.mjs [experiments per node] [nodes in the swarm part] [rounds] [target] [seconds per run] [--swarm-only]
 //
 // Per arm: experiments and wall seconds until a node's best train.py is truly (noise-free) at or below
 // the target (not reached: the whole run, a lower bound), the distinct directions (constants / code
@@ -20,8 +20,13 @@ const experiments = Number(process.argv[2] ?? 60);
 const swarmSize = Number(process.argv[3] ?? 3);
 const rounds = Number(process.argv[4] ?? 2);
 const target = Number(process.argv[5] ?? 1.0);
-/** The surrogate "trains" for no time: the bench measures proposals, not sleep. */
-const ENV = { SWARM_SURROGATE_SECONDS: '0' };
+/**
+ * Seconds a surrogate run sleeps (default 0: the bench measures proposals, not sleep). Claims say what
+ * peers run now; when runs are much longer than drafting a proposal (as with real 300 s runs), they are
+ * fresh when the next proposal is drafted: give a few seconds to measure spread under that condition.
+ */
+const runSeconds = String(Number(process.argv[6]) || 0);
+const ENV = { SWARM_SURROGATE_SECONDS: runSeconds };
 /** Directions among the first this-many experiments (swarm-wide): how widely the nodes start out. */
 const FIRST = 12;
 
@@ -116,7 +121,7 @@ async function compare(size) {
 }
 
 const baseline = trueValue((await import('node:fs')).readFileSync(`${SURROGATE_DIR}/train.py`, 'utf8'));
-const out = { target, baselineTrue: Number(baseline.toFixed(6)), experimentsPerNode: experiments, rounds, parts: [] };
-out.parts.push(await compare(1));
+const out = { target, baselineTrue: Number(baseline.toFixed(6)), experimentsPerNode: experiments, rounds, runSeconds: Number(runSeconds), parts: [] };
+if (!process.argv.includes('--swarm-only')) out.parts.push(await compare(1));
 if (swarmSize > 1) out.parts.push(await compare(swarmSize));
 console.log(JSON.stringify(out, null, 2));
