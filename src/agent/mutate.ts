@@ -89,7 +89,7 @@ const PLATEAU_TRIPLE = 0.15;
 
 class Planner {
   private readonly plans: Plan[];
-  /** Step scale: 1 at the start, down to 0.3 as experiments accumulate; PLATEAU_WIDEN on a plateau. */
+  /** Step scale: 1 at the start, down to 0.3 as experiments accumulate; PLATEAU_WIDEN times that (at most 1) on a plateau. */
   private readonly temperature: number;
   private readonly plateau: boolean;
 
