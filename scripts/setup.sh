@@ -2,7 +2,7 @@
 # Installs everything swarm needs on a fresh machine: the Node packages, the compiled CLI,
 # and a Python virtual environment (.venv) with PyTorch, numpy, tiktoken, rustbpe, pyseccomp and
 # matplotlib. With --test, also what the test suite needs beyond that: Debian's chromium for the
-# dashboard's browser test (as root). Safe to run again: each step is skipped when already done.
+# dashboard's browser test (as root), and iproute2 + nftables for the NAT test. Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,5 +57,15 @@ fi
 if [ "$FOR_TESTS" = 1 ]; then
   say "installing the browser the dashboard test drives (Debian chromium)"
   bash scripts/install-browser.sh
+  # test/p2p/nat.test.ts builds NATs with network namespaces: ip (iproute2) and nft (nftables).
+  if ! command -v ip >/dev/null 2>&1 || ! command -v nft >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      say "installing iproute2 and nftables (the NAT test's small internet)"
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iproute2 nftables) >/dev/null \
+        || say "warning: could not install iproute2/nftables; test/p2p/nat.test.ts will skip"
+    else
+      say "warning: ip or nft missing; test/p2p/nat.test.ts will skip (install iproute2 and nftables as root)"
+    fi
+  fi
 fi
 say "ready: $("$VPY" -c 'import torch, sys; print(f"python {sys.version.split()[0]}, torch {torch.__version__}, cuda {torch.cuda.is_available()}")')"

@@ -4,7 +4,7 @@ import { loadConfig, type NodeConfig, type ConfigSources } from '../config/index
 import type { LiveStatus } from '../control/index.js';
 import { deviceLabel, hardwareClass, hardwareLabel, type ExperimentRecord, type Logger } from '../core/index.js';
 import { runLoop } from '../loop/index.js';
-import { createSwarmNet, parseSwarmKey, type SwarmNet } from '../p2p/index.js';
+import { createSwarmNet, parseSwarmKey, type ReachOptions, type SwarmNet } from '../p2p/index.js';
 import { bindState, budgetLabel, programLabel, type Program } from '../program/index.js';
 import { describeLayout } from '../runner/index.js';
 import type { Fence } from '../sandbox/index.js';
@@ -67,6 +67,7 @@ export async function join(sources: ConfigSources): Promise<void> {
     net = await createSwarmNet({
       identityFile: layout.identity, programId: research.id, listen: config.listen, announce: config.announce,
       bootstrap, mdns: config.mdns, source: link.source, log, ...(swarmKey ? { swarmKey } : {}),
+      reach: reachOptions(config),
     });
     link.attach(net);
     const proposer = agent ?? createProposer(proposerConfig(config, net.peerId));
@@ -101,6 +102,15 @@ export async function join(sources: ConfigSources): Promise<void> {
     await watchers?.close();
     await store.close();
   }
+}
+
+/** The NAT-traversal settings of `swarm join` (docs/internet.md). */
+export function reachOptions(config: NodeConfig): ReachOptions {
+  return {
+    relayServer: config.relayServer && { slots: config.relaySlots, durationSeconds: config.relayDuration, bytes: config.relayBytes },
+    ...(config.relayReserve === 'auto' ? {} : { relayReserve: config.relayReserve === 'on' }),
+    upnp: config.upnp, dht: config.dht, forwarded: config.forwarded, maxConnections: config.maxConnections,
+  };
 }
 
 /** The dataset and budget of the folder's last run, for a folder from before state folders were stamped with their program. */

@@ -60,6 +60,15 @@ common(program.command('join'))
   .option('--announce <addrs>', 'multiaddrs to advertise instead, comma-separated (NAT, containers)')
   .option('--bootstrap <addrs>', 'peers to join, comma-separated multiaddrs with /p2p/<id> (added to bootstrap-peers.json)')
   .option('--mdns', 'find peers on the local network')
+  .option('--relay-server', 'relay for boxes behind NATs (only on a publicly reachable box; see docs/internet.md)')
+  .option('--relay-slots <n>', 'relay server: peers holding a reservation at once (default 32)')
+  .option('--relay-duration <seconds>', 'relay server: longest life of one relayed connection (default 600)')
+  .option('--relay-bytes <n>', 'relay server: most bytes one relayed connection carries (default 4194304)')
+  .addOption(new Option('--relay-reserve <mode>', 'reserve a slot on a relay and announce the relayed address: auto = unless --relay-server (default auto)').choices(['auto', 'on', 'off']))
+  .option('--upnp', 'ask the router to forward a port (UPnP IGD)')
+  .option('--no-dht', "do not look for the program's peers on its DHT (bootstrap list and mDNS only)")
+  .option('--forwarded <addrs>', "public multiaddrs your router forwards to this box's --listen port, comma-separated (announced besides the relay address)")
+  .option('--max-connections <n>', 'most open connections (default 128)')
   .option('--allow-unsandboxed', "run peers' patches even where bubblewrap is missing")
   .option('--trust-harness', "believe a --trainer folder's own prepare.py and evaluate.py that differ from trainer/ (its prepare.py runs outside the fence)")
   .option('--swarm-key <file>', 'pre-shared key of a private swarm: only boxes with the same key connect')
@@ -85,7 +94,9 @@ common(program.command('join'))
       proposer: o.proposer, model: o.model, baseUrl: o.baseUrl,
       agent: o.agent, agentCmd: o.agentCmd, agentTimeout: o.agentTimeout, agentMaxCost: o.agentMaxCost, python: o.python, cache: o.cache,
       threshold: o.threshold, seed: o.seed, program: o.program, trainer: o.trainer, listen: o.listen, announce: o.announce,
-      bootstrap: o.bootstrap, mdns: o.mdns, allowUnsandboxed: o.allowUnsandboxed, trustHarness: o.trustHarness, swarmKey: o.swarmKey,
+      bootstrap: o.bootstrap, mdns: o.mdns,
+      relayServer: o.relayServer, relaySlots: o.relaySlots, relayDuration: o.relayDuration, relayBytes: o.relayBytes, relayReserve: o.relayReserve,
+      upnp: o.upnp, dht: o.dht === false ? false : undefined, forwarded: o.forwarded, maxConnections: o.maxConnections, allowUnsandboxed: o.allowUnsandboxed, trustHarness: o.trustHarness, swarmKey: o.swarmKey,
       dashboard: o.dashboard, dashboardToken: o.dashboardToken, noiseRuns: o.noiseRuns, noiseEvery: o.noiseEvery, noiseK: o.noiseK, replicas: o.replicas, runPolicy: o.runPolicy, allowlist: o.allowlist,
       memoryLimitGb: o.memoryLimitGb, processLimit: o.processLimit, cpuLimit: o.cpuLimit, diskLimitGb: o.diskLimitGb,
       gpus: o.gpus, workers: o.workers, plateau: o.plateau,

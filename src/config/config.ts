@@ -6,6 +6,7 @@ import { ConfigError, DATASETS, type Dataset } from '../core/index.js';
 import { AGENT_PLACEHOLDERS, AGENT_PRESETS } from '../agent/index.js';
 import { DEFAULT_PLATEAU } from '../directions/index.js';
 import { RUN_POLICIES, type RunPolicy } from '../trust/index.js';
+import { CONNECTION_DEFAULTS, RELAY_DEFAULTS } from '../p2p/index.js';
 
 export type ProposerKind = 'mutate' | 'claude' | 'openai' | 'agent';
 const PROPOSERS: readonly ProposerKind[] = ['mutate', 'claude', 'openai', 'agent'];
@@ -89,6 +90,22 @@ export interface NodeConfig {
   bootstrapFile: string;
   /** Find peers on the LAN with mDNS. */
   mdns: boolean;
+  /** Relay for boxes behind NATs (circuit relay v2 server); for publicly reachable boxes. */
+  relayServer: boolean;
+  /** Relay server limits: reservations at once, seconds and bytes per relayed connection. */
+  relaySlots: number;
+  relayDuration: number;
+  relayBytes: number;
+  /** Reserve a slot on a relay: auto = unless this box is a relay server. */
+  relayReserve: 'auto' | 'on' | 'off';
+  /** Ask the router for a port mapping by UPnP. */
+  upnp: boolean;
+  /** Find the program's peers on its own DHT. */
+  dht: boolean;
+  /** Public multiaddrs a router forwards to this box's listen port, announced besides the others. */
+  forwarded: string[];
+  /** Most open connections before libp2p prunes. */
+  maxConnections: number;
   /** Run peers' patches even without the bubblewrap sandbox. */
   allowUnsandboxed: boolean;
   /**
@@ -135,7 +152,9 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   'state', 'maxExperiments', 'budget', 'budgetMode', 'budgetTokens', 'timeout', 'dataset', 'proposer', 'model', 'baseUrl',
   'agent', 'agentCmd', 'agentTimeout', 'agentMaxCost',
   'python', 'cache', 'threshold', 'seed', 'program', 'trainer',
-  'listen', 'announce', 'bootstrap', 'bootstrapFile', 'mdns', 'allowUnsandboxed', 'trustHarness', 'swarmKey',
+  'listen', 'announce', 'bootstrap', 'bootstrapFile', 'mdns',
+  'relayServer', 'relaySlots', 'relayDuration', 'relayBytes', 'relayReserve', 'upnp', 'dht', 'forwarded', 'maxConnections',
+  'allowUnsandboxed', 'trustHarness', 'swarmKey',
   'noiseRuns', 'noiseEvery', 'noiseK', 'replicas', 'runPolicy', 'allowlist',
   'memoryLimitGb', 'processLimit', 'cpuLimit', 'diskLimitGb', 'gpus', 'workers', 'dashboard', 'dashboardToken', 'plateau',
 ];
@@ -221,6 +240,15 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
     bootstrap: get('bootstrap', list, []),
     bootstrapFile: get('bootstrapFile', text, join(root, 'bootstrap-peers.json')),
     mdns: get('mdns', bool, false),
+    relayServer: get('relayServer', bool, false),
+    relaySlots: get('relaySlots', positiveInteger, RELAY_DEFAULTS.slots),
+    relayDuration: get('relayDuration', positiveInteger, RELAY_DEFAULTS.durationSeconds),
+    relayBytes: get('relayBytes', positiveInteger, RELAY_DEFAULTS.bytes),
+    relayReserve: get('relayReserve', oneOf(['auto', 'on', 'off'] as const), 'auto'),
+    upnp: get('upnp', bool, false),
+    dht: get('dht', bool, true),
+    forwarded: get('forwarded', list, []),
+    maxConnections: get('maxConnections', positiveInteger, CONNECTION_DEFAULTS.maxConnections),
     allowUnsandboxed: get('allowUnsandboxed', bool, false),
     trustHarness: get('trustHarness', bool, false),
     swarmKey: get<string | null>('swarmKey', text, null),

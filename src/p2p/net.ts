@@ -19,6 +19,10 @@ import {
 } from './records.js';
 import { SeqTracker } from './tracker.js';
 import { parseSwarmKey } from './pnet.js';
+import { gossipsubOptions } from './scoring.js';
+import { AntiEntropy, ANTI_ENTROPY, encodeDigestMessage, parseDigestMessage } from './antientropy.js';
+import { openStream, reachConnectionManager, reachListen, reachServices, reachTransports, relayBudget, type ReachOptions } from './reach.js';
+import { startDiscovery } from './discovery.js';
 import { exchange, serve, FETCH_FOUND, FETCH_NOT_FOUND, WIRE } from './wire.js';
 
 export interface P2PLog {
@@ -65,12 +69,20 @@ export interface P2PInit {
    * must prove the same key before noise starts; peers without it cannot connect.
    */
   swarmKey?: Uint8Array;
+  /** Mean period of anti-entropy rounds (protocol.md §5.1); default 30 s, 0 = off. */
+  antiEntropyMs?: number;
+  /** NAT traversal, discovery and connection limits (see reach.ts); defaults: relay client, DHT on. */
+  reach?: ReachOptions;
+  /** How often the program's DHT is searched for peers; default 15 s. */
+  discoveryMs?: number;
 }
 
 export interface PeerSummary {
   id: string;
   addresses: string[];
   connected: boolean;
+  /** Connected only through a relay (limited in time and bytes); false when a direct connection exists. */
+  relayed: boolean;
 }
 
 export interface SwarmNet {
@@ -102,10 +114,11 @@ export function topics(programId: string): Record<RecordType, string> {
   };
 }
 
-export function protocols(programId: string): { fetch: string; sync: string } {
+export function protocols(programId: string): { fetch: string; sync: string; digest: string } {
   return {
     fetch: `/swarm/1/${programId}/fetch/1.0.0`,
     sync: `/swarm/1/${programId}/sync/1.0.0`,
+    digest: `/swarm/1/${programId}/digest/1.0.0`,
   };
 }
 
@@ -114,36 +127,13 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const PEER = /^[1-9A-HJ-NP-Za-km-z]{1,128}$/;
 const errMsg = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-/** Peer score: topics are low-traffic, so only invalid messages count against a peer. */
-function topicScore() {
-  return {
-    topicWeight: 1,
-    timeInMeshWeight: 0.01,
-    timeInMeshQuantum: 1000,
-    timeInMeshCap: 3600,
-    firstMessageDeliveriesWeight: 1,
-    firstMessageDeliveriesDecay: 0.99,
-    firstMessageDeliveriesCap: 50,
-    meshMessageDeliveriesWeight: 0,
-    meshMessageDeliveriesDecay: 0.5,
-    meshMessageDeliveriesCap: 100,
-    meshMessageDeliveriesThreshold: 1,
-    meshMessageDeliveriesWindow: 10,
-    meshMessageDeliveriesActivation: 5000,
-    meshFailurePenaltyWeight: 0,
-    meshFailurePenaltyDecay: 0.5,
-    invalidMessageDeliveriesWeight: -1,
-    invalidMessageDeliveriesDecay: 0.99,
-  };
-}
-
 function peerOf(addr: Multiaddr): string | undefined {
   const c = addr.getComponents().filter((x) => x.name === 'p2p').at(-1);
   return c?.value;
 }
 
 function parseJson(bytes: Uint8Array): unknown {
-  return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  return JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes)); // a BOM is refused, as in records
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -172,10 +162,16 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
   if (!/^[0-9a-f]{1,128}$/.test(program)) {
     throw new NetError(`program id ${JSON.stringify(program)} is not lowercase hex (1–128 chars)`);
   }
+  const aePeriod = init.antiEntropyMs ?? ANTI_ENTROPY.periodMs;
+  // A timer longer than 2^31 ms, or NaN, fires at once: such a "period" would be a busy loop.
+  if (!(aePeriod >= 0 && aePeriod <= 86_400_000)) {
+    throw new NetError(`anti-entropy period ${aePeriod} ms is not between 0 (off) and 86400000 (a day)`);
+  }
   const TOPICS = topics(program);
   const PROTOS = protocols(program);
   const topicType = new Map<string, RecordType>(Object.entries(TOPICS).map(([t, topic]) => [topic, t as RecordType]));
 
+  const reach = init.reach ?? {};
   const psk = init.swarmKey === undefined ? undefined : parseSwarmKey(init.swarmKey, 'P2PInit.swarmKey');
   const key = await loadOrCreateIdentity(init.identityFile);
   const seeded = init.source.known ? await init.source.known() : {};
@@ -212,29 +208,20 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
     node = await createLibp2p({
       privateKey: key,
       addresses: {
-        listen: init.listen ?? ['/ip4/0.0.0.0/tcp/0'],
+        listen: [...(init.listen ?? ['/ip4/0.0.0.0/tcp/0']), ...reachListen(reach)],
         ...(init.announce && init.announce.length > 0 ? { announce: init.announce } : {}),
+        ...(reach.forwarded && reach.forwarded.length > 0 ? { appendAnnounce: reach.forwarded } : {}),
       },
-      transports: [tcp()],
+      transports: [tcp(), ...reachTransports()],
+      connectionManager: reachConnectionManager(reach),
       ...(psk ? { connectionProtector: preSharedKey({ psk }) } : {}),
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       peerDiscovery: init.mdns ? [mdns({ interval: 10_000 })] : [],
       services: {
         identify: identify(),
-        pubsub: gossipsub({
-          globalSignaturePolicy: 'StrictSign',
-          allowPublishToZeroTopicPeers: true,
-          fallbackToFloodsub: false,
-          emitSelf: false,
-          floodPublish: true,
-          // Bigger than the 256 KiB record limit so oversized records reach the validator and
-          // are counted (and scored) rather than silently killing the stream.
-          maxInboundDataLength: 2 * 1024 * 1024,
-          scoreParams: {
-            topics: Object.fromEntries(Object.values(TOPICS).map((t) => [t, topicScore()])),
-          },
-        }),
+        ...reachServices(program, reach),
+        pubsub: gossipsub(gossipsubOptions(Object.values(TOPICS))),
       },
       start: false,
     });
@@ -301,7 +288,10 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
         throw new Error('fetch request: expected {"hash": <sha256 hex>}');
       }
       const bytes = await init.source.object(v.hash);
-      if (bytes === undefined || bytes.byteLength + 1 > WIRE.maxObjectBytes || sha256Hex(bytes) !== v.hash) {
+      // Over a relay, an object larger than what the relay still allows would only get the
+      // connection cut: say "not found" so the peer asks elsewhere or after a direct upgrade.
+      const room = Math.min(WIRE.maxObjectBytes, relayBudget([connection]) ?? Infinity);
+      if (bytes === undefined || bytes.byteLength + 1 > room || sha256Hex(bytes) !== v.hash) {
         return Uint8Array.of(FETCH_NOT_FOUND);
       }
       const out = new Uint8Array(bytes.byteLength + 1);
@@ -309,7 +299,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       out.set(bytes, 1);
       return out;
     }, (err) => log.warn(`p2p: fetch from ${connection.remotePeer.toString()} failed: ${errMsg(err)}`)),
-  { maxInboundStreams: 8, maxOutboundStreams: 8 });
+  { maxInboundStreams: 8, maxOutboundStreams: 8, runOnLimitedConnection: true });
 
   // ---- request/response: sync --------------------------------------------------------------
   await node.handle(PROTOS.sync, (stream, connection) =>
@@ -319,22 +309,25 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       // Fill the page up to the frame limit; a record never exceeds 256 KiB, so ≥ 1 fits.
       const parts: string[] = [];
       let size = 2;
+      // Over a relay, half of what it still allows: the requester's next page must fit too.
+      const room = Math.min(WIRE.maxSyncResponseBytes, (relayBudget([connection]) ?? Infinity) / 2);
       for (const r of records) {
         const s = JSON.stringify(r);
         const n = Buffer.byteLength(s, 'utf8') + 1;
-        if (size + n > WIRE.maxSyncResponseBytes) break;
+        if (size + n > room) break;
         parts.push(s);
         size += n;
       }
       return new TextEncoder().encode(`[${parts.join(',')}]`);
     }, (err) => log.warn(`p2p: sync from ${connection.remotePeer.toString()} failed: ${errMsg(err)}`)),
-  { maxInboundStreams: 4, maxOutboundStreams: 4 });
+  { maxInboundStreams: 4, maxOutboundStreams: 4, runOnLimitedConnection: true });
 
   // ---- requester side ----------------------------------------------------------------------
   const request = async (peer: string, protocol: string, body: unknown, maxResponse: number): Promise<Uint8Array> => {
     const signal = AbortSignal.timeout(init.requestTimeoutMs ?? WIRE.requestTimeoutMs);
-    const stream = await node.dialProtocol(peerIdFromString(peer), protocol, { signal });
-    return exchange(stream, new TextEncoder().encode(JSON.stringify(body)), maxResponse, signal);
+    const { stream, budget } = await openStream(node, peerIdFromString(peer), protocol, signal);
+    const room = Math.min(maxResponse, budget ?? Infinity);
+    return exchange(stream, new TextEncoder().encode(JSON.stringify(body)), room, signal);
   };
 
   const syncFrom = async (peer: string, known?: Record<string, number>): Promise<number> => {
@@ -427,6 +420,24 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       }
     })();
   };
+  // ---- periodic anti-entropy: digest exchange, then a sync pull where they differ (§5.1) ---------
+  const digestPeers = new Set<string>();
+  const antiEntropy = new AntiEntropy({
+    periodMs: aePeriod,
+    known: () => tracker.known(),
+    peers: () => node.getPeers().map(String).filter((p) => digestPeers.has(p)),
+    ask: async (peer, digest) => parseDigestMessage(await request(peer, PROTOS.digest, { digest }, ANTI_ENTROPY.maxMessageBytes)),
+    pull: (peer) => syncFrom(peer, tracker.known()),
+    busy: syncing,
+    log,
+  });
+  await node.handle(PROTOS.digest, (stream, connection) =>
+    serve(stream, ANTI_ENTROPY.maxMessageBytes, async (req) =>
+      encodeDigestMessage(antiEntropy.answer(connection.remotePeer.toString(), parseDigestMessage(req))),
+    (err) => log.warn(`p2p: digest from ${connection.remotePeer.toString()} failed: ${errMsg(err)}`)),
+  { maxInboundStreams: 2, maxOutboundStreams: 2, runOnLimitedConnection: true });
+  node.addEventListener('peer:disconnect', (evt) => digestPeers.delete(evt.detail.toString()));
+
   const addrBook = new Map<string, Set<string>>();
   const remember = (peer: string, addrs: Multiaddr[]): void => {
     let set = addrBook.get(peer);
@@ -451,6 +462,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
     try {
       const peer = evt.detail.peerId.toString();
       remember(peer, evt.detail.listenAddrs);
+      if (evt.detail.protocols.includes(PROTOS.digest)) digestPeers.add(peer);
       if (evt.detail.protocols.includes(PROTOS.sync)) autoSync(peer);
       else warnForeignProgram(peer, evt.detail.protocols);
     } catch (err) {
@@ -488,7 +500,10 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       if (node.getConnections(peerIdFromString(b.peer)).length > 0) continue;
       dialing.add(b.peer);
       node.dial(b.addr, { signal: AbortSignal.timeout(WIRE.requestTimeoutMs) })
-        .then(() => log.info(`p2p: connected to bootstrap peer ${b.peer}`))
+        .then(() => {
+          log.info(`p2p: connected to bootstrap peer ${b.peer}`);
+          discovery?.refresh(); // a restarted bootstrap node has forgotten who provides the program
+        })
         .catch((err: unknown) => { if (!stopped) log.warn(`p2p: dial ${b.addr.toString()}: ${errMsg(err)}`); })
         .finally(() => dialing.delete(b.peer));
     }
@@ -503,9 +518,11 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
     });
   }
   for (const topic of Object.values(TOPICS)) pubsub.subscribe(topic);
+  const discovery = reach.dht === false ? null : startDiscovery(node, program, log, init.discoveryMs);
   redial();
   const timer = setInterval(redial, init.redialMs ?? 10_000);
   timer.unref();
+  antiEntropy.start();
   log.info(`p2p: ${selfId} listening on ${node.getMultiaddrs().map(String).join(' ')}${psk ? ' (private swarm)' : ''}`);
 
   return {
@@ -549,7 +566,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       return [...ids].map((id) => {
         const conns = node.getConnections(peerIdFromString(id));
         const addrs = new Set(addrBook.get(id) ?? []);
-        return { id, addresses: [...addrs], connected: conns.length > 0 };
+        return { id, addresses: [...addrs], connected: conns.length > 0, relayed: conns.length > 0 && conns.every((c) => c.limits !== undefined) };
       });
     },
     stats: () => {
@@ -570,6 +587,8 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      antiEntropy.stop();
+      discovery?.stop();
       await node.stop();
     },
   };
