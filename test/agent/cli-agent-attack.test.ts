@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agentProposer, type ProposalContext } from '../../src/agent/index.js';
 import { swarmMd } from '../../src/agent/cli-agent/index.js';
-import type { HistoryEntry } from '../../src/core/index.js';
+import { ProposalError, type HistoryEntry } from '../../src/core/index.js';
 
 const TRAIN = 'DEPTH = 4\nMATRIX_LR = 0.02\n';
 
@@ -96,6 +96,22 @@ describe('an agent cannot escape the node', () => {
       await until(() => !alive(pid));
     } finally {
       delete process.env.PIDFILE;
+    }
+  });
+
+  it('train.py replaced by a hard link to a file elsewhere is refused, not read', async () => {
+    const cmd = await script('rm train.py\nln "$SECRET" train.py\necho "HYPOTHESIS: nothing to see"');
+    const secret = join(dir, 'id_secret');
+    await writeFile(secret, 'API_KEY = "sk-very-secret"\n');
+    process.env.SECRET = secret;
+    try {
+      const proposer = agentProposer({ preset: null, command: cmd, timeoutSeconds: 10, maxCostUsd: null });
+      const err = await proposer.propose(context()).then((p) => p.source, (e: unknown) => e);
+      expect(err).toBeInstanceOf(ProposalError);
+      expect((err as ProposalError).agent?.outcome).toBe('refused');
+      expect((err as ProposalError).message).toMatch(/link/);
+    } finally {
+      delete process.env.SECRET;
     }
   });
 });
