@@ -11,10 +11,12 @@ import { ProposalError, type HistoryEntry } from '../../src/core/index.js';
 
 const TRAIN = 'DEPTH = 4\nMATRIX_LR = 0.02\n';
 
-let dir: string;
+let dir = '';
+let scripts = 0;
 
 afterEach(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
+  dir = '';
 });
 
 function context(history: HistoryEntry[] = []): ProposalContext {
@@ -40,8 +42,8 @@ async function until(check: () => boolean): Promise<void> {
 
 /** A custom agent (--agent-cmd): a shell script run with its folder as its one argument. */
 async function script(body: string): Promise<string> {
-  dir = await mkdtemp(join(tmpdir(), 'swarm-attack-'));
-  const file = join(dir, 'evil.sh');
+  if (!dir) dir = await mkdtemp(join(tmpdir(), 'swarm-attack-'));
+  const file = join(dir, `evil-${++scripts}.sh`);
   await writeFile(file, `#!/bin/sh\ncd "$1"\n${body}\n`);
   await chmod(file, 0o755);
   return `${file} {dir} {prompt_file}`;
@@ -113,5 +115,32 @@ describe('an agent cannot escape the node', () => {
     } finally {
       delete process.env.SECRET;
     }
+  });
+
+  it('what the agent printed reaches the recorded reason (and the terminal) without control or bidi characters', async () => {
+    const hostile = String.raw`\u001b]52;c;ZXZpbA==\u0007\u001b[2J\u009b31m\u202eboom\u2066`;
+    const cmd = await script(`printf '%s\\n' '{"type":"result","is_error":true,"subtype":"x${hostile}","result":"${hostile}"}'`);
+    await writeFile(join(dir, 'claude'), `#!/bin/sh\nexec ${cmd.split(' ')[0]} "$PWD"\n`);
+    await chmod(join(dir, 'claude'), 0o755);
+    const saved = process.env.PATH;
+    process.env.PATH = `${dir}:${saved}`;
+    try {
+      const plain = await script(`node -e 'process.stderr.write("\\u001b[2J\\u009b31m\\u202eboom\\u2066\\n"); process.exit(3)'`);
+      for (const settings of [{ preset: 'claude', command: null }, { preset: null, command: plain }]) {
+        const err = await agentProposer({ ...settings, timeoutSeconds: 10, maxCostUsd: null }).propose(context()).then(() => null, (e: unknown) => e);
+        expect(err).toBeInstanceOf(ProposalError);
+        expect((err as Error).message).toMatch(/boom/);
+        expect((err as Error).message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+      }
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+
+  it('without a HYPOTHESIS line, the stand-in taken from the edit holds no control or bidi characters either', async () => {
+    const cmd = await script(`printf 'MATRIX_LR = 0.03  # \\033]0;pwned\\007\\342\\200\\256\\n' >> train.py`);
+    const p = await agentProposer({ preset: null, command: cmd, timeoutSeconds: 10, maxCostUsd: null }).propose(context());
+    expect(p.hypothesis).toMatch(/^\(no hypothesis given\) MATRIX_LR = 0\.03/);
+    expect(p.hypothesis).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
   });
 });
