@@ -143,4 +143,16 @@ describe('an agent cannot escape the node', () => {
     expect(p.hypothesis).toMatch(/^\(no hypothesis given\) MATRIX_LR = 0\.03/);
     expect(p.hypothesis).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
   });
+
+  it("the node's own settings, secrets among them, are not in the agent's environment (it could copy them into train.py)", async () => {
+    const cmd = await script('echo "# token=$SWARM_DASHBOARD_TOKEN" >> train.py\necho "HYPOTHESIS: a comment"');
+    process.env.SWARM_DASHBOARD_TOKEN = 'secret-dashboard-token';
+    try {
+      const p = await agentProposer({ preset: null, command: cmd, timeoutSeconds: 10, maxCostUsd: null }).propose(context());
+      expect(p.source).toContain('# token=');
+      expect(p.source).not.toContain('secret-dashboard-token');
+    } finally {
+      delete process.env.SWARM_DASHBOARD_TOKEN;
+    }
+  });
 });

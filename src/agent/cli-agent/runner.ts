@@ -48,7 +48,7 @@ export async function runAgent(file: string, args: readonly string[], opts: RunO
   let costSeen: number | null = null;
   const mark = `${MARK}=${randomUUID()}`;
   const child = execa(file, args, {
-    cwd: opts.cwd, env: { ...opts.env, [MARK]: mark.slice(MARK.length + 1) }, extendEnv: true, stdin: 'ignore', detached: true,
+    cwd: opts.cwd, env: { ...agentEnv(), ...opts.env, [MARK]: mark.slice(MARK.length + 1) }, extendEnv: false, stdin: 'ignore', detached: true,
     reject: false, encoding: 'utf8', maxBuffer: opts.maxOutput ?? MAX_OUTPUT, stripFinalNewline: false,
   });
   const group = child.pid;
@@ -85,6 +85,14 @@ export async function runAgent(file: string, args: readonly string[], opts: RunO
     stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''),
     seconds: (Date.now() - started) / 1000, costSeen,
   };
+}
+
+/**
+ * The user's environment (the agent's login, its API key, PATH) without the node's own SWARM_* settings: the
+ * agent needs none of them, and some are secrets (SWARM_DASHBOARD_TOKEN) it could copy into train.py, which peers see.
+ */
+function agentEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('SWARM_')));
 }
 
 function watchCost(stream: NodeJS.ReadableStream | null, meter: (line: string) => number | null, onCost: (cost: number) => void): void {
