@@ -155,4 +155,13 @@ describe('an agent cannot escape the node', () => {
       delete process.env.SWARM_DASHBOARD_TOKEN;
     }
   });
+
+  it('a HYPOTHESIS line built to make the regular expression backtrack does not freeze the node', async () => {
+    const cmd = await script(`sed -i s/0.02/0.03/ train.py\nprintf 'HYPOTHESIS: a%s' "$(printf '%050000d' 0 | tr 0 _)"; echo x`);
+    const started = Date.now();
+    const p = await agentProposer({ preset: null, command: cmd, timeoutSeconds: 10, maxCostUsd: null }).propose(context());
+    expect(p.hypothesis).toMatch(/^a_{100}/);
+    expect(p.hypothesis.length).toBeLessThanOrEqual(200);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  }, 120_000);
 });
