@@ -229,7 +229,7 @@ export function untrusted(s: string): string {
   return s
     .replace(/\r\n/g, '\n')
     .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, ' ')
-    .replace(/<\/?\s*untrusted-data\s*>/gi, '[tag removed]');
+    .replace(/<\s*\/?\s*untrusted-data\b[^>]*>/gi, '[tag removed]');
 }
 
 function section(title: string, body: string): string {

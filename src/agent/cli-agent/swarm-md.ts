@@ -86,8 +86,9 @@ function section(title: string, body: string): string {
 /** Invisible characters untrusted() leaves (zero-width, soft hyphen, invisible operators): text must read as it shows. */
 const HIDDEN = /[\u00ad\u200b-\u200d\u2060-\u2064\u180e]/g;
 
+/** Invisible characters go first: removed after the tags were defused, they would join `</untrusted\u200b-data>` into a tag. */
 function quoted(s: string): string {
-  return untrusted(s).replace(HIDDEN, '');
+  return untrusted(s.replace(HIDDEN, ''));
 }
 
 function plain(s: string, n: number): string {
