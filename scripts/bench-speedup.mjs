@@ -47,8 +47,10 @@ for (const seed of seeds) {
 /** A trial that never reached the target counts as its whole wall time (a lower bound), and is flagged. */
 const time = (t) => (t.reached ? t.reached.seconds : t.wallSeconds);
 const exps = (t) => (t.reached ? t.reached.experiments : t.runs);
+const slots = (t) => (t.reached ? t.reached.slots : (t.runs + t.noiseRuns + t.replicationRuns) / t.n);
 const of = (n, swarm) => trials.filter((t) => t.n === n && t.swarm === (n === 1 ? false : swarm));
 const one = median(of(1, false).map(time));
+const oneSlots = median(of(1, false).map(slots));
 const summary = ns.map((n) => {
   const sw = of(n, true);
   const lone = of(n, false);
@@ -59,8 +61,11 @@ const summary = ns.map((n) => {
   const rebase = sw.flatMap((t) => t.rebaseSeconds);
   return {
     n, trials: sw.length,
-    swarm: { medianSeconds: round(tS, 1), medianExperiments: median(sw.map(exps)), reached: sw.filter((t) => t.reached).length },
-    lone: { medianSeconds: round(tL, 1), medianExperiments: median(lone.map(exps)), reached: lone.filter((t) => t.reached).length },
+    swarm: { medianSeconds: round(tS, 1), medianExperiments: median(sw.map(exps)), medianSlots: round(median(sw.map(slots)), 1), reached: sw.filter((t) => t.reached).length },
+    lone: { medianSeconds: round(tL, 1), medianExperiments: median(lone.map(exps)), medianSlots: round(median(lone.map(slots)), 1), reached: lone.filter((t) => t.reached).length },
+    // In run slots (budgets): the speedup boxes whose runs dominate would see; in wall time: this shared CPU's.
+    slotSpeedupVsOneBox: round(oneSlots / median(sw.map(slots)), 2), slotSpeedupPerNode: round(oneSlots / median(sw.map(slots)) / n, 2),
+    slotSwarmVsLone: round(median(lone.map(slots)) / median(sw.map(slots)), 2),
     speedupVsOneBox: round(one / tS, 2), speedupPerNode: round(one / tS / n, 2), swarmVsLone: round(tL / tS, 2),
     duplicates: sw.reduce((s, t) => s + t.duplicates, 0), runs, duplicateShare: round(runs ? sw.reduce((s, t) => s + t.duplicates, 0) / runs : 0, 4),
     falseKeeps: sw.reduce((s, t) => s + t.falseKeeps, 0), keeps, falseKeepShare: round(keeps ? sw.reduce((s, t) => s + t.falseKeeps, 0) / keeps : 0, 4),
@@ -72,7 +77,7 @@ const summary = ns.map((n) => {
 });
 const result = {
   date: new Date().toISOString(), machine: `${cpus().length}× ${cpus()[0]?.model}`, loadavgAtEnd: loadavg().map((l) => +l.toFixed(2)),
-  settings: { ...common, seeds }, oneBoxMedianSeconds: round(one, 1), summary,
+  settings: { ...common, seeds }, oneBoxMedianSeconds: round(one, 1), oneBoxMedianSlots: round(oneSlots, 1), summary,
   trials: trials.map(({ rebaseSeconds, ...t }) => ({ ...t, rebaseSeconds: rebaseSeconds.map((x) => +x.toFixed(2)) })),
 };
 if (args.out) await writeFile(args.out, JSON.stringify(result, null, 1));

@@ -36,10 +36,13 @@ export async function trial(opts) {
       if (e.type !== 'finish' || e.record.status !== 'keep' || !e.record.commit || reached) return;
       const at = Date.now() - t0;
       const experiments = started;
+      // Run slots per node: every run started (baseline, experiments, noise, replications) over N. On boxes whose
+      // runs take their whole budget (300 s on a GPU) wall time is this many budgets; here the CPU is shared.
+      const slots = (started + other.noise + other.replication) / opts.n;
       checks.push(node.workspace.source(e.record.commit).then((src) => {
         const tv = trueValue(src);
         if (!reached && tv !== null && tv <= opts.target) {
-          reached = { seconds: at / 1000, experiments, node: node.name };
+          reached = { seconds: at / 1000, experiments, slots, node: node.name };
           stop.abort();
         }
       }));
