@@ -295,7 +295,7 @@ export function swarmLink(init: LinkInit) {
       }) as SignedClaim | null;
       // A peer that claimed the same change just before us runs it; our claim lapses unused.
       if (ours && await settle()) {
-        const first = earlierClaims(await all(), fp, ours)[0];
+        const first = earlierClaims(await all(), fp, ours, record.origin.kind === 'adopt' ? null : record.hash)[0];
         if (first) return `being run by peer ${short(first.peer)} (claimed first, at ${first.time})`;
       }
       return null;

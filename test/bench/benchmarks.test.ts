@@ -8,8 +8,13 @@ import { REPO } from '../helpers/paths.js';
 
 const run = promisify(execFile);
 
+/** The script's JSON figures; a script that exits non-zero (soak: a goal missed) still prints them, so the assertions say which. */
 async function script(name: string, args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run(process.execPath, [join(REPO, 'scripts', name), ...args], { cwd: REPO, maxBuffer: 16 * 2 ** 20, timeout: 170_000 });
+  const stdout = await run(process.execPath, [join(REPO, 'scripts', name), ...args], { cwd: REPO, maxBuffer: 16 * 2 ** 20, timeout: 170_000 })
+    .then((r) => r.stdout, (err: { stdout?: string; stderr?: string }) => {
+      if (!err.stdout?.includes('{')) throw new Error(`${name} failed: ${err.stderr ?? String(err)}`);
+      return err.stdout;
+    });
   return JSON.parse(stdout.slice(stdout.indexOf('\n{') + 1)) as Record<string, unknown>;
 }
 
