@@ -5,7 +5,9 @@
 // (scripts/lib/surrogate.mjs) reaches the target. Prints each trial, then per N the medians and ratios as JSON.
 // Usage: node scripts/bench-speedup.mjs [--n 1,2,4,8] [--seeds 1,2,3] [--target 0.985] [--run-seconds 3]
 //          [--max 80] [--settle 250] [--out FILE.json]        (run `npm run build` first)
-import { writeFile } from 'node:fs/promises';
+//        node scripts/bench-speedup.mjs --from-log FILE [same options]: the figures of the trials a run printed to stderr
+//          (one JSON line each), e.g. of a run stopped before its end; rebase times are then per-trial medians.
+import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { trial } from './lib/speedup.mjs';
@@ -14,7 +16,7 @@ const { values: args } = parseArgs({
   options: {
     n: { type: 'string', default: '1,2,4,8' }, seeds: { type: 'string', default: '1,2,3' }, target: { type: 'string', default: '0.985' },
     'run-seconds': { type: 'string', default: '3' }, max: { type: 'string', default: '80' }, settle: { type: 'string', default: '250' },
-    out: { type: 'string' },
+    out: { type: 'string' }, 'from-log': { type: 'string' },
   },
 });
 const ns = args.n.split(',').map(Number);
@@ -32,7 +34,15 @@ const quantile = (xs, q) => {
 const round = (x, d = 3) => (x === null ? null : +x.toFixed(d));
 
 const trials = [];
-for (const seed of seeds) {
+if (args['from-log']) {
+  for (const line of (await readFile(args['from-log'], 'utf8')).split('\n')) {
+    if (line.startsWith('{"n":')) {
+      const t = JSON.parse(line);
+      trials.push({ ...t, rebaseSeconds: t.rebaseP50 === null ? [] : [t.rebaseP50] });
+    }
+  }
+}
+for (const seed of args['from-log'] ? [] : seeds) {
   for (const n of ns) {
     for (const swarm of n === 1 ? [false] : [true, false]) {
       const load = loadavg()[0];
@@ -49,6 +59,7 @@ const time = (t) => (t.reached ? t.reached.seconds : t.wallSeconds);
 const exps = (t) => (t.reached ? t.reached.experiments : t.runs);
 const slots = (t) => (t.reached ? t.reached.slots : (t.runs + t.noiseRuns + t.replicationRuns) / t.n);
 const of = (n, swarm) => trials.filter((t) => t.n === n && t.swarm === (n === 1 ? false : swarm));
+const ranSeeds = [...new Set(trials.map((t) => t.seed))];
 const one = median(of(1, false).map(time));
 const oneSlots = median(of(1, false).map(slots));
 const summary = ns.map((n) => {
@@ -77,7 +88,7 @@ const summary = ns.map((n) => {
 });
 const result = {
   date: new Date().toISOString(), machine: `${cpus().length}× ${cpus()[0]?.model}`, loadavgAtEnd: loadavg().map((l) => +l.toFixed(2)),
-  settings: { ...common, seeds }, oneBoxMedianSeconds: round(one, 1), oneBoxMedianSlots: round(oneSlots, 1), summary,
+  settings: { ...common, seeds: ranSeeds }, oneBoxMedianSeconds: round(one, 1), oneBoxMedianSlots: round(oneSlots, 1), summary,
   trials: trials.map(({ rebaseSeconds, ...t }) => ({ ...t, rebaseSeconds: rebaseSeconds.map((x) => +x.toFixed(2)) })),
 };
 if (args.out) await writeFile(args.out, JSON.stringify(result, null, 1));
