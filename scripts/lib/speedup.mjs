@@ -97,7 +97,7 @@ async function figures(nodes) {
     }
   }
   if (process.env.BENCH_DEBUG) {
-    for (const { node, r } of all) console.error(node.name, r.seq, r.status, r.origin.kind, r.hash?.slice(0, 8), r.parentHash.slice(0, 8), r.hypothesis, r.measuredBy ? '(measured by peer)' : '', '|', r.reason ?? '', r.metrics?.val_bpb ?? '');
+    for (const { node, r } of all) console.error(node.name, r.startedAt?.slice(14, 22), r.endedAt?.slice(14, 22), r.seq, r.status, r.origin.kind, r.hash?.slice(0, 8), r.parentHash.slice(0, 8), r.hypothesis, r.measuredBy ? '(measured by peer)' : '', '|', r.reason ?? '', r.metrics?.val_bpb ?? '');
   }
   const skips = all.filter(({ r }) => r.status === 'skip').length;
   const statuses = {};
