@@ -183,7 +183,7 @@ const OPEN_TAG = '<untrusted-data>';
 const CLOSE_TAG = '</untrusted-data>';
 
 /** Text from elsewhere, fenced so the model can tell it from the request; nothing inside can close the fence. */
-function dataBlock(body: string): string {
+export function dataBlock(body: string): string {
   return `${UNTRUSTED_NOTE}\n${OPEN_TAG}\n${body}\n${CLOSE_TAG}`;
 }
 
@@ -203,7 +203,7 @@ function section(title: string, body: string): string {
 }
 
 /** A code fence longer than any run of backticks in the body, so the body cannot end it. */
-function fenced(lang: string, body: string): string {
+export function fenced(lang: string, body: string): string {
   const longest = Math.max(2, ...[...body.matchAll(/`+/g)].map((m) => m[0].length));
   const fence = '`'.repeat(longest + 1);
   return `${fence}${lang}\n${body.replace(/\n$/, '')}\n${fence}`;

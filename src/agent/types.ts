@@ -1,5 +1,5 @@
 /** The proposer interface: what the loop asks of an agent. */
-import type { HistoryEntry } from '../core/index.js';
+import type { AgentCall, HistoryEntry } from '../core/index.js';
 
 export interface ProposalContext {
   /** node/program.md: the human's instructions. */
@@ -16,6 +16,13 @@ export interface ProposalContext {
    * without a run, instead of silently.
    */
   triedHere?: ReadonlySet<string>;
+  /** The experiments whose changes the current best train.py holds, oldest first (this node's records). */
+  lineage?: readonly HistoryEntry[];
+  /**
+   * Directions the swarm has worked to exhaustion, one short line each, for the proposers to steer away from
+   * (filled by plateau detection where a node has it; the coding agents list them in SWARM.md).
+   */
+  saturated?: readonly string[];
   signal?: AbortSignal;
 }
 
@@ -26,6 +33,8 @@ export interface Proposal {
   source: string;
   /** e.g. "mutate", "claude:claude-sonnet-4-5", "openai:qwen2.5-coder". */
   proposer: string;
+  /** Set by the coding-agent proposer: the call's caps and what it took, recorded with the experiment. */
+  agent?: AgentCall;
 }
 
 /**
@@ -53,7 +62,22 @@ export interface Proposer {
   repair?(ctx: ProposalContext, req: RepairRequest): Promise<Proposal>;
 }
 
+/** How the coding-agent proposer runs the user's own agent (docs/agents.md). */
+export interface AgentSettings {
+  /** A preset: claude, codex, aider or opencode; null when `command` is given instead. */
+  preset: string | null;
+  /** --agent-cmd: a command template with placeholders, run without a shell. */
+  command: string | null;
+  /** Time cap of one call; the agent's whole process group is killed at it. */
+  timeoutSeconds: number;
+  /** Cost cap of one call, for agents that report cost; null: none. */
+  maxCostUsd: number | null;
+  /** Passed to the agent's own model flag when set. */
+  model?: string;
+}
+
 export type ProposerConfig =
   | { kind: 'mutate'; seed?: number }
   | { kind: 'claude'; model: string; apiKey?: string; baseURL?: string; maxTokens?: number; timeoutMs?: number }
-  | { kind: 'openai'; model: string; apiKey?: string; baseURL?: string; maxTokens?: number; timeoutMs?: number };
+  | { kind: 'openai'; model: string; apiKey?: string; baseURL?: string; maxTokens?: number; timeoutMs?: number }
+  | ({ kind: 'agent' } & AgentSettings);

@@ -1,5 +1,5 @@
 import type { LiveRun, LiveStatus } from '../control/index.js';
-import { hardwareLabel, PRINTED_TOLERANCE, printedMismatch, type ExperimentRecord } from '../core/index.js';
+import { hardwareLabel, PRINTED_TOLERANCE, printedMismatch, type AgentCall, type ExperimentRecord } from '../core/index.js';
 import { latestKeep } from '../loop/index.js';
 import type { LeaderboardClass, PeerEntry } from '../swarm/index.js';
 
@@ -21,6 +21,7 @@ export function formatRecord(r: ExperimentRecord): string {
     `hypothesis:  ${r.hypothesis}`,
     `proposer:    ${r.origin.proposer} (${r.origin.kind})`,
   ];
+  if (r.agent) lines.push(`agent call:  ${agentCall(r.agent)}`);
   if (r.reason) lines.push(`reason:      ${r.reason}`);
   lines.push(
     `commit:      ${r.commit ?? '-'} (parent ${r.parentCommit.slice(0, 12)})`,
@@ -47,6 +48,12 @@ export function formatRecord(r: ExperimentRecord): string {
   if (r.diff) lines.push('', r.diff.trimEnd());
   if (r.logTail.length > 0) lines.push('', `last ${r.logTail.length} log lines (${r.logPath ?? ''}):`, ...r.logTail);
   return lines.join('\n');
+}
+
+/** A coding agent's call in one line: outcome, time and cost against their caps. */
+function agentCall(a: AgentCall): string {
+  const cost = a.costUsd === null ? 'cost not reported' : `$${a.costUsd.toFixed(4)}`;
+  return `${a.agent} ${a.outcome}, ${a.seconds} s of a ${a.timeoutSeconds} s cap, ${cost}${a.maxCostUsd === null ? '' : ` of a $${a.maxCostUsd} cap`}`;
 }
 
 /** `swarm status`: the node at a glance. */

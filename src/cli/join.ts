@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createProposer, type ProposerConfig } from '../agent/index.js';
-import { loadConfig, type NodeConfig, type ConfigSources, type ResolvedConfig } from '../config/index.js';
+import { loadConfig, type NodeConfig, type ConfigSources } from '../config/index.js';
 import type { LiveStatus } from '../control/index.js';
 import { deviceLabel, hardwareClass, hardwareLabel, type ExperimentRecord, type Logger } from '../core/index.js';
 import { runLoop } from '../loop/index.js';
@@ -21,6 +21,8 @@ import { serveWatchers } from './watchers.js';
 /** `swarm join`: runs the research loop with the swarm until Ctrl-C or --max-experiments. */
 export async function join(sources: ConfigSources): Promise<void> {
   const given = loadConfig(sources);
+  // A coding agent that is not installed is a setup problem: say so before the box is probed and the swarm joined.
+  const agent = given.proposer === 'agent' ? createProposer(proposerConfig(given, '')) : null;
   const program = await readText(given.program, 'program.md (the instructions to the agent)');
   const bootstrap = [...(await readBootstrap(given.bootstrapFile)), ...given.bootstrap];
   const swarmKey = given.swarmKey === null ? undefined : parseSwarmKey(await readBytes(given.swarmKey, 'the swarm key'), given.swarmKey);
@@ -67,7 +69,7 @@ export async function join(sources: ConfigSources): Promise<void> {
       bootstrap, mdns: config.mdns, source: link.source, log, ...(swarmKey ? { swarmKey } : {}),
     });
     link.attach(net);
-    const proposer = createProposer(proposerConfig(config, net.peerId));
+    const proposer = agent ?? createProposer(proposerConfig(config, net.peerId));
     verifier = async (ref) => {
       const target = await findTarget(ref, {
         records: await store.list(), shared: await link.records(), self: net?.peerId ?? null,
@@ -121,7 +123,7 @@ function peerCodePolicy(fence: Fence, config: NodeConfig, log: Logger): string |
   return 'not run: the fence on this box is incomplete and --allow-unsandboxed was not given';
 }
 
-function proposerConfig(config: ResolvedConfig, peerId: string): ProposerConfig {
+function proposerConfig(config: NodeConfig, peerId: string): ProposerConfig {
   const llm = { ...(config.baseUrl ? { baseURL: config.baseUrl } : {}) };
   switch (config.proposer) {
     case 'mutate':
@@ -130,6 +132,11 @@ function proposerConfig(config: ResolvedConfig, peerId: string): ProposerConfig 
       return { kind: 'claude', model: config.model ?? 'claude-sonnet-4-5', ...llm };
     case 'openai':
       return { kind: 'openai', model: config.model!, ...llm };
+    case 'agent':
+      return {
+        kind: 'agent', preset: config.agent, command: config.agentCmd, timeoutSeconds: config.agentTimeout, maxCostUsd: config.agentMaxCost,
+        ...(config.model ? { model: config.model } : {}),
+      };
   }
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
+import { AGENT_PRESETS } from '../agent/index.js';
 import { loadConfig, type ConfigSources } from '../config/index.js';
 import { diskError, StateError, SwarmError } from '../core/index.js';
 import { generateSwarmKey } from '../p2p/index.js';
@@ -42,8 +43,12 @@ common(program.command('join'))
   .option('--budget-tokens <n>', 'tokens trained per experiment; implies --budget-mode tokens (default 150000 on a CPU, 2000000 on a GPU)')
   .option('--timeout <seconds>', 'kill a run after this long (default max(2×budget, budget+120); in tokens mode 1 s per 500 tokens, 600 to 3600)')
   .addOption(new Option('--dataset <name>', 'data to train on (default sotu, offline)').choices(['sotu', 'climbmix']))
-  .addOption(new Option('--proposer <kind>', 'who proposes changes (default mutate, offline)').choices(['mutate', 'claude', 'openai']))
-  .option('--model <name>', 'LLM model (claude default claude-sonnet-4-5; required for openai)')
+  .addOption(new Option('--proposer <kind>', 'who proposes changes (default mutate, offline); agent: your coding agent, run headless').choices(['mutate', 'claude', 'openai', 'agent']))
+  .option('--model <name>', "LLM model (claude default claude-sonnet-4-5; required for openai); with --proposer agent, passed to the agent's model flag")
+  .addOption(new Option('--agent <name>', 'the coding agent of --proposer agent (docs/agents.md)').choices([...AGENT_PRESETS]))
+  .option('--agent-cmd <cmd>', 'any other coding agent: a command with {prompt}, {prompt_file}, {dir}, {train_py} placeholders, run without a shell')
+  .option('--agent-timeout <seconds>', 'time cap of one agent call; its process group is killed at it (default 600)')
+  .option('--agent-max-cost <usd>', 'cost cap of one agent call, for agents that report cost (claude, aider, opencode; default none)')
   .option('--base-url <url>', 'LLM endpoint (Anthropic: without /v1; OpenAI-compatible: with /v1)')
   .option('--python <path>', 'Python that runs the trainer (default .venv/bin/python)')
   .option('--cache <dir>', 'data and tokenizer cache (default ~/.cache/swarm)')
@@ -76,7 +81,8 @@ common(program.command('join'))
     const src = sources(o as CommonOptions, {
       maxExperiments: o.maxExperiments, budget: o.budget, budgetMode: o.budgetMode, budgetTokens: o.budgetTokens,
       timeout: o.timeout, dataset: o.dataset,
-      proposer: o.proposer, model: o.model, baseUrl: o.baseUrl, python: o.python, cache: o.cache,
+      proposer: o.proposer, model: o.model, baseUrl: o.baseUrl,
+      agent: o.agent, agentCmd: o.agentCmd, agentTimeout: o.agentTimeout, agentMaxCost: o.agentMaxCost, python: o.python, cache: o.cache,
       threshold: o.threshold, seed: o.seed, program: o.program, trainer: o.trainer, listen: o.listen, announce: o.announce,
       bootstrap: o.bootstrap, mdns: o.mdns, allowUnsandboxed: o.allowUnsandboxed, trustHarness: o.trustHarness, swarmKey: o.swarmKey,
       dashboard: o.dashboard, dashboardToken: o.dashboardToken, noiseRuns: o.noiseRuns, noiseEvery: o.noiseEvery, noiseK: o.noiseK, replicas: o.replicas, runPolicy: o.runPolicy, allowlist: o.allowlist,

@@ -3,10 +3,13 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, DATASETS, type Dataset } from '../core/index.js';
+import { AGENT_PLACEHOLDERS, AGENT_PRESETS } from '../agent/index.js';
 import { RUN_POLICIES, type RunPolicy } from '../trust/index.js';
 
-export type ProposerKind = 'mutate' | 'claude' | 'openai';
-const PROPOSERS: readonly ProposerKind[] = ['mutate', 'claude', 'openai'];
+export type ProposerKind = 'mutate' | 'claude' | 'openai' | 'agent';
+const PROPOSERS: readonly ProposerKind[] = ['mutate', 'claude', 'openai', 'agent'];
+/** Default time cap of one coding-agent call: 10 minutes. */
+export const DEFAULT_AGENT_TIMEOUT = 600;
 /** What a run's budget counts: seconds of training (the reference's), or tokens trained on. */
 export type BudgetMode = 'time' | 'tokens';
 export const BUDGET_MODES: readonly BudgetMode[] = ['time', 'tokens'];
@@ -55,6 +58,14 @@ export interface NodeConfig {
   proposer: ProposerKind;
   model: string | null;
   baseUrl: string | null;
+  /** The coding agent of `--proposer agent`: a preset (claude, codex, aider, opencode). */
+  agent: string | null;
+  /** Or any other agent: a command template with placeholders (docs/agents.md). */
+  agentCmd: string | null;
+  /** Time cap of one agent call, in seconds. */
+  agentTimeout: number;
+  /** Cost cap of one agent call, in US dollars, for agents that report cost; null: none. */
+  agentMaxCost: number | null;
   /** The Python interpreter that runs the trainer. */
   python: string;
   /** Where prepare.py keeps data and tokenizers (shared by all nodes on a box). */
@@ -119,6 +130,7 @@ export type ResolvedConfig = NodeConfig & { budgetMode: BudgetMode; budgetTokens
 export type ConfigKey = keyof NodeConfig;
 export const CONFIG_KEYS: readonly ConfigKey[] = [
   'state', 'maxExperiments', 'budget', 'budgetMode', 'budgetTokens', 'timeout', 'dataset', 'proposer', 'model', 'baseUrl',
+  'agent', 'agentCmd', 'agentTimeout', 'agentMaxCost',
   'python', 'cache', 'threshold', 'seed', 'program', 'trainer',
   'listen', 'announce', 'bootstrap', 'bootstrapFile', 'mdns', 'allowUnsandboxed', 'trustHarness', 'swarmKey',
   'noiseRuns', 'noiseEvery', 'noiseK', 'replicas', 'runPolicy', 'allowlist',
@@ -191,6 +203,10 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
     proposer,
     model: get('model', text, proposer === 'claude' ? 'claude-sonnet-4-5' : null),
     baseUrl: get('baseUrl', text, null),
+    agent: get<string | null>('agent', oneOf(AGENT_PRESETS), null),
+    agentCmd: get<string | null>('agentCmd', agentCommand, null),
+    agentTimeout: get('agentTimeout', positiveNumber, DEFAULT_AGENT_TIMEOUT),
+    agentMaxCost: get<number | null>('agentMaxCost', positiveNumber, null),
     python: get('python', text, existsSync(defaultPython) ? defaultPython : 'python3'),
     cache: get('cache', text, join(homedir(), '.cache', 'swarm')),
     threshold: get('threshold', nonNegativeNumber, 0),
@@ -225,8 +241,26 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
       hint: 'pass --model NAME (e.g. --model qwen2.5-coder:32b) and --base-url http://HOST:PORT/v1',
     });
   }
+  checkAgent(config);
   if (config.budgetMode !== 'auto') resolveBudget(config, 'cpu');
   return config;
+}
+
+/** `--proposer agent` needs exactly one of --agent and --agent-cmd; they mean nothing to another proposer. */
+function checkAgent(config: NodeConfig): void {
+  const given = config.agent !== null || config.agentCmd !== null;
+  if (config.proposer !== 'agent') {
+    if (given) throw new ConfigError(`--agent and --agent-cmd choose the coding agent of --proposer agent, but the proposer is ${config.proposer}`, { hint: 'add --proposer agent' });
+    return;
+  }
+  if (config.agent !== null && config.agentCmd !== null) {
+    throw new ConfigError('both --agent and --agent-cmd are set; choose one', { hint: '--agent NAME runs a preset; --agent-cmd CMD runs any other agent' });
+  }
+  if (!given) {
+    throw new ConfigError('the agent proposer needs a coding agent', {
+      hint: `pass --agent ${AGENT_PRESETS.join('|')}, or --agent-cmd 'mytool --task {prompt_file}' (docs/agents.md)`,
+    });
+  }
 }
 
 /**
@@ -368,6 +402,16 @@ function listenAddress(v: unknown, origin: string): string {
   const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(s);
   if (!m || Number(m[2]) > 65535) throw fail(origin, "'off' or HOST:PORT (e.g. 127.0.0.1:8470)", v);
   return s;
+}
+/** A command template: words (split as execa does) of which at least one holds the task's placeholder, no unknown placeholder. */
+function agentCommand(v: unknown, origin: string): string {
+  const cmd = text(v, origin);
+  const unknown = [...cmd.matchAll(/\{[a-z_]*\}/g)].map((m) => m[0]).filter((p) => !(AGENT_PLACEHOLDERS as readonly string[]).includes(p));
+  if (unknown.length > 0) throw new ConfigError(`${origin} has unknown placeholder(s) ${unknown.join(', ')}`, { hint: `known: ${AGENT_PLACEHOLDERS.join(', ')}` });
+  if (!cmd.includes('{prompt}') && !cmd.includes('{prompt_file}')) {
+    throw new ConfigError(`${origin} must pass the task to the agent with {prompt} or {prompt_file}`, { hint: "e.g. --agent-cmd 'mytool --message-file {prompt_file}'" });
+  }
+  return cmd;
 }
 function bool(v: unknown, origin: string): boolean {
   if (typeof v === 'boolean') return v;

@@ -1,4 +1,5 @@
 /** Typed errors: each says what went wrong and what the user can do about it. */
+import type { AgentCall } from './types.js';
 
 export class SwarmError extends Error {
   /** A short hint for the user, printed under the message. */
@@ -16,9 +17,12 @@ export class ConfigError extends SwarmError {}
 /** The proposer could not produce a usable train.py (bad reply, edit that does not apply, API failure). */
 export class ProposalError extends SwarmError {
   readonly kind: 'malformed' | 'no-apply' | 'api' | 'exhausted';
-  constructor(kind: ProposalError['kind'], message: string, options: { hint?: string; cause?: unknown } = {}) {
+  /** A coding agent's call that proposed nothing: recorded with the invalid record. */
+  readonly agent?: AgentCall;
+  constructor(kind: ProposalError['kind'], message: string, options: { hint?: string; cause?: unknown; agent?: AgentCall } = {}) {
     super(message, options);
     this.kind = kind;
+    if (options.agent) this.agent = options.agent;
   }
 }
 

@@ -139,6 +139,28 @@ export interface ExperimentRecord {
    * replication confirmed its val_bpb (metrics are the peer's), so the node took it as its best as it was.
    */
   measuredBy?: { peer: string; experiment: string };
+  /** Set when a coding agent (`--proposer agent`) drafted it: the call's caps and what it took. */
+  agent?: AgentCall;
+}
+
+/**
+ * One call of a coding agent (`--proposer agent`, docs/agents.md): what it was allowed and what it took.
+ * Kept with the experiment it proposed, or with the invalid record when it proposed nothing; this node's
+ * own bookkeeping, not part of the records shared with peers.
+ */
+export interface AgentCall {
+  /** The preset (`claude`, `codex`, `aider`, `opencode`), or `custom` for --agent-cmd. */
+  agent: string;
+  /** `edited`: train.py changed and nothing else; every other outcome proposed nothing. */
+  outcome: 'edited' | 'no-edit' | 'refused' | 'failed' | 'timeout' | 'over-cost' | 'aborted';
+  /** Wall time of the call. */
+  seconds: number;
+  /** The time cap it ran under. */
+  timeoutSeconds: number;
+  /** What the agent reported spending; null when it reports no cost. */
+  costUsd: number | null;
+  /** The cost cap it ran under; null when none was set. */
+  maxCostUsd: number | null;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { ExperimentRecord } from '../core/index.js';
 import { judge } from '../judge/index.js';
 import { keepMargin } from '../trust/index.js';
 import type { Staged, Version } from '../workspace/index.js';
-import { latestKeep, toHistory, triedHashes } from './history.js';
+import { bestLineage, latestKeep, toHistory, triedHashes } from './history.js';
 import { newId } from './ids.js';
 import type { LoopState } from './state.js';
 import type { Candidate } from './types.js';
@@ -13,7 +13,7 @@ async function context(s: LoopState, source: string) {
   const triedHere = new Set(triedHashes(s.records).keys());
   const tried = new Set([...triedHere, ...((await swarm?.tried()) ?? [])]);
   const history = [...((await swarm?.history()) ?? []), ...toHistory(s.records)];
-  return { program, source, history, tried, triedHere, signal: s.stop.signal };
+  return { program, source, history, tried, triedHere, lineage: bestLineage(s.records), signal: s.stop.signal };
 }
 
 /** Asks the proposer for the next candidate against the current best; a failure becomes an invalid record. */
@@ -22,7 +22,7 @@ async function draft(s: LoopState): Promise<Candidate | ExperimentRecord> {
   const parent = await s.lock.run(() => workspace.best());
   try {
     const p = await proposer.propose(await context(s, parent.source));
-    return { hypothesis: p.hypothesis, source: p.source, origin: { kind: 'proposer', proposer: p.proposer }, parent };
+    return { hypothesis: p.hypothesis, source: p.source, origin: { kind: 'proposer', proposer: p.proposer }, parent, ...(p.agent ? { agent: p.agent } : {}) };
   } catch (err) {
     return s.invalid(err, parent, { kind: 'proposer', proposer: proposer.name });
   }

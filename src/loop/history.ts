@@ -26,3 +26,9 @@ export function triedHashes(records: readonly ExperimentRecord[]): Map<string, n
 export function latestKeep(records: readonly ExperimentRecord[]): ExperimentRecord | undefined {
   return records.filter((r) => r.status === 'keep' && r.metrics !== null && !r.imported).at(-1);
 }
+
+/** This node's records the current best is made of (its lineage), oldest first, as history entries. */
+export function bestLineage(records: readonly ExperimentRecord[]): HistoryEntry[] {
+  const ids = new Set(latestKeep(records)?.lineage ?? []);
+  return toHistory(records.filter((r) => ids.has(r.id)));
+}

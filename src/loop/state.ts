@@ -114,6 +114,7 @@ export class LoopState {
       hardware: null, dataset: init.dataset, budgetSeconds: init.budget,
       ...(init.budgetTokens !== undefined ? { budgetTokens: init.budgetTokens } : {}),
       attempts: 0, startedAt: new Date().toISOString(), endedAt: null, logTail: [], logPath: null,
+      ...(c.agent ? { agent: c.agent } : {}),
     };
   }
 
@@ -121,7 +122,8 @@ export class LoopState {
     // One line, no stack: it is often a consequence (a store closed because the node is stopping on a full disk).
     if (!(err instanceof ProposalError)) this.log.error(`proposer failed unexpectedly: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
     const reason = err instanceof Error ? err.message : String(err);
-    return { ...this.newRecord({ hypothesis: '(no proposal)', source: parent.source, origin, parent }, parent), status: 'invalid', reason, endedAt: new Date().toISOString() };
+    const agent = err instanceof ProposalError ? err.agent : undefined;
+    return { ...this.newRecord({ hypothesis: '(no proposal)', source: parent.source, origin, parent, ...(agent ? { agent } : {}) }, parent), status: 'invalid', reason, endedAt: new Date().toISOString() };
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Proposer } from '../agent/index.js';
-import type { Dataset, ExperimentRecord, HistoryEntry, Logger, Metrics, NoiseFloor, Origin, WorkerDevice } from '../core/index.js';
+import type { AgentCall, Dataset, ExperimentRecord, HistoryEntry, Logger, Metrics, NoiseFloor, Origin, WorkerDevice } from '../core/index.js';
 import type { RunResult, Trainer } from '../runner/index.js';
 import type { Store } from '../store/index.js';
 import type { NoiseSettings } from '../trust/index.js';
@@ -112,4 +112,6 @@ export interface Candidate {
   /** Experiments whose changes it brings besides its own (a peer's lineage). */
   lineage?: string[];
   refused?: string | null;
+  /** The coding-agent call that drafted it (`--proposer agent`), recorded with the experiment. */
+  agent?: AgentCall;
 }

@@ -9,7 +9,7 @@ export {
   type P2PInit, type P2PLog, type RecordSource, type SwarmNet, type PeerSummary,
 } from './net.js';
 export {
-  signRecord, verifyRecord, validateRecord, checkRecord, decodeRecord, encodeRecord, signingBytes, sha256Hex,
+  signRecord, verifyRecord, validateRecord, checkRecord, parseIsoTime, decodeRecord, encodeRecord, signingBytes, sha256Hex,
   LIMITS, RECORD_TYPES, EXPERIMENT_ID, FINGERPRINT, NAME, VERSION, UNSAFE_TEXT, safeText, safeName, RESULT_STATUSES, RESULT_OUTCOMES, DROP_REASONS,
   type ResultBody, type ClaimBody, type BestBody, type NoiseBody, type VerifyBody, type SignedNoise, type SignedVerify, type RecordBody, type RecordType, type UnsignedRecord,
   type Envelope, type SignedRecord, type SignedResult, type SignedClaim, type SignedBest, type DraftRecord,
@@ -21,3 +21,5 @@ export { canonicalJson } from './canonical.js';
 export { loadOrCreateIdentity, SeqCounter, IdentityError } from './identity.js';
 export { SeqTracker } from './tracker.js';
 export { WIRE, FETCH_FOUND, FETCH_NOT_FOUND } from './wire.js';
+export { ANTI_ENTROPY, AntiEntropy, summaryDigest, encodeDigestMessage, parseDigestMessage, type AntiEntropyInit } from './antientropy.js';
+export { SCORE_THRESHOLDS, gossipsubOptions, peerScoreParams, topicScoreParams } from './scoring.js';

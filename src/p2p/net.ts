@@ -19,6 +19,8 @@ import {
 } from './records.js';
 import { SeqTracker } from './tracker.js';
 import { parseSwarmKey } from './pnet.js';
+import { gossipsubOptions } from './scoring.js';
+import { AntiEntropy, ANTI_ENTROPY, encodeDigestMessage, parseDigestMessage } from './antientropy.js';
 import { exchange, serve, FETCH_FOUND, FETCH_NOT_FOUND, WIRE } from './wire.js';
 
 export interface P2PLog {
@@ -65,6 +67,8 @@ export interface P2PInit {
    * must prove the same key before noise starts; peers without it cannot connect.
    */
   swarmKey?: Uint8Array;
+  /** Mean period of anti-entropy rounds (protocol.md §5.1); default 30 s, 0 = off. */
+  antiEntropyMs?: number;
 }
 
 export interface PeerSummary {
@@ -102,10 +106,11 @@ export function topics(programId: string): Record<RecordType, string> {
   };
 }
 
-export function protocols(programId: string): { fetch: string; sync: string } {
+export function protocols(programId: string): { fetch: string; sync: string; digest: string } {
   return {
     fetch: `/swarm/1/${programId}/fetch/1.0.0`,
     sync: `/swarm/1/${programId}/sync/1.0.0`,
+    digest: `/swarm/1/${programId}/digest/1.0.0`,
   };
 }
 
@@ -114,36 +119,13 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const PEER = /^[1-9A-HJ-NP-Za-km-z]{1,128}$/;
 const errMsg = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-/** Peer score: topics are low-traffic, so only invalid messages count against a peer. */
-function topicScore() {
-  return {
-    topicWeight: 1,
-    timeInMeshWeight: 0.01,
-    timeInMeshQuantum: 1000,
-    timeInMeshCap: 3600,
-    firstMessageDeliveriesWeight: 1,
-    firstMessageDeliveriesDecay: 0.99,
-    firstMessageDeliveriesCap: 50,
-    meshMessageDeliveriesWeight: 0,
-    meshMessageDeliveriesDecay: 0.5,
-    meshMessageDeliveriesCap: 100,
-    meshMessageDeliveriesThreshold: 1,
-    meshMessageDeliveriesWindow: 10,
-    meshMessageDeliveriesActivation: 5000,
-    meshFailurePenaltyWeight: 0,
-    meshFailurePenaltyDecay: 0.5,
-    invalidMessageDeliveriesWeight: -1,
-    invalidMessageDeliveriesDecay: 0.99,
-  };
-}
-
 function peerOf(addr: Multiaddr): string | undefined {
   const c = addr.getComponents().filter((x) => x.name === 'p2p').at(-1);
   return c?.value;
 }
 
 function parseJson(bytes: Uint8Array): unknown {
-  return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  return JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes)); // a BOM is refused, as in records
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -171,6 +153,11 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
   const program = init.programId;
   if (!/^[0-9a-f]{1,128}$/.test(program)) {
     throw new NetError(`program id ${JSON.stringify(program)} is not lowercase hex (1–128 chars)`);
+  }
+  const aePeriod = init.antiEntropyMs ?? ANTI_ENTROPY.periodMs;
+  // A timer longer than 2^31 ms, or NaN, fires at once: such a "period" would be a busy loop.
+  if (!(aePeriod >= 0 && aePeriod <= 86_400_000)) {
+    throw new NetError(`anti-entropy period ${aePeriod} ms is not between 0 (off) and 86400000 (a day)`);
   }
   const TOPICS = topics(program);
   const PROTOS = protocols(program);
@@ -222,19 +209,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       peerDiscovery: init.mdns ? [mdns({ interval: 10_000 })] : [],
       services: {
         identify: identify(),
-        pubsub: gossipsub({
-          globalSignaturePolicy: 'StrictSign',
-          allowPublishToZeroTopicPeers: true,
-          fallbackToFloodsub: false,
-          emitSelf: false,
-          floodPublish: true,
-          // Bigger than the 256 KiB record limit so oversized records reach the validator and
-          // are counted (and scored) rather than silently killing the stream.
-          maxInboundDataLength: 2 * 1024 * 1024,
-          scoreParams: {
-            topics: Object.fromEntries(Object.values(TOPICS).map((t) => [t, topicScore()])),
-          },
-        }),
+        pubsub: gossipsub(gossipsubOptions(Object.values(TOPICS))),
       },
       start: false,
     });
@@ -427,6 +402,24 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       }
     })();
   };
+  // ---- periodic anti-entropy: digest exchange, then a sync pull where they differ (§5.1) ---------
+  const digestPeers = new Set<string>();
+  const antiEntropy = new AntiEntropy({
+    periodMs: aePeriod,
+    known: () => tracker.known(),
+    peers: () => node.getPeers().map(String).filter((p) => digestPeers.has(p)),
+    ask: async (peer, digest) => parseDigestMessage(await request(peer, PROTOS.digest, { digest }, ANTI_ENTROPY.maxMessageBytes)),
+    pull: (peer) => syncFrom(peer, tracker.known()),
+    busy: syncing,
+    log,
+  });
+  await node.handle(PROTOS.digest, (stream, connection) =>
+    serve(stream, ANTI_ENTROPY.maxMessageBytes, async (req) =>
+      encodeDigestMessage(antiEntropy.answer(connection.remotePeer.toString(), parseDigestMessage(req))),
+    (err) => log.warn(`p2p: digest from ${connection.remotePeer.toString()} failed: ${errMsg(err)}`)),
+  { maxInboundStreams: 2, maxOutboundStreams: 2 });
+  node.addEventListener('peer:disconnect', (evt) => digestPeers.delete(evt.detail.toString()));
+
   const addrBook = new Map<string, Set<string>>();
   const remember = (peer: string, addrs: Multiaddr[]): void => {
     let set = addrBook.get(peer);
@@ -451,6 +444,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
     try {
       const peer = evt.detail.peerId.toString();
       remember(peer, evt.detail.listenAddrs);
+      if (evt.detail.protocols.includes(PROTOS.digest)) digestPeers.add(peer);
       if (evt.detail.protocols.includes(PROTOS.sync)) autoSync(peer);
       else warnForeignProgram(peer, evt.detail.protocols);
     } catch (err) {
@@ -506,6 +500,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
   redial();
   const timer = setInterval(redial, init.redialMs ?? 10_000);
   timer.unref();
+  antiEntropy.start();
   log.info(`p2p: ${selfId} listening on ${node.getMultiaddrs().map(String).join(' ')}${psk ? ' (private swarm)' : ''}`);
 
   return {
@@ -570,6 +565,7 @@ export async function createSwarmNet(init: P2PInit): Promise<SwarmNet> {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      antiEntropy.stop();
       await node.stop();
     },
   };

@@ -175,7 +175,7 @@ type Check = (v: unknown) => string | null;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const PROGRAM = /^[0-9a-f]+$/;
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$/;
 // 64 bytes, standard base64, padded; the last character carries 2 bits, so only A, Q, g, w are canonical
 // (other letters decode to the same bytes, and one record must have exactly one signature text).
 const SIG = /^[A-Za-z0-9+/]{85}[AQgw]==$/;
@@ -209,9 +209,28 @@ const str = (max: number, min = 0): Check => (v) => {
 };
 const pattern = (re: RegExp, what: string): Check => (v) =>
   typeof v === 'string' && re.test(v) ? null : `expected ${what}`;
+/**
+ * Nanoseconds since 1970 of a record time (docs/protocol.md §3.1), or undefined when `s` is not one:
+ * exactly `YYYY-MM-DDTHH:MM:SS(.1-9 digits)?Z`, and a real instant. Date.parse rolls impossible
+ * components over (`2026-02-30` reads as March 2, `24:00:00` as the next day), so the components
+ * are set one by one and must read back unchanged: that refuses day 0, Feb 29 outside leap years,
+ * hour 24, minute or second 60 (no leap seconds), month 0 or 13.
+ */
+export function parseIsoTime(s: string): bigint | undefined {
+  const m = ISO.exec(s);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const t = new Date(0);
+  t.setUTCFullYear(y, mo - 1, d); // not Date.UTC, which maps years 0-99 to 1900-1999
+  t.setUTCHours(h, mi, sec, 0);
+  const back = [t.getUTCFullYear(), t.getUTCMonth() + 1, t.getUTCDate(), t.getUTCHours(), t.getUTCMinutes(), t.getUTCSeconds()];
+  if (back.some((x, i) => x !== [y, mo, d, h, mi, sec][i])) return undefined;
+  return BigInt(t.getTime()) * 1_000_000n + BigInt((m[7] ?? '').padEnd(9, '0'));
+}
+
 const iso: Check = (v) => {
-  if (typeof v !== 'string' || !ISO.test(v)) return 'expected an ISO 8601 UTC time';
-  return Number.isFinite(Date.parse(v)) ? null : 'not a real date';
+  if (typeof v !== 'string' || !ISO.test(v)) return 'expected an ISO 8601 UTC time (YYYY-MM-DDTHH:MM:SS(.fraction)?Z)';
+  return parseIsoTime(v) === undefined ? 'not a real date and time' : null;
 };
 const hex64 = pattern(HEX64, 'a sha256 hex digest (64 lowercase hex)');
 const num = (min: number, max: number): Check => (v) =>
@@ -367,10 +386,11 @@ function semantic(r: SignedRecord): string | null {
     if (r.verdict !== replicationVerdict(r.claimed, r.val_bpb, r.tolerance)) return 'verdict does not follow from claimed, val_bpb and tolerance';
   }
   if (r.type === 'claim') {
-    const t = Date.parse(r.time);
-    const e = Date.parse(r.expires);
+    // Compared in nanoseconds: both carry up to 9 fraction digits, and `expires` 1 µs after `time` is after it.
+    const t = parseIsoTime(r.time)!;
+    const e = parseIsoTime(r.expires)!;
     if (e <= t) return 'expires must be after time';
-    if (e - t > LIMITS.claimMaxMs) return 'claim lasts too long';
+    if (e - t > BigInt(LIMITS.claimMaxMs) * 1_000_000n) return 'claim lasts too long';
   }
   return null;
 }
@@ -441,15 +461,21 @@ export async function decodeRecord(bytes: Uint8Array, program: string): Promise<
   }
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    // ignoreBOM keeps a leading U+FEFF in the text, so JSON.parse refuses it: records carry no BOM (§3.1).
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes));
   } catch (err) {
     return { ok: false, reason: 'invalid-json', error: err instanceof Error ? err.message : String(err) };
   }
-  return checkRecord(value, program);
+  // The size rule of gossip is on the bytes received (checked above), not on a re-serialisation.
+  return checkParsed(value, program, false);
 }
 
-/** validateRecord + verifyRecord on an already parsed value. Never throws. */
+/** validateRecord + verifyRecord on an already parsed value (a sync item). Never throws. */
 export async function checkRecord(value: unknown, program: string): Promise<Validation> {
+  return checkParsed(value, program, true);
+}
+
+async function checkParsed(value: unknown, program: string, measure: boolean): Promise<Validation> {
   let v: Validation;
   try {
     v = validateRecord(value, program);
@@ -457,7 +483,7 @@ export async function checkRecord(value: unknown, program: string): Promise<Vali
     return { ok: false, reason: 'schema', error: err instanceof Error ? err.message : String(err) };
   }
   if (!v.ok) return v;
-  const size = Buffer.byteLength(JSON.stringify(v.record), 'utf8');
+  const size = measure ? Buffer.byteLength(JSON.stringify(v.record), 'utf8') : 0;
   if (size > LIMITS.messageBytes) return { ok: false, reason: 'oversize', error: `${size} bytes > ${LIMITS.messageBytes}` };
   if (!(await verifyRecord(v.record))) return { ok: false, reason: 'signature', error: `bad signature for origin ${v.record.peer}` };
   return v;
