@@ -47,14 +47,15 @@ describe('benchmark scripts, short', () => {
   });
 
   it('duty: a slow LLM proposer drafts while the box trains, so the box trains more than a draft-then-run loop could', async () => {
-    const out = await script('bench-duty.mjs', ['--budget', '3', '--runs', '5', '--latency', '2.5']);
+    const out = await script('bench-duty.mjs', ['--budget', '6', '--runs', '5', '--latency', '5.5']);
     expect(out.runs).toBe(5);
     expect(out.invalid).toBe(0);
-    // The LLM (2.5 s a reply) answers while the previous 3 s run trains: one request at a time, never waited for in full.
+    // The LLM (5.5 s a reply) answers while the previous 6 s run trains: one request at a time.
     expect(out.llmMaxConcurrent).toBe(1);
     expect(out.llmRequests).toBeGreaterThanOrEqual(2);
-    // Drafting only after a run ended would leave at most 3 / (3 + 2.5) = 0.545 of the time training.
-    expect(out.duty).toBeGreaterThan(0.58);
+    // Drafting only after a run ended would leave at most 6 / (6 + 5.5) = 0.52 of the time training; pipelined,
+    // what is lost is the node's own time per run (seconds on a loaded CI box), not the LLM's.
+    expect(out.duty).toBeGreaterThan(0.56);
     expect(out.duty).toBeLessThanOrEqual(1);
   });
 });
