@@ -22,25 +22,25 @@ def speedup(result, out):
     rows = result["summary"]
     ns = [r["n"] for r in rows]
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-    one = result["oneBoxMedianSeconds"]
-    a.plot(ns, [one / r["swarm"]["medianSeconds"] if r["swarm"]["medianSeconds"] else None for r in rows], "o-", label="swarm of N")
-    a.plot(ns, [one / r["lone"]["medianSeconds"] if r["lone"]["medianSeconds"] else None for r in rows], "s--", label="N lone boxes (best of them)")
+    one = result["oneBoxMedianSlots"]
+    a.plot(ns, [one / r["swarm"]["medianSlots"] for r in rows], "o-", label="swarm of N")
+    a.plot(ns, [one / r["lone"]["medianSlots"] for r in rows], "s--", label="N lone boxes (first to reach)")
     a.plot(ns, [0.8 * n for n in ns], ":", color="grey", label="goal 0.8·N")
     a.set_xscale("log", base=2)
     a.set_xticks(ns, [str(n) for n in ns])
     a.set_xlabel("boxes N")
-    a.set_ylabel("speedup to target vs one box (median wall time)")
+    a.set_ylabel("speedup to target vs one box (run slots)")
     a.legend()
     a.grid(alpha=0.3)
     for t in result["trials"]:
         x = t["n"] * (1.04 if t["swarm"] else 0.96)
-        y = t["reached"]["seconds"] if t["reached"] else t["wallSeconds"]
+        y = t["reached"]["slots"] if t["reached"] else (t["runs"] + t["noiseRuns"] + t["replicationRuns"]) / t["n"]
         b.scatter([x], [y], marker="o" if t["swarm"] else "s", color="C0" if t["swarm"] else "C1", alpha=0.7,
                   facecolors="none" if not t["reached"] else None)
     b.set_xscale("log", base=2)
     b.set_xticks(ns, [str(n) for n in ns])
     b.set_xlabel("boxes N (o swarm, □ lone; hollow: target not reached)")
-    b.set_ylabel("wall seconds to target, each trial")
+    b.set_ylabel("run slots per box to target, each trial")
     b.grid(alpha=0.3)
     s = result["settings"]
     fig.suptitle(f"Swarm speedup on the surrogate program: target true val_bpb {s['target']}, {s['runSeconds']} s runs, seeds {s['seeds']} ({result['date'][:10]})", fontsize=10)
