@@ -79,7 +79,7 @@ const perNode = nodes.map((x, k) => {
 const result = {
   date: new Date().toISOString(), machine: `${cpus().length}× ${cpus()[0]?.model}`, loadavg: loadavg().map((l) => +l.toFixed(2)),
   durationSeconds: duration, actualSeconds: +((stoppedAt - t0) / 1000).toFixed(1), nodes: n, runSeconds,
-  runs: runHashes.length, duplicates, records: union.size, everyNodeHoldsEveryRecord: converged,
+  runs: runHashes.length, duplicates, takenWithoutRun: dumps.reduce((s, d) => s + (d.taken ?? 0), 0), records: union.size, everyNodeHoldsEveryRecord: converged,
   convergeSeconds: +((Date.now() - stoppedAt) / 1000).toFixed(1),
   maxGrowthAfterWarmup: Math.max(...perNode.map((p) => p.growthAfterWarmup)), perNode,
   samples: nodes.map((x) => x.samples.map((s) => [+((s.t - t0) / 1000).toFixed(1), +(s.rss / 2 ** 20).toFixed(1), s.runs])),

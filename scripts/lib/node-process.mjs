@@ -30,7 +30,9 @@ process.on('message', async (m) => {
       const own = await node.store.list();
       send({
         type: 'dump', peerId: node.net.peerId, records: shared.map((r) => `${r.peer}/${r.seq}`),
-        runs: own.filter((r) => ['keep', 'discard', 'crash'].includes(r.status) && r.origin.kind !== 'baseline').map((r) => r.hash),
+        // A keep taken from a peer's confirmed measurement (measuredBy) is no run of this node's.
+        runs: own.filter((r) => ['keep', 'discard', 'crash'].includes(r.status) && r.origin.kind !== 'baseline' && !r.measuredBy).map((r) => r.hash),
+        taken: own.filter((r) => r.measuredBy).length,
         statuses: own.reduce((s, r) => ({ ...s, [r.status]: (s[r.status] ?? 0) + 1 }), {}),
       });
     } else if (m.type === 'exit') {
