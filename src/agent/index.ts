@@ -5,6 +5,7 @@ import { mutateProposer } from './mutate.js';
 import { openaiProposer } from './openai.js';
 import type { Proposer, ProposerConfig } from './types.js';
 
+export type { Exploration } from '../directions/index.js';
 export type { ProposalContext, Proposal, RepairRequest, Proposer, ProposerConfig, AgentSettings } from './types.js';
 export { agentProposer, PRESET_NAMES as AGENT_PRESETS, PLACEHOLDERS as AGENT_PLACEHOLDERS } from './cli-agent/index.js';
 export { mutateProposer, claudeProposer, openaiProposer };

@@ -5,7 +5,11 @@
  * - a constant whose last judged move was kept is picked more often, and moved on in the same direction (80 %);
  * - a direction that was discarded (or crashed) from the constant's current value is avoided (90 %), and if it is
  *   taken anyway the step is halved; constants with a run of discards since their last keep are picked less often;
- * - steps shrink as experiments accumulate: floats move by up to ×2 at first and ×1.23 after ~70 experiments.
+ * - steps shrink as experiments accumulate: floats move by up to ×2 at first and ×1.23 after ~70 experiments;
+ * - spread (`ctx.exploration`, src/directions): a constant some node is running a change in right now is picked much less often;
+ * - on a plateau (`ctx.exploration.plateau`: many experiments without a keep) steps widen again (twice the current scale,
+ *   at most the starting one), half the proposals combine two or three constants, and constants nobody in the swarm
+ *   has tried are picked more often, saturated ones less often: single small moves around the best stopped paying.
  * Deterministic for a given seed, train.py and history length. Never returns a train.py this node tried (`ctx.triedHere`,
  * else `ctx.tried`; a peer's duplicate is then skipped by the loop's swarm check, where the user sees it), nor one it
  * returned before: after `draws` random draws it walks a fixed list of neighbours, then gives up with 'exhausted'.
@@ -15,7 +19,7 @@ import { ProposalError, sourceHash, type HistoryEntry } from '../core/index.js';
 import { formatFloat, formatRatio, mutableConstants, setConstants, zeroStart, type Constant } from './constants.js';
 import { direction, lessons, near } from './moves.js';
 import { createRng, type Rng } from './rng.js';
-import type { Proposal, ProposalContext, Proposer } from './types.js';
+import type { Exploration, Proposal, ProposalContext, Proposer } from './types.js';
 
 export interface MutateOptions {
   /** Default: a random seed per proposer, so boxes of one swarm explore differently. */
@@ -40,7 +44,7 @@ export function mutateProposer(opts: MutateOptions = {}): Proposer {
       if (constants.length === 0) {
         throw new ProposalError('exhausted', 'train.py has no numeric constants the mutator can change (top-level lines like "DEPTH = 4"); use an LLM proposer');
       }
-      const planner = new Planner(constants, ctx.history);
+      const planner = new Planner(constants, ctx.history, ctx.exploration);
       const rng = createRng('mutate', String(seed), sourceHash(ctx.source), String(ctx.history.length));
       const fresh = (changes: Change[]): Proposal | null => {
         if (changes.length === 0) return null;
@@ -74,15 +78,35 @@ interface Plan {
   blocked: Set<Dir>;
 }
 
+/** Weight factors from the swarm's directions: untried constants draw the node, ones being run elsewhere push it away. */
+const OPEN_WEIGHT = 2.5;
+const CROWDED_WEIGHT = 0.25;
+const SATURATED_WEIGHT = 0.5;
+/** On a plateau: steps this much wider (at most as wide as at the start), and how often 2 or 3 constants move at once. */
+const PLATEAU_WIDEN = 2;
+const PLATEAU_PAIR = 0.4;
+const PLATEAU_TRIPLE = 0.15;
+
 class Planner {
   private readonly plans: Plan[];
-  /** Step scale: 1 at the start, down to 0.3 as experiments accumulate. */
+  /** Step scale: 1 at the start, down to 0.3 as experiments accumulate; PLATEAU_WIDEN times that (at most 1) on a plateau. */
   private readonly temperature: number;
+  private readonly plateau: boolean;
 
-  constructor(constants: readonly Constant[], history: readonly HistoryEntry[]) {
+  constructor(constants: readonly Constant[], history: readonly HistoryEntry[], explored?: Exploration) {
     const all = lessons(history);
     const judged = history.filter((h) => h.status === 'keep' || h.status === 'discard' || h.status === 'crash').length;
-    this.temperature = Math.min(1, Math.max(0.3, 1 - judged / 100));
+    this.plateau = explored?.plateau === true;
+    const cooled = Math.min(1, Math.max(0.3, 1 - judged / 100));
+    this.temperature = this.plateau ? Math.min(1, cooled * PLATEAU_WIDEN) : cooled;
+    // Always leave to a peer what it runs now; only on a plateau turn from saturated constants to untried ones
+    // (before it, the history's own weights know better where the gains are than "nobody tried it").
+    const spread = (name: string) =>
+      explored?.crowded.includes(name) ? CROWDED_WEIGHT
+        : !this.plateau ? 1
+        : explored?.open.includes(name) ? OPEN_WEIGHT
+        : explored?.saturated.includes(name) ? SATURATED_WEIGHT
+        : 1;
     this.plans = constants.map((c) => {
       const mine = all.filter((l) => l.name === c.name);
       const lastKeep = mine.filter((l) => l.outcome === 'keep').at(-1);
@@ -98,13 +122,14 @@ class Planner {
       let weight = 1 + (kept !== null && !blocked.has(kept) ? 2 : 0);
       weight *= 0.75 ** Math.min(failsSinceKeep, 4);
       if (blocked.size === 2) weight *= 0.5;
+      weight *= spread(c.name);
       return { c, weight, kept, blocked };
     });
   }
 
-  /** One random proposal: one constant, or two with probability 0.2. */
+  /** One random proposal: one constant, or two with probability 0.2; on a plateau two or three, more often than not. */
   draw(rng: Rng): Change[] {
-    const count = this.plans.length >= 2 && rng.chance(0.2) ? 2 : 1;
+    const count = this.plateau ? Math.min(this.plans.length, this.combination(rng.next())) : this.plans.length >= 2 && rng.chance(0.2) ? 2 : 1;
     const pool = [...this.plans];
     const changes: Change[] = [];
     while (changes.length < count && pool.length > 0) {
@@ -116,6 +141,11 @@ class Planner {
       if (raw !== null) changes.push({ c: plan!.c, raw });
     }
     return changes;
+  }
+
+  /** How many constants a plateau proposal moves, from a uniform draw. */
+  private combination(x: number): number {
+    return x < PLATEAU_TRIPLE ? 3 : x < PLATEAU_TRIPLE + PLATEAU_PAIR ? 2 : 1;
   }
 
   /** Every single-constant move on a fixed grid, most promising first: the fallback when random draws keep hitting tried versions. */

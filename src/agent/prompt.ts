@@ -1,6 +1,7 @@
 /** The messages an LLM proposer sends: rules and format (system), then program, history and train.py (user). */
 import type { HistoryEntry } from '../core/index.js';
 import { unifiedDiff } from './diff.js';
+import type { Exploration } from './types.js';
 
 export interface ChatMessage { role: 'user' | 'assistant'; content: string }
 export interface PromptMessages { system: string; messages: ChatMessage[] }
@@ -9,6 +10,8 @@ export interface PromptInput {
   program: string;
   source: string;
   history: readonly HistoryEntry[];
+  /** How the swarm's exploration stands (plateau, saturated / crowded / open directions); absent: not told. */
+  exploration?: Exploration;
 }
 
 /** Size limits, in characters, for the parts of the prompt that grow with the history. */
@@ -61,11 +64,42 @@ export function proposalText(input: PromptInput, budget: PromptBudget = DEFAULT_
   if (failed) parts.push(section('Already tried and failed — do not repeat these', dataBlock(failed)));
   const running = input.history.filter((h) => h.status === 'running').map((h) => `- #${h.seq} ${oneLine(h.hypothesis, 200)}`);
   if (running.length > 0) parts.push(section('Training right now — do not duplicate', dataBlock(running.join('\n'))));
+  const explored = input.exploration ? explorationText(input.exploration) : null;
+  if (explored) parts.push(explored);
   parts.push(
     section('Current train.py (the best version so far; copy SEARCH text from here)', fenced('python', input.source)),
     section('Your task', 'Propose the next experiment: one HYPOTHESIS line, then SEARCH/REPLACE blocks against the current train.py above.'),
   );
   return parts.join('\n\n');
+}
+
+/** Said on a plateau, before the lists of directions. */
+export function plateauAdvice(ex: Pick<Exploration, 'sinceKeep'>): string {
+  return `This node has run ${ex.sinceKeep} experiments since its last kept change: small variations of the recent ideas have stopped paying. ` +
+    'Do not propose another small step on a saturated direction. Take a clearly different direction: a region or category nobody has tried, ' +
+    'a larger step, or a combination of changes that each came close.';
+}
+
+/**
+ * The exploration section of a prompt (also for other proposers' briefings, e.g. a coding agent's SWARM.md):
+ * the plateau advice, then the saturated, crowded and open directions as data (their names come from peers'
+ * diffs); null when there is nothing to say.
+ */
+export function explorationText(ex: Exploration): string | null {
+  const lines: string[] = [];
+  const list = (title: string, keys: readonly string[]) => {
+    if (keys.length > 0) lines.push(`${title}: ${keys.map((k) => oneLine(k, 80)).join(', ')}`);
+  };
+  list('Saturated (tried several times, the last tries not kept)', ex.saturated);
+  list('Being run right now by a node of the swarm (leave to them)', ex.crowded);
+  list('Nobody has tried yet (constants and code regions of the current train.py)', ex.open);
+  list('Categories nobody has tried yet', ex.openCategories);
+  if (lines.length === 0 && !ex.plateau) return null;
+  const body = [
+    ex.plateau ? plateauAdvice(ex) : 'Prefer directions nobody is covering, so that the nodes of the swarm do not crowd into one idea.',
+    ...(lines.length > 0 ? ['', dataBlock(lines.join('\n'))] : []),
+  ];
+  return section(ex.plateau ? 'Plateau: change direction' : 'Directions of the swarm', body.join('\n'));
 }
 
 /** What went wrong with an earlier attempt, in the terms the repair request gives it. */
@@ -195,7 +229,7 @@ export function untrusted(s: string): string {
   return s
     .replace(/\r\n/g, '\n')
     .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, ' ')
-    .replace(/<\/?\s*untrusted-data\s*>/gi, '[tag removed]');
+    .replace(/<\s*\/?\s*untrusted-data\b[^>]*>/gi, '[tag removed]');
 }
 
 function section(title: string, body: string): string {

@@ -1,5 +1,8 @@
 /** The proposer interface: what the loop asks of an agent. */
 import type { AgentCall, HistoryEntry } from '../core/index.js';
+import type { Exploration } from '../directions/index.js';
+
+export type { Exploration };
 
 export interface ProposalContext {
   /** node/program.md: the human's instructions. */
@@ -19,10 +22,11 @@ export interface ProposalContext {
   /** The experiments whose changes the current best train.py holds, oldest first (this node's records). */
   lineage?: readonly HistoryEntry[];
   /**
-   * Directions the swarm has worked to exhaustion, one short line each, for the proposers to steer away from
-   * (filled by plateau detection where a node has it; the coding agents list them in SWARM.md).
+   * How the swarm's exploration stands (src/directions): whether this node has plateaued, which
+   * directions have saturated, which some node is running now, which nobody tried. Keys are bounded
+   * identifiers (`MATRIX_LR`, `Block.forward()`), never peer text. Absent: proposers behave as before.
    */
-  saturated?: readonly string[];
+  exploration?: Exploration;
   signal?: AbortSignal;
 }
 

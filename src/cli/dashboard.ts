@@ -4,7 +4,7 @@ import type { NodeConfig } from '../config/index.js';
 import { ConfigError, type ExperimentRecord, type Logger } from '../core/index.js';
 import { serveDashboard, type DashboardSource } from '../dashboard/index.js';
 import { screenLines } from '../runner/index.js';
-import { readSnapshot } from './records.js';
+import { bestSource, readSnapshot } from './records.js';
 
 export interface DashboardInit {
   /** 'off', or 'HOST:PORT' ('[::1]:8470' for IPv6; port 0 picks a free one). */
@@ -77,12 +77,13 @@ export function singleFlight<T>(read: () => Promise<T>): () => Promise<T> {
 }
 
 /** `swarm dashboard`: a node's page from its state folder, stopped or running, polled. */
-export async function dashboardCommand(config: Pick<NodeConfig, 'state' | 'dashboard' | 'dashboardToken'>, log: Logger): Promise<void> {
+export async function dashboardCommand(config: Pick<NodeConfig, 'state' | 'dashboard' | 'dashboardToken' | 'plateau'>, log: Logger): Promise<void> {
   const { state } = config;
   await readSnapshot(state); // fails now, with its hint, when nothing ever ran here
   // 'off' turns off the page `swarm join` serves; asking for this one by name still serves it.
   const listen = config.dashboard === 'off' ? DEFAULT_LISTEN : config.dashboard;
-  const source: DashboardSource = { snapshot: singleFlight(() => readSnapshot(state)), runLog: (r) => runLogTail(r) };
+  const read = async () => ({ ...(await readSnapshot(state)), source: await bestSource(state), plateau: config.plateau });
+  const source: DashboardSource = { snapshot: singleFlight(read), runLog: (r) => runLogTail(r) };
   const dash = (await startDashboard({ listen, token: config.dashboardToken, source, log, pollMs: 3000 }))!;
   log.info(`dashboard of ${state}: ${dash.url}  (Ctrl-C stops it)`);
   await new Promise<void>((resolve) => {

@@ -1,6 +1,7 @@
 import type { LiveRun, LiveStatus } from '../control/index.js';
 import { hardwareLabel, PRINTED_TOLERANCE, printedMismatch, type AgentCall, type ExperimentRecord } from '../core/index.js';
 import { latestKeep } from '../loop/index.js';
+import type { Direction, ExplorationView } from '../directions/index.js';
 import type { LeaderboardClass, PeerEntry } from '../swarm/index.js';
 
 const bpb = (r: ExperimentRecord) => (r.metrics ? r.metrics.val_bpb.toFixed(6) : '-');
@@ -60,6 +61,7 @@ function agentCall(a: AgentCall): string {
 export function formatStatus(
   state: string, records: readonly ExperimentRecord[], live: LiveStatus | null,
   noise: { sigma: number | null; k: number; runs: number; margin: number; afterSeq: number } | null = null,
+  exploration: ExplorationView | null = null,
 ): string {
   // Rows of another run brought in by `swarm import` are history, not this node's experiments.
   const own = records.filter((r) => !r.imported);
@@ -83,6 +85,7 @@ export function formatStatus(
   lines.push(noise?.sigma != null
     ? `noise floor: σ ${noise.sigma.toFixed(6)} over ${noise.runs} seeded runs (after #${noise.afterSeq}); keep only wins > ${noise.margin.toFixed(6)} (${noise.k}·σ)${inside ? `; ${inside} win(s) inside the noise discarded` : ''}`
     : 'noise floor: not measured yet');
+  if (exploration) lines.push(...explorationLines(exploration));
   if (live) lines.push(...nowLines(live));
   if (live?.next) lines.push(`next:        ${live.next}${live.nextIn === null ? '' : ` (in ~${duration(live.nextIn)})`}`);
   if (live?.swarm) {
@@ -94,6 +97,30 @@ export function formatStatus(
     );
   }
   return lines.join('\n');
+}
+
+const DIRECTION_ROWS = 8;
+
+/** The plateau line, the directions summary, and the most tried directions as a small table. */
+function explorationLines(ex: ExplorationView): string[] {
+  const plateau = ex.plateauAfter === 0
+    ? `off (${ex.sinceKeep} experiment(s) since the last keep)`
+    : ex.plateau
+      ? `YES: ${ex.sinceKeep} experiments since the last keep (plateau after ${ex.plateauAfter}): proposing wider steps, combined changes, other directions`
+      : `no (${ex.sinceKeep} of ${ex.plateauAfter} experiments since the last keep)`;
+  const tried = ex.directions.filter((d) => d.tries > 0);
+  const count = (s: Direction['state']) => ex.directions.filter((d) => d.state === s).length;
+  const lines = [
+    `plateau:     ${plateau}`,
+    `directions:  ${tried.length} tried in the swarm (${count('saturated')} saturated, ${count('crowded')} being run now), ${count('open')} open${ex.open.length ? `: ${truncate(ex.open.join(', '), 80)}` : ''}`,
+  ];
+  if (tried.length === 0) return lines;
+  const rows = ex.directions.filter((d) => d.tries > 0 || d.running.length > 0).slice(0, DIRECTION_ROWS).map((d) => [
+    d.key, d.category, d.state, String(d.tries), String(d.keeps), d.bestGain === null ? '-' : d.bestGain.toFixed(6), String(d.nodes),
+    d.running.map((w) => (w === 'self' ? 'this node' : w.slice(-12))).join(' ') || '-',
+  ]);
+  const shown = table(['direction', 'category', 'state', 'tries', 'kept', 'best gain', 'nodes', 'running now'], rows).split('\n').map((l) => `             ${l}`);
+  return [...lines, ...shown];
 }
 
 /** `swarm leaderboard`: a ranking per hardware class, each entry with its standing. */

@@ -90,7 +90,7 @@ export async function join(sources: ConfigSources): Promise<void> {
       ...(config.budgetMode === 'tokens' ? { budgetTokens: config.budgetTokens } : {}),
       runsDir: layout.runs, maxExperiments: config.maxExperiments,
       noise: { runs: config.noiseRuns, every: config.noiseEvery, k: config.noiseK },
-      log, onEvent: display.onEvent, signal: stop.signal, swarm: link.hooks, workers,
+      log, onEvent: display.onEvent, signal: stop.signal, swarm: link.hooks, workers, plateau: config.plateau,
     });
     await link.settled();
     const best = report.best?.metrics ? `best #${report.best.seq} val_bpb ${report.best.metrics.val_bpb.toFixed(6)}` : 'no best yet';

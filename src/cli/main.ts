@@ -16,7 +16,7 @@ import { exportFormat, exportText, writeExport } from './export.js';
 import { formatImport, importCommand } from './import.js';
 import { join } from './join.js';
 import { plot } from './plot.js';
-import { findRecord, readSnapshot } from './records.js';
+import { exploreState, findRecord, readSnapshot } from './records.js';
 import { formatVerify, verify } from './verify.js';
 
 const program = new Command('swarm')
@@ -86,6 +86,7 @@ common(program.command('join'))
   .option('--workers <n>', 'experiments at once (default: one per chosen GPU on CUDA, 1 on a CPU; on a CPU each gets cores / n threads)')
   .option('--dashboard <addr>', "where the web dashboard listens: HOST:PORT or off (default 127.0.0.1:8470, the next free port if taken)")
   .option('--dashboard-token <token>', 'token the dashboard asks for (required off loopback; generated when missing)')
+  .option('--plateau <n>', 'after n experiments without a keep, propose differently: wider steps and combined changes, another direction (default 8; 0: never)')
   .action(async (o: CommonOptions & Record<string, string | boolean | undefined>) => {
     const src = sources(o as CommonOptions, {
       maxExperiments: o.maxExperiments, budget: o.budget, budgetMode: o.budgetMode, budgetTokens: o.budgetTokens,
@@ -98,7 +99,7 @@ common(program.command('join'))
       upnp: o.upnp, dht: o.dht === false ? false : undefined, forwarded: o.forwarded, maxConnections: o.maxConnections, allowUnsandboxed: o.allowUnsandboxed, trustHarness: o.trustHarness, swarmKey: o.swarmKey,
       dashboard: o.dashboard, dashboardToken: o.dashboardToken, noiseRuns: o.noiseRuns, noiseEvery: o.noiseEvery, noiseK: o.noiseK, replicas: o.replicas, runPolicy: o.runPolicy, allowlist: o.allowlist,
       memoryLimitGb: o.memoryLimitGb, processLimit: o.processLimit, cpuLimit: o.cpuLimit, diskLimitGb: o.diskLimitGb,
-      gpus: o.gpus, workers: o.workers,
+      gpus: o.gpus, workers: o.workers, plateau: o.plateau,
     });
     await join(src).catch((err: unknown) => {
       throw asStateError(err, () => loadConfig(src).state);
@@ -116,15 +117,18 @@ program.command('demo')
   });
 
 common(program.command('status'))
-  .description('the node at a glance: experiments, best val_bpb, what runs now')
+  .description('the node at a glance: experiments, best val_bpb, what runs now, plateau and directions')
+  .option('--plateau <n>', 'the plateau length the node runs with, if not the configured one')
   .option('--json', 'machine-readable output')
-  .action(async (o: CommonOptions & { json?: boolean }) => {
-    const { state, threshold } = loadConfig(sources(o));
-    const { records, noise, live } = await readSnapshot(state);
+  .action(async (o: CommonOptions & { json?: boolean; plateau?: string }) => {
+    const { state, threshold, plateau } = loadConfig(sources(o, { plateau: o.plateau }));
+    const snap = await readSnapshot(state);
+    const { records, noise, live } = snap;
     const floor = latestFloor(noise);
     const noiseFloor = floor ? { sigma: floor.sigma, k: floor.k, runs: floor.values.length, margin: keepMargin(threshold, floor), afterSeq: floor.afterSeq, at: floor.at } : null;
-    if (o.json) print(JSON.stringify({ state, running: live !== null, live, experiments: records.length, best: bestOf(records), noise: noiseFloor }, null, 2));
-    else print(formatStatus(state, records, live, noiseFloor));
+    const exploration = await exploreState(state, snap, plateau);
+    if (o.json) print(JSON.stringify({ state, running: live !== null, live, experiments: records.length, best: bestOf(records), noise: noiseFloor, exploration }, null, 2));
+    else print(formatStatus(state, records, live, noiseFloor, exploration));
   });
 
 common(program.command('log'))

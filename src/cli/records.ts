@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
+import { explorationView, type ExplorationView } from '../directions/index.js';
 import { queryControl, type LiveStatus } from '../control/index.js';
 import { StoreError, type ExperimentRecord, type NoiseFloor } from '../core/index.js';
 import type { SignedRecord } from '../p2p/index.js';
 import { isLocked, openStore } from '../store/index.js';
+import { Git } from '../workspace/index.js';
 import { stateLayout } from './layout.js';
 
 export interface Snapshot {
@@ -46,4 +48,17 @@ export function findRecord(records: readonly ExperimentRecord[], ref: string): E
   if (seq) return records.find((r) => r.seq === Number(seq[1]));
   const matches = records.filter((r) => r.id.startsWith(ref) || (r.commit !== null && ref.length >= 4 && r.commit.startsWith(ref)));
   return matches.length === 1 ? matches[0] : undefined;
+}
+
+/** The node's current best train.py, read from its workspace ('' when there is none yet); git reads while the node writes. */
+export async function bestSource(state: string): Promise<string> {
+  const { workspace } = stateLayout(state);
+  if (!existsSync(workspace)) return '';
+  const res = await new Git(workspace).run(['cat-file', 'blob', 'refs/heads/best:train.py'], { ok: [0, 128] });
+  return res.exitCode === 0 ? res.stdout : '';
+}
+
+/** Directions and plateau of the node in `state`, from a snapshot of it. */
+export async function exploreState(state: string, snap: Pick<Snapshot, 'records' | 'shared'>, plateau: number): Promise<ExplorationView> {
+  return explorationView(snap.records, snap.shared, await bestSource(state), plateau);
 }

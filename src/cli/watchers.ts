@@ -3,10 +3,11 @@ import { serveControl, type LiveStatus } from '../control/index.js';
 import type { Logger } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import { runLogTail, startDashboard } from './dashboard.js';
+import { bestSource } from './records.js';
 import type { FeedEvent } from './feed.js';
 
 export interface WatchersInit {
-  config: Pick<NodeConfig, 'state' | 'dashboard' | 'dashboardToken'>;
+  config: Pick<NodeConfig, 'state' | 'dashboard' | 'dashboardToken' | 'plateau'>;
   store: Store;
   status(): LiveStatus;
   verify(ref: string): Promise<unknown>;
@@ -24,7 +25,10 @@ export async function serveWatchers(init: WatchersInit): Promise<{ close(): Prom
     const dashboard = await startDashboard({
       listen: init.config.dashboard, token: init.config.dashboardToken, log,
       source: {
-        snapshot: async () => ({ records: await store.list(), shared: await store.shared(), noise: await store.noiseFloors(), live: status() }),
+        snapshot: async () => ({
+          records: await store.list(), shared: await store.shared(), noise: await store.noiseFloors(), live: status(),
+          source: await bestSource(init.config.state), plateau: init.config.plateau,
+        }),
         runLog: (record) => runLogTail(record),
         subscribe: init.subscribe,
       },

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, DATASETS, type Dataset } from '../core/index.js';
 import { AGENT_PLACEHOLDERS, AGENT_PRESETS } from '../agent/index.js';
+import { DEFAULT_PLATEAU } from '../directions/index.js';
 import { RUN_POLICIES, type RunPolicy } from '../trust/index.js';
 import { CONNECTION_DEFAULTS, RELAY_DEFAULTS } from '../p2p/index.js';
 
@@ -139,6 +140,8 @@ export interface NodeConfig {
   dashboard: string;
   /** Token the dashboard asks for; needed (and generated when missing) off loopback. */
   dashboardToken: string | null;
+  /** Judged experiments without a keep after which the node changes how it proposes (wider steps, another direction); 0: never. */
+  plateau: number;
 }
 
 /** A configuration whose budget is settled for this box: a concrete mode, token count and timeout. */
@@ -153,7 +156,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   'relayServer', 'relaySlots', 'relayDuration', 'relayBytes', 'relayReserve', 'upnp', 'dht', 'forwarded', 'maxConnections',
   'allowUnsandboxed', 'trustHarness', 'swarmKey',
   'noiseRuns', 'noiseEvery', 'noiseK', 'replicas', 'runPolicy', 'allowlist',
-  'memoryLimitGb', 'processLimit', 'cpuLimit', 'diskLimitGb', 'gpus', 'workers', 'dashboard', 'dashboardToken',
+  'memoryLimitGb', 'processLimit', 'cpuLimit', 'diskLimitGb', 'gpus', 'workers', 'dashboard', 'dashboardToken', 'plateau',
 ];
 const PATH_KEYS = new Set<ConfigKey>(['state', 'python', 'cache', 'program', 'trainer', 'bootstrapFile', 'swarmKey']);
 
@@ -263,6 +266,7 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
     workers: get<number | null>('workers', positiveInteger, null),
     dashboard: get('dashboard', listenAddress, '127.0.0.1:8470'),
     dashboardToken: get<string | null>('dashboardToken', text, null),
+    plateau: get('plateau', nonNegativeInteger, DEFAULT_PLATEAU),
   };
   if (config.proposer === 'openai' && config.model === null) {
     throw new ConfigError('the openai proposer needs a model name', {

@@ -134,6 +134,11 @@ export interface ExperimentRecord {
    * val_bpb is the number the run printed, not one the node measured.
    */
   selfReported?: true;
+  /**
+   * Set on a keep this node did not run: a peer already ran exactly this train.py, and another peer's
+   * replication confirmed its val_bpb (metrics are the peer's), so the node took it as its best as it was.
+   */
+  measuredBy?: { peer: string; experiment: string };
   /** Set when a coding agent (`--proposer agent`) drafted it: the call's caps and what it took. */
   agent?: AgentCall;
 }

@@ -10,6 +10,10 @@ export interface DashboardSnapshot {
   noise: NoiseFloor[];
   /** Set while a node runs on the state folder. */
   live: LiveStatus | null;
+  /** The node's current best train.py: its untried constants and defs are the open directions (none without it). */
+  source?: string;
+  /** The plateau length the node runs with (default DEFAULT_PLATEAU). */
+  plateau?: number;
 }
 
 /** Where the dashboard reads from: a running node (join) or a stopped node's store (`swarm dashboard`). */

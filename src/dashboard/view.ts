@@ -5,6 +5,7 @@
  */
 import type { LiveRun, LiveStatus } from '../control/index.js';
 import { hardwareLabel, type ExperimentRecord } from '../core/index.js';
+import { DEFAULT_PLATEAU, explorationView, type ExplorationView } from '../directions/index.js';
 import type { SignedRecord, SignedResult } from '../p2p/index.js';
 import { leaderboard, peerTable, type LeaderboardClass, type LeaderboardEntry, type PeerEntry } from '../swarm/index.js';
 import { standings, trustOf, type Standing } from '../trust/index.js';
@@ -57,6 +58,8 @@ export interface SnapshotView {
   /** The loss curve of the first busy worker (what pages from before workers draw). */
   progress: ProgressPoint[];
   feed: FeedEntry[];
+  /** The node's plateau and the swarm's directions (src/directions): names are bounded identifiers. */
+  exploration: ExplorationView;
 }
 
 const MAX_WORKERS = 1024;
@@ -147,6 +150,7 @@ export function snapshotView(snap: DashboardSnapshot, curves: readonly WorkerCur
     live: snap.live,
     ...workerViews(snap.live, curves),
     feed,
+    exploration: explorationView(snap.records, shared, snap.source ?? '', snap.plateau ?? DEFAULT_PLATEAU),
   };
 }
 

@@ -1,17 +1,23 @@
+import type { ProposalContext } from '../agent/index.js';
 import type { ExperimentRecord } from '../core/index.js';
+import { DEFAULT_PLATEAU, exploration, groupDirections, ownAttempts, sinceLastKeep } from '../directions/index.js';
+import { judge } from '../judge/index.js';
+import { keepMargin } from '../trust/index.js';
 import type { Staged, Version } from '../workspace/index.js';
-import { bestLineage, toHistory, triedHashes } from './history.js';
+import { bestLineage, latestKeep, toHistory, triedHashes } from './history.js';
 import { newId } from './ids.js';
 import type { LoopState } from './state.js';
 import type { Candidate } from './types.js';
 
-/** What the proposers are told: this node's and the swarm's experiments, and every train.py already run. */
-async function context(s: LoopState, source: string) {
+/** What the proposers are told: this node's and the swarm's experiments, every train.py already run, and how exploration stands. */
+async function context(s: LoopState, source: string): Promise<ProposalContext> {
   const { swarm, program } = s.init;
   const triedHere = new Set(triedHashes(s.records).keys());
   const tried = new Set([...triedHere, ...((await swarm?.tried()) ?? [])]);
   const history = [...((await swarm?.history()) ?? []), ...toHistory(s.records)];
-  return { program, source, history, tried, triedHere, lineage: bestLineage(s.records), signal: s.stop.signal };
+  const attempts = [...ownAttempts(s.records), ...((await swarm?.attempts?.()) ?? [])];
+  const explored = exploration(groupDirections(attempts, source), sinceLastKeep(s.records), s.init.plateau ?? DEFAULT_PLATEAU);
+  return { program, source, history, tried, triedHere, lineage: bestLineage(s.records), exploration: explored, signal: s.stop.signal };
 }
 
 /** Asks the proposer for the next candidate against the current best; a failure becomes an invalid record. */
@@ -68,10 +74,32 @@ export async function stage(s: LoopState, c: Candidate): Promise<ExperimentRecor
   const seen = triedHashes(s.records).get(staged.hash);
   const record = { ...s.newRecord(c, staged.parent, id), hash: staged.hash, commit: staged.commit, diff: staged.diff };
   if (seen !== undefined) return { ...record, status: 'skip', reason: `identical to #${seen}, already tried here`, endedAt: ended() };
+  const taken = await takeMeasured(s, record);
+  if (taken) return taken;
   // The swarm vetoes only duplicates: a peer ran this change already or is running it now.
   const veto = await swarm?.admit(record);
   if (veto) return { ...record, status: 'skip', reason: veto, endedAt: ended() };
   return record;
+}
+
+/**
+ * A train.py a peer already ran, whose val_bpb another peer's replication confirmed, is not run again: when
+ * it beats our best by the keep margin it becomes our best as measured there (a keep without a run here).
+ * Otherwise null, and the swarm's veto skips it as already tried.
+ */
+async function takeMeasured(s: LoopState, record: ExperimentRecord): Promise<ExperimentRecord | null> {
+  const measured = await s.init.swarm?.peerMeasurement(record);
+  const bestBefore = latestKeep(s.records)?.metrics?.val_bpb ?? null;
+  if (!measured || bestBefore === null) return null;
+  const { threshold } = s.init;
+  const noise = s.floor?.sigma != null ? { sigma: s.floor.sigma, k: s.floor.k } : null;
+  if (judge({ outcome: 'ok', metrics: measured.metrics, reason: null, best: bestBefore, threshold, noise }).status !== 'keep') return null;
+  s.log.info(`#${record.seq} ${record.hypothesis}: taken as the new best without a run (val_bpb ${measured.metrics.val_bpb.toFixed(6)}, measured by peer ${measured.peer.slice(-8)} and confirmed by replication)`);
+  const now = new Date().toISOString();
+  return {
+    ...record, status: 'keep', outcome: 'ok', metrics: measured.metrics, bestBefore, margin: keepMargin(threshold, s.floor),
+    measuredBy: { peer: measured.peer, experiment: measured.experiment }, hardware: await s.init.trainer.hardware(), startedAt: now, endedAt: now,
+  };
 }
 
 /** One automatic repair of a run that died on a trivial error (a typo, a missing import); queued first. */

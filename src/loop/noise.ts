@@ -49,7 +49,8 @@ export class NoiseMeasurement {
 export async function startNoise(s: LoopState, settings: NoiseSettings): Promise<NoiseMeasurement> {
   const best = await s.init.workspace.best();
   const own = latestKeep(s.records);
-  const ownValue = own?.hash === best.hash && own.metrics && Number.isFinite(own.metrics.val_bpb) ? own.metrics.val_bpb : null;
+  // A best measured by a peer (measuredBy) is no sample of this box's noise.
+  const ownValue = own?.hash === best.hash && !own.measuredBy && own.metrics && Number.isFinite(own.metrics.val_bpb) ? own.metrics.val_bpb : null;
   const m = new NoiseMeasurement((s.floor?.n ?? 0) + 1, best, ownValue, settings.runs);
   const expected = expectedSeconds(s.records);
   const rounds = Math.ceil(m.fresh.length / s.workers.length);

@@ -1,5 +1,6 @@
 import type { Proposer } from '../agent/index.js';
-import type { AgentCall, Dataset, ExperimentRecord, HistoryEntry, Logger, NoiseFloor, Origin, WorkerDevice } from '../core/index.js';
+import type { AgentCall, Dataset, ExperimentRecord, HistoryEntry, Logger, Metrics, NoiseFloor, Origin, WorkerDevice } from '../core/index.js';
+import type { Attempt } from '../directions/index.js';
 import type { RunResult, Trainer } from '../runner/index.js';
 import type { Store } from '../store/index.js';
 import type { NoiseSettings } from '../trust/index.js';
@@ -31,6 +32,8 @@ export interface LoopInit {
   swarm?: SwarmHooks;
   /** One experiment runs at a time on each (a GPU each, or a share of the CPU); default: one worker on the whole box. */
   workers?: WorkerDevice[];
+  /** Judged experiments without a keep after which the proposers are told the node has plateaued; 0 turns it off (default DEFAULT_PLATEAU). */
+  plateau?: number;
 }
 
 /** A peer's change, brought over and ready to be rebased onto this node's best. */
@@ -46,17 +49,31 @@ export interface SwarmHooks {
   next(): Promise<PeerCandidate | undefined>;
   /** Why a staged candidate must not run (already tried or being run elsewhere), or null after claiming it. */
   admit(record: ExperimentRecord): Promise<string | null>;
+  /**
+   * A peer's confirmed measurement of exactly this train.py (same hash, this box's hardware class, verified
+   * by another peer's replication, code this box would run), to take instead of running it again; else null.
+   */
+  peerMeasurement(record: ExperimentRecord): Promise<PeerMeasurement | null>;
   /** Shares a finished experiment. */
   recorded(record: ExperimentRecord): Promise<void>;
   /** Hashes of every train.py peers have run, and their results, for the proposers. */
   tried(): Promise<Set<string>>;
   history(): Promise<HistoryEntry[]>;
+  /** Peers' results and live claims, for grouping into directions (src/directions). */
+  attempts?(): Promise<Attempt[]>;
   /** A result to re-run here before the next candidate (replication), if any. */
   replication(): Promise<Replication | undefined>;
   /** Shares what re-running it measured. */
   replicated(task: Replication, result: RunResult): Promise<void>;
   /** Shares this box's new noise floor. */
   measured(floor: NoiseFloor): Promise<void>;
+}
+
+/** What a peer measured for a train.py: its result's experiment and metrics. */
+export interface PeerMeasurement {
+  peer: string;
+  experiment: string;
+  metrics: Metrics;
 }
 
 /** A claimed result to re-run exactly as it was (same train.py, default seed) and compare. */

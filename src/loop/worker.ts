@@ -1,7 +1,7 @@
 import type { ExperimentRecord, WorkerDevice } from '../core/index.js';
 import { claimKey, noiseDue } from '../trust/index.js';
 import { draftAhead, nextDraft, repair, stage } from './candidates.js';
-import { concludeExperiment, runExperiment, startExperiment, unstarted } from './experiment.js';
+import { advanceBest, concludeExperiment, runExperiment, startExperiment, unstarted } from './experiment.js';
 import { endNoise, noiseRun, startNoise, type NoiseMeasurement } from './noise.js';
 import { replicate } from './replicate.js';
 import type { LoopState } from './state.js';
@@ -122,6 +122,12 @@ async function startCandidate(s: LoopState, c: Candidate, worker: number): Promi
   const ready = await stage(s, c);
   if (ready.status === 'invalid' || ready.status === 'skip') {
     await s.finish(ready, worker);
+    return { kind: 'again' };
+  }
+  if (ready.status === 'keep') {
+    // A peer's confirmed measurement of exactly this train.py: best moves without a run.
+    await s.finish(ready, worker);
+    await advanceBest(s, ready);
     return { kind: 'again' };
   }
   return { kind: 'experiment', record: await startExperiment(s, ready, worker) };

@@ -10,9 +10,9 @@ export function claimedBefore(a: SignedClaim, b: SignedClaim): boolean {
   return ta !== tb ? ta < tb : a.peer < b.peer;
 }
 
-/** Unexpired claims of `fingerprint` by other peers that came before `ours`. */
-export function earlierClaims(records: readonly SignedRecord[], fingerprint: string, ours: SignedClaim): SignedClaim[] {
+/** Unexpired claims of `fingerprint` (or, given one, of the train.py `hash`) by other peers that came before `ours`. */
+export function earlierClaims(records: readonly SignedRecord[], fingerprint: string, ours: SignedClaim, hash: string | null = null): SignedClaim[] {
   const now = Date.now();
   return records.filter((r): r is SignedClaim => r.type === 'claim').filter((r) =>
-    r.fingerprint === fingerprint && r.peer !== ours.peer && Date.parse(r.expires) > now && claimedBefore(r, ours));
+    (r.fingerprint === fingerprint || (hash !== null && r.hash === hash)) && r.peer !== ours.peer && Date.parse(r.expires) > now && claimedBefore(r, ours));
 }

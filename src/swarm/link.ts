@@ -1,4 +1,5 @@
-import { sourceHash, type ExperimentRecord, type Hardware, type HistoryEntry, type Logger } from '../core/index.js';
+import { hardwareClass as classOf, sourceHash, type ExperimentRecord, type Hardware, type HistoryEntry, type Logger } from '../core/index.js';
+import { peerAttempts } from '../directions/index.js';
 import { latestKeep, type PeerCandidate, type Replication, type SwarmHooks } from '../loop/index.js';
 import type { RunResult } from '../runner/index.js';
 import { reasonText, type ReasonCode, type RecordSource, type ResultStatus, type SignedBest, type SignedClaim, type SignedRecord, type SignedResult, type SwarmNet } from '../p2p/index.js';
@@ -231,9 +232,13 @@ export function swarmLink(init: LinkInit) {
     const trust = standings(records);
     const disputed = disputedPeers(trust);
     // A claim still being replicated here waits for its verdict; a disputed one is never adopted.
+    // With replication on, an unconfirmed best waits (not for ever) for a replication: confirmed, it is taken
+    // without a run (hooks.peerMeasurement); a best that nobody confirms in time is run here as before.
+    const waiting = (r: SignedBest) => (init.replicas ?? 2) > 0 && trustOf(trust, r).standing === 'unverified'
+      && Date.now() - Date.parse(r.time) < init.claimSeconds * 1000;
     const better = records
       .filter((r): r is SignedBest => r.type === 'best' && !mine(r) && r.hardware === hardwareClass && !considered.has(r.hash))
-      .filter((r) => r.val_bpb < ours.val_bpb - init.threshold && !replication.busy(r.peer, r.experiment))
+      .filter((r) => r.val_bpb < ours.val_bpb - init.threshold && !replication.busy(r.peer, r.experiment) && !waiting(r))
       .filter((r) => decide(trust, disputed, r.peer, r.experiment).run)
       .sort((a, b) => a.val_bpb - b.val_bpb)[0];
     if (!better) return undefined;
@@ -283,14 +288,18 @@ export function swarmLink(init: LinkInit) {
       const fp = fingerprint(record.parentHash, record.diff);
       const now = Date.now();
       const others = (await all()).filter((r) => !mine(r));
+      // The same train.py reached from another parent (two peers rebasing each other's wins) is the same run;
+      // only adoption re-runs a peer's train.py on purpose, to see whether it wins on this box too.
+      const same = (r: { fingerprint: string; hash: string | null; parentHash: string }) => r.fingerprint === fp
+        || (record.hash !== null && r.hash === record.hash && (r.parentHash === record.parentHash || record.origin.kind !== 'adopt'));
       // A finished result outranks the claim that preceded it.
       for (const r of others) {
-        if (r.type === 'result' && (r.fingerprint === fp || (record.hash !== null && r.hash === record.hash && r.parentHash === record.parentHash))) {
+        if (r.type === 'result' && same(r)) {
           return `already tried by peer ${short(r.peer)} (${r.status}${r.metrics ? `, val_bpb ${r.metrics.val_bpb.toFixed(6)}` : ''})`;
         }
       }
       for (const r of others) {
-        if (r.type === 'claim' && r.fingerprint === fp && Date.parse(r.expires) > now) {
+        if (r.type === 'claim' && same(r) && Date.parse(r.expires) > now) {
           return `being run by peer ${short(r.peer)} (claimed until ${r.expires})`;
         }
       }
@@ -301,14 +310,29 @@ export function swarmLink(init: LinkInit) {
       }) as SignedClaim | null;
       // A peer that claimed the same change just before us runs it; our claim lapses unused.
       if (ours && await settle()) {
-        const first = earlierClaims(await all(), fp, ours)[0];
+        const first = earlierClaims(await all(), fp, ours, record.origin.kind === 'adopt' ? null : record.hash)[0];
         if (first) return `being run by peer ${short(first.peer)} (claimed first, at ${first.time})`;
       }
       return null;
     },
 
+    async peerMeasurement(record) {
+      if (record.hash === null || init.refusePeerCode !== null) return null;
+      const records = await all();
+      const trust = standings(records);
+      const disputed = disputedPeers(trust);
+      const found = records
+        .filter((r): r is SignedResult => r.type === 'result' && !mine(r) && r.hash === record.hash && r.outcome === 'ok' && r.metrics !== null)
+        .filter((r) => !r.imported && !r.selfReported && classOf(r.hardware) === hardwareClass)
+        .filter((r) => trustOf(trust, r).standing === 'verified' && decide(trust, disputed, r.peer, r.experiment).run)
+        .sort((a, b) => a.metrics!.val_bpb - b.metrics!.val_bpb)[0];
+      return found ? { peer: found.peer, experiment: found.experiment, metrics: found.metrics! } : null;
+    },
+
     async recorded(record) {
       if (record.status !== 'keep' && record.status !== 'discard' && record.status !== 'crash') return;
+      // Taken from a peer's measurement, not run here: nothing of this box's to share.
+      if (record.measuredBy) return;
       if (record.commit === null || record.hash === null) return;
       const lineage = record.lineage ?? [];
       await shareResult(record);
@@ -319,6 +343,10 @@ export function swarmLink(init: LinkInit) {
 
     async tried() {
       return new Set((await all()).flatMap((r) => (r.type === 'result' && r.hash !== null ? [r.hash] : [])));
+    },
+
+    async attempts() {
+      return peerAttempts((await all()).filter((r) => !mine(r)), new Set());
     },
 
     async history() {

@@ -150,14 +150,14 @@ describe('coding agents as proposers, against fake CLIs that parse the real flag
     ];
     const proposer = agentProposer(settings('claude'));
     await proposer.propose(context());
-    await proposer.propose(context(history, { saturated: [hostile] }));
+    await proposer.propose(context(history, { exploration: { plateau: true, sinceKeep: 9, plateauAfter: 8, saturated: [hostile], crowded: [], open: [], openCategories: [] } }));
     const [plain, attacked] = await calls();
     // Each call has a folder of its own; with that told apart, the command lines are the same, word for word.
     expect(attacked!.argv).toEqual(claudeArgv(attacked!.cwd));
     expect(plain!.argv).toEqual(claudeArgv(plain!.cwd));
     expect(attacked!.argv.join(' ')).not.toMatch(/ignore|curl|dangerously|evil/);
 
-    const md = swarmMd(context(history, { saturated: [hostile] }));
+    const md = swarmMd(context(history, { exploration: { plateau: true, sinceKeep: 9, plateauAfter: 8, saturated: [hostile], crowded: [], open: [], openCategories: [] } }));
     expect(md).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u200b]/);
     // Every copy of the text sits inside a data block; none can close it.
     const blocks = md.split('<untrusted-data>').slice(1);

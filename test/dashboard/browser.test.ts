@@ -100,6 +100,26 @@ describe('dashboard in chromium', () => {
     expect(await page.locator('#experiments tr[data-id="exp-009-crash"]').textContent()).toContain(HOSTILE);
   });
 
+  it('shows the plateau and the directions table; a hostile peer\'s claim makes a direction crowded and stays text', async () => {
+    const row = page.locator('#directions tr[data-key="LEARNING_RATE"]');
+    await row.waitFor();
+    // 11 of our experiments and 6 of peer B's changed LEARNING_RATE (the baselines change nothing); 3 + 2 kept, the last two not.
+    expect(await row.locator('td').allTextContents()).toEqual(['LEARNING_RATE', 'learning rate', 'active', '17', '5', '0.060000', '2', '–']);
+    expect(await page.locator('#plateau').textContent()).toBe('2 of 8 experiments without a keep');
+    expect(await page.locator('#directions-open').textContent()).toContain('categories nobody tried: batch, depth/width, attention');
+    node.data.shared.push({
+      type: 'claim', experiment: 'evil-claim', fingerprint: 'f', parentHash: 'p'.repeat(64), hash: null,
+      hypothesis: `${HOSTILE} LEARNING_RATE 0.03 -> 0.05`, hardware: 'cpu', expires: new Date(Date.now() + 3_600_000).toISOString(),
+      v: 1, program: 'a3f9c0de5b71'.padEnd(64, '0'), peer: PEER_EVIL, seq: 50, time: new Date().toISOString(), sig: 'c2ln',
+    });
+    await page.waitForSelector('#directions tr[data-key="LEARNING_RATE"][data-state="crowded"]');
+    expect(await row.locator('td').last().textContent()).toBe(`…${PEER_EVIL.slice(-10)}`);
+    expect(await page.locator('img').count()).toBe(0);
+    expect(await pwned(page)).toBeUndefined();
+    await page.screenshot({ path: join(ARTIFACTS, 'directions.png'), fullPage: true });
+    node.data.shared.pop();
+  });
+
   it('shows a new result and the live loss curve without a reload', async () => {
     await page.evaluate(() => { window.__marker = 1; });
     const next = record(14, 'keep', 1.72, 'embedding lr 0.8');

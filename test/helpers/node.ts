@@ -22,6 +22,8 @@ export async function node(opts: {
   noise?: NoiseSettings; env?: Record<string, string>;
   /** Several experiments at once (default one worker); `hardware` skips the probe (e.g. a fake CUDA box). */
   workers?: WorkerDevice[]; hardware?: Hardware;
+  /** LoopInit.plateau (default: the loop's). */
+  plateau?: number;
 }) {
   const state = await mkdtemp(join(tmpdir(), 'swarm-loop-'));
   cleanups.push(() => rm(state, { recursive: true, force: true }));
@@ -41,6 +43,7 @@ export async function node(opts: {
       budget: opts.budget, threshold: 0, runsDir: join(state, 'runs'), maxExperiments,
       onEvent: (e) => events.push(e), ...(opts.noise ? { noise: opts.noise } : {}),
       ...(opts.workers ? { workers: opts.workers } : {}), ...(signal ? { signal } : {}),
+      ...(opts.plateau !== undefined ? { plateau: opts.plateau } : {}),
     });
   return { state, store, workspace, trainer, events, run, baseline };
 }

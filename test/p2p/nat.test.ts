@@ -71,8 +71,8 @@ describe.skipIf(unavailable !== null)('boxes behind NATs', () => {
       // A and B sit behind plain masquerading NATs: they reserve a slot on the relay and meet only through it.
       const circuit = (x: Box) => `/p2p/${relay.peerId}/p2p-circuit/p2p/${x.peerId}`;
       await until('A and B hold relay reservations', async () =>
-        (await A.status()).addresses.some((a) => a.endsWith(circuit(A))) && (await B.status()).addresses.some((a) => a.endsWith(circuit(B))), 60_000, boxes);
-      await until('A and B connected (through the relay)', async () => (await A.peer(B.peerId)) !== undefined && (await B.peer(A.peerId)) !== undefined, 60_000, boxes);
+        (await A.status()).addresses.some((a) => a.endsWith(circuit(A))) && (await B.status()).addresses.some((a) => a.endsWith(circuit(B))), 120_000, boxes);
+      await until('A and B connected (through the relay)', async () => (await A.peer(B.peerId)) !== undefined && (await B.peer(A.peerId)) !== undefined, 120_000, boxes);
       figures.relayedConnectMs = Date.now() - t0;
       expect((await A.peer(B.peerId))?.relayed).toBe(true);
 
@@ -98,7 +98,7 @@ describe.skipIf(unavailable !== null)('boxes behind NATs', () => {
       boxes.push(C);
       const tc = Date.now();
       await C.start();
-      await until('A and C directly connected', async () => (await A.peer(C.peerId))?.relayed === false, 60_000, boxes);
+      await until('A and C directly connected', async () => (await A.peer(C.peerId))?.relayed === false, 120_000, boxes);
       figures.directConnectMs = Date.now() - tc;
       const fromC = await C.call<{ seq: number; at: number }>('publish', { n: 2 });
       await until('A holds C #1', () => A.records.some((r) => r.peer === C.peerId && r.seq === fromC.seq), 30_000, boxes);
@@ -116,7 +116,7 @@ describe.skipIf(unavailable !== null)('boxes behind NATs', () => {
       await until('D found A, B and C', async () => {
         const s = await D.status();
         return [A, B].every((x) => s.peers.some((p) => p.id === x.peerId && p.connected));
-      }, 60_000, boxes);
+      }, 120_000, boxes);
       await until('D synced their records', async () => {
         const k = (await D.status()).known;
         return (k[A.peerId] ?? 0) >= 1 && (k[B.peerId] ?? 0) >= 1 && (k[C.peerId] ?? 0) >= 1;
@@ -143,7 +143,7 @@ describe.skipIf(unavailable !== null)('boxes behind NATs', () => {
     } finally {
       await net.destroy();
     }
-  }, 420_000);
+  }, 600_000);
 });
 
 describe('reach settings', () => {

@@ -64,7 +64,7 @@ describe('peer scoring', () => {
     const b = await node({ bootstrap: [a.net.addresses()[0]!], ...off });
     const boot = [a.net.addresses()[0]!, b.net.addresses()[0]!];
     const crowd = await Promise.all(Array.from({ length: 20 }, () => node({ bootstrap: boot, ...off })));
-    for (const n of [a, b]) await waitFor(() => n.net.peers().filter((p) => p.connected).length === 21, 30_000, 'honest node has 21 peers');
+    for (const n of [a, b]) await waitFor(() => n.net.peers().filter((p) => p.connected).length === 21, 90_000, 'honest node has 21 peers');
     // Scores are recomputed at heartbeats (1 s); give the subscriptions and the scores a few.
     await new Promise((r) => setTimeout(r, 3000));
 
@@ -119,5 +119,5 @@ describe('peer scoring', () => {
     } finally {
       await spammer.stop();
     }
-  }, 90_000);
+  }, 180_000);
 });

@@ -50,7 +50,7 @@ export function agentProposer(settings: AgentSettings): Proposer {
       agent: preset.name, outcome, seconds: Math.round(run.seconds * 10) / 10, timeoutSeconds: settings.timeoutSeconds, costUsd, maxCostUsd: settings.maxCostUsd,
     });
     const fail = (kind: ProposalError['kind'], outcome: AgentCall['outcome'], why: string): never => {
-      throw new ProposalError(kind, `${preset.name} ${why}`, { agent: record(outcome) });
+      throw new ProposalError(kind, `${preset.name} ${printable(why)}`, { agent: record(outcome) });
     };
     const ended = endedEarly(run, settings, costUsd);
     if (ended) fail('api', ended.outcome, ended.why);
@@ -70,7 +70,7 @@ export function agentProposer(settings: AgentSettings): Proposer {
     if (source === ctx.source) fail('no-apply', 'no-edit', `left train.py unchanged${report.message ? '' : ' and printed no message'}${tail(run)}`);
     const hash = sourceHash(source);
     if (ctx.tried.has(hash)) fail('exhausted', 'edited', `wrote a train.py that was already tried (sha256 ${hash.slice(0, 12)}…); not running it again`);
-    const hypothesis = hypothesisOf(report.message) ?? `(no hypothesis given) ${firstNewLine(ctx.source, source)}`;
+    const hypothesis = hypothesisOf(report.message) ?? `(no hypothesis given) ${printable(firstNewLine(ctx.source, source)).trim()}`;
     return { hypothesis, source, proposer: name, agent: record('edited') };
   }
 }
@@ -96,6 +96,11 @@ function endedEarly(run: RunResult, settings: AgentSettings, costUsd: number | n
     case 'exit':
       return run.startError ? { outcome: 'failed', why: `could not be started: ${run.startError}` } : null;
   }
+}
+
+/** A reason quotes what the agent printed, and is shown on terminals: no control, bidi or invisible characters. */
+function printable(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g, ' ');
 }
 
 /** The last lines the agent printed, for a reason that shows what it said. */

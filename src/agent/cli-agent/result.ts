@@ -61,13 +61,25 @@ export function readPlain(stdout: string): Report {
   return { message: stdout.trim() === '' ? null : stdout, costUsd: null, error: null };
 }
 
-const HYPOTHESIS_RE = /^[\s>*_#-]*HYPOTHESIS[\s*_]*:[\s*_]*(.+?)[\s*_]*$/im;
+/**
+ * One line, matched from its start, with nothing that can backtrack: the message is the agent's (up to 8 MiB),
+ * and a lazy group before a trailing class (`(.+?)[\s*_]*$`) took quadratic time on `HYPOTHESIS: a____…x`.
+ */
+const HYPOTHESIS_RE = /^[ \t>*_#-]*HYPOTHESIS[ \t*_]*:(.*)$/is;
 
 /** The HYPOTHESIS line of the agent's message, one line of at most 200 characters; null when it wrote none. */
 export function hypothesisOf(message: string | null): string | null {
-  const m = message ? HYPOTHESIS_RE.exec(message) : null;
-  const line = m?.[1]?.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, ' ').replace(/\s+/g, ' ').trim();
-  return line ? clip(line, 200) : null;
+  for (const raw of message?.split('\n') ?? []) {
+    const m = HYPOTHESIS_RE.exec(raw);
+    const line = m?.[1]?.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, ' ').replace(/\s+/g, ' ').replace(/^[ *_]+/, '');
+    if (line) {
+      // The trailing marks by hand: /[ *_]+$/ is quadratic too.
+      let end = line.length;
+      while (end > 0 && ' *_'.includes(line[end - 1]!)) end--;
+      if (end > 0) return clip(line.slice(0, end), 200);
+    }
+  }
+  return null;
 }
 
 function garbage(agent: string, wanted: string, stdout: string): Report {

@@ -2,6 +2,8 @@
  * Runs one agent call (execa, no shell): stdin from /dev/null, its own process group, a time cap after
  * which the whole group is killed, an optional cost cap watched on its output, bounded output.
  */
+import { randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 
 export interface RunOptions {
@@ -44,12 +46,16 @@ export async function runAgent(file: string, args: readonly string[], opts: RunO
   const started = Date.now();
   let ended: RunResult['ended'] = 'exit';
   let costSeen: number | null = null;
+  const mark = `${MARK}=${randomUUID()}`;
   const child = execa(file, args, {
-    cwd: opts.cwd, env: opts.env, extendEnv: true, stdin: 'ignore', detached: true,
+    cwd: opts.cwd, env: { ...agentEnv(), ...opts.env, [MARK]: mark.slice(MARK.length + 1) }, extendEnv: false, stdin: 'ignore', detached: true,
     reject: false, encoding: 'utf8', maxBuffer: opts.maxOutput ?? MAX_OUTPUT, stripFinalNewline: false,
   });
   const group = child.pid;
   if (group !== undefined) live.add(group);
+  // A process the agent left in a session of its own (setsid) escapes the group kill and may hold the pipes open,
+  // which execa waits for: once the agent itself has exited, the call ends after a grace whatever holds them.
+  child.once('exit', () => setTimeout(() => { child.stdout?.destroy(); child.stderr?.destroy(); }, GRACE_MS).unref());
   const stop = (why: RunResult['ended']) => {
     if (ended !== 'exit') return;
     ended = why;
@@ -70,6 +76,7 @@ export async function runAgent(file: string, args: readonly string[], opts: RunO
   // Whatever the agent left running in the background dies with the call.
   killGroup(group, 'SIGKILL');
   if (group !== undefined) live.delete(group);
+  await killMarked(mark);
   const startError = ended === 'exit' && result.failed && result.exitCode === undefined && result.signal === undefined && !result.isMaxBuffer
     ? (result.shortMessage ?? 'it could not be spawned') : null;
   if (result.isMaxBuffer && ended === 'exit') ended = 'output';
@@ -78,6 +85,14 @@ export async function runAgent(file: string, args: readonly string[], opts: RunO
     stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''),
     seconds: (Date.now() - started) / 1000, costSeen,
   };
+}
+
+/**
+ * The user's environment (the agent's login, its API key, PATH) without the node's own SWARM_* settings: the
+ * agent needs none of them, and some are secrets (SWARM_DASHBOARD_TOKEN) it could copy into train.py, which peers see.
+ */
+function agentEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('SWARM_')));
 }
 
 function watchCost(stream: NodeJS.ReadableStream | null, meter: (line: string) => number | null, onCost: (cost: number) => void): void {
@@ -91,6 +106,31 @@ function watchCost(stream: NodeJS.ReadableStream | null, meter: (line: string) =
       if (cost !== null) onCost(cost);
     }
   });
+}
+
+/**
+ * Linux: the processes that left the call's group (setsid, a double fork) still carry its mark in their
+ * environment; they are found in /proc and killed, again until none is left. One that cleared its
+ * environment is not found (docs/agents.md).
+ */
+const MARK = 'SWARM_AGENT_CALL';
+async function killMarked(mark: string): Promise<void> {
+  if (process.platform !== 'linux') return;
+  const needle = Buffer.from(`${mark}\0`);
+  for (let round = 0; round < 5; round++) {
+    let found = 0;
+    for (const pid of (await readdir('/proc')).filter((n) => /^\d+$/.test(n)).map(Number)) {
+      const environ = await readFile(`/proc/${pid}/environ`).catch(() => null);
+      if (pid === process.pid || !environ || !(environ.subarray(0, needle.length).equals(needle) || environ.includes(Buffer.concat([Buffer.from([0]), needle])))) continue;
+      found++;
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    if (found === 0) return;
+  }
 }
 
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {

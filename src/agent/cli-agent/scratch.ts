@@ -6,16 +6,19 @@
  *   ROOT/node/   the node's files (the task, the agent's last message and logs), outside the agent's folder
  *
  * After the call the folder must hold exactly those three files, program.md and SWARM.md unchanged, train.py
- * a regular file (not a link) of bounded size and valid UTF-8, and ROOT nothing but work/ and node/.
+ * a regular file (not a symbolic or hard link) of bounded size and valid UTF-8, and ROOT nothing but work/ and node/.
  * Anything else is refused with the reason: the node never runs a call that touched what it must not.
  */
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, mkdtemp, open, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** A train.py larger than this is refused (the reference's is ~26 KB). */
 export const MAX_TRAIN_BYTES = 512 * 1024;
+/** program.md and SWARM.md are compared with what the node wrote; a file grown past this is not read. */
+const MAX_FIXED_BYTES = 4 * 1024 * 1024;
 const EDITABLE = 'train.py';
 
 export interface Scratch {
@@ -59,14 +62,10 @@ export async function takeBack(s: Scratch): Promise<string> {
   const missing = [EDITABLE, ...s.fixed.keys()].filter((n) => !entries.includes(n));
   if (missing.length > 0) throw new Refusal(`it removed ${list(missing)}`);
   for (const [name, hash] of s.fixed) {
-    const info = await lstat(join(s.dir, name));
-    if (!info.isFile() || sha256(await readFile(join(s.dir, name))) !== hash) throw new Refusal(`it changed ${name} (only train.py may change)`);
+    const bytes = await readChecked(s.dir, name, MAX_FIXED_BYTES).catch(() => null);
+    if (!bytes || sha256(bytes) !== hash) throw new Refusal(`it changed ${name} (only train.py may change)`);
   }
-  const info = await lstat(join(s.dir, EDITABLE));
-  if (info.isSymbolicLink()) throw new Refusal('train.py was replaced by a symbolic link');
-  if (!info.isFile()) throw new Refusal('train.py is no longer a regular file');
-  if (info.size > MAX_TRAIN_BYTES) throw new Refusal(`train.py grew to ${info.size} bytes (the limit is ${MAX_TRAIN_BYTES})`);
-  const bytes = await readFile(join(s.dir, EDITABLE));
+  const bytes = await readChecked(s.dir, EDITABLE, MAX_TRAIN_BYTES);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -79,13 +78,40 @@ export async function takeBack(s: Scratch): Promise<string> {
 
 /** What the agent wrote to `path` (its last message), bounded; null when it wrote nothing there. */
 export async function readBounded(path: string, max = 64 * 1024): Promise<string | null> {
+  const file = await open(path, READ_FLAGS).catch(() => null);
+  if (!file) return null;
   try {
-    const info = await lstat(path);
-    if (!info.isFile()) return null;
-    const bytes = await readFile(path);
-    return bytes.subarray(0, max).toString('utf8');
+    if (!(await file.stat()).isFile()) return null;
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(max), 0, max, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
   } catch {
     return null;
+  } finally {
+    await file.close();
+  }
+}
+
+/** Never through a link, never blocking on a FIFO the agent left in place of a file. */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/**
+ * A file of the folder as the agent left it. The checks are made on the open file, which is the one read: a
+ * process the agent left running cannot swap the path between check and read. A hard link would hand the
+ * node another file of the disk (a key, a config) as this one.
+ */
+async function readChecked(dir: string, name: string, max: number): Promise<Buffer> {
+  const file = await open(join(dir, name), READ_FLAGS).catch((err: NodeJS.ErrnoException) => {
+    throw new Refusal(err.code === 'ELOOP' ? `${name} was replaced by a symbolic link` : `${name} cannot be opened (${err.code ?? err.message})`);
+  });
+  try {
+    const info = await file.stat();
+    if (!info.isFile()) throw new Refusal(`${name} is no longer a regular file`);
+    if (info.nlink !== 1) throw new Refusal(`${name} is a hard link to another file (${info.nlink} names)`);
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(max + 1), 0, max + 1, 0);
+    if (bytesRead > max) throw new Refusal(`${name} grew past ${max} bytes (the limit)`);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await file.close();
   }
 }
 

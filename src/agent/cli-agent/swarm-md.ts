@@ -6,7 +6,7 @@
  * permissions are fixed on the command line (presets.ts).
  */
 import type { HistoryEntry } from '../../core/index.js';
-import { dataBlock, fenced, untrusted } from '../prompt.js';
+import { dataBlock, explorationText, fenced, untrusted } from '../prompt.js';
 import type { ProposalContext } from '../types.js';
 
 /** Bounds, in characters. */
@@ -24,9 +24,9 @@ export function swarmMd(ctx: ProposalContext): string {
   if (failed.length > 0) parts.push(section('Tried and failed — do not repeat these', dataBlock(lines(failed, (h) => `- ${label(h)} ${plain(h.hypothesis, LIMITS.hypothesis)} (${h.status}${h.reason ? `: ${plain(h.reason, LIMITS.reason)}` : ''})`))));
   const running = history.filter((h) => h.status === 'running');
   if (running.length > 0) parts.push(section('In flight right now — do not duplicate', dataBlock(lines(running, (h) => `- ${label(h)} ${plain(h.hypothesis, LIMITS.hypothesis)}`))));
-  if (ctx.saturated && ctx.saturated.length > 0) {
-    parts.push(section('Saturated directions — try a different one', dataBlock(lines(ctx.saturated, (d) => `- ${plain(d, LIMITS.hypothesis)}`))));
-  }
+  // The plateau and the swarm's directions (src/directions), as the LLM prompt words them: names inside a data block.
+  const explored = ctx.exploration ? explorationText(ctx.exploration) : null;
+  if (explored) parts.push(explored);
   const diffs = history.filter((h) => h.diff.trim() !== '').slice(-LIMITS.diffs);
   if (diffs.length > 0) {
     parts.push(section('Recent changes', dataBlock(diffs.map((h) => `${label(h)} ${h.status}: ${plain(h.hypothesis, LIMITS.hypothesis)}\n${fenced('diff', clip(quoted(h.diff), LIMITS.diff))}`).join('\n\n'))));
@@ -86,8 +86,9 @@ function section(title: string, body: string): string {
 /** Invisible characters untrusted() leaves (zero-width, soft hyphen, invisible operators): text must read as it shows. */
 const HIDDEN = /[\u00ad\u200b-\u200d\u2060-\u2064\u180e]/g;
 
+/** Invisible characters go first: removed after the tags were defused, they would join `</untrusted\u200b-data>` into a tag. */
 function quoted(s: string): string {
-  return untrusted(s).replace(HIDDEN, '');
+  return untrusted(s.replace(HIDDEN, ''));
 }
 
 function plain(s: string, n: number): string {

@@ -437,6 +437,33 @@ function renderPeers() {
   select.value = current;
 }
 
+/** Rows of the directions table: tried or running ones (the open ones are listed below it). */
+function renderDirections() {
+  const ex = state.snap.exploration;
+  const plateau = $('plateau');
+  plateau.className = `badge ${ex && ex.plateau ? 'plateau' : 'active'}`;
+  plateau.textContent = !ex ? '' : ex.plateauAfter === 0 ? 'plateau detection off'
+    : ex.plateau ? `plateau: ${ex.sinceKeep} experiments without a keep` : `${ex.sinceKeep} of ${ex.plateauAfter} experiments without a keep`;
+  const shown = ex ? ex.directions.filter((d) => d.tries > 0 || d.running.length > 0) : [];
+  const rows = shown.map((d) => el('tr', { 'data-key': d.key, 'data-state': d.state },
+    el('td', {}, el('code', {}, d.key)),
+    el('td', {}, d.category),
+    el('td', {}, badge(d.state)),
+    el('td', { className: 'num' }, String(d.tries)),
+    el('td', { className: 'num' }, String(d.keeps)),
+    el('td', { className: 'num' }, d.bestGain === null ? '–' : fmt(d.bestGain)),
+    el('td', { className: 'num' }, String(d.nodes)),
+    el('td', {}, d.running.map((w) => (w === 'self' ? 'this node' : shortId(w))).join(', ') || '–'),
+  ));
+  $('directions').tBodies[0].replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { className: 'empty' }, 'No direction tried yet.'))]));
+  const open = ex ? ex.open : [];
+  const cats = ex ? ex.openCategories : [];
+  setText('directions-open', [
+    open.length ? `open: ${open.join(', ')}` : '',
+    cats.length ? `categories nobody tried: ${cats.join(', ')}` : '',
+  ].filter(Boolean).join(' · '));
+}
+
 function feedItem(e) {
   return el('li', { className: e.level }, el('time', {}, clock(e.at)), el('span', {}, e.message));
 }
@@ -457,6 +484,7 @@ function renderOverview() {
   renderLeaderboard();
   renderExperiments();
   renderPeers();
+  renderDirections();
   renderFeed();
 }
 
