@@ -1,6 +1,5 @@
 // Attacks on --proposer agent: a peer's text trying to leave SWARM.md's data blocks, and an agent (tricked by
 // such text, or simply hostile) trying to escape its time cap or to make the node read a file outside its folder.
-import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { agentProposer, type ProposalContext } from '../../src/agent/index.js';
 import { swarmMd } from '../../src/agent/cli-agent/index.js';
 import { ProposalError, type HistoryEntry } from '../../src/core/index.js';
+import { gone } from '../helpers/procs.js';
 
 const TRAIN = 'DEPTH = 4\nMATRIX_LR = 0.02\n';
 
@@ -23,22 +23,6 @@ function context(history: HistoryEntry[] = []): ProposalContext {
   return { program: 'Lower val_bpb.', source: TRAIN, history, tried: new Set() };
 }
 
-/** Running, and not a zombie waiting for a parent to reap it. */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-async function until(check: () => boolean): Promise<void> {
-  const end = Date.now() + 3_000;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('still running 3 s after the call ended');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** A custom agent (--agent-cmd): a shell script run with its folder as its one argument. */
 async function script(body: string): Promise<string> {
@@ -95,7 +79,7 @@ describe('an agent cannot escape the node', () => {
       const p = await agentProposer({ preset: null, command: cmd, timeoutSeconds: 10, maxCostUsd: null }).propose(context());
       expect(p.source).toContain('0.03');
       const pid = Number(await readFile(join(dir, 'pid'), 'utf8'));
-      await until(() => !alive(pid));
+      await gone(pid);
     } finally {
       delete process.env.PIDFILE;
     }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -8,6 +7,7 @@ import { swarmMd } from '../../src/agent/cli-agent/index.js';
 import { RULES, TASK } from '../../src/agent/cli-agent/task.js';
 import { ProposalError, sourceHash, type HistoryEntry } from '../../src/core/index.js';
 import { REPO } from '../helpers/paths.js';
+import { gone } from '../helpers/procs.js';
 
 const FAKES = join(REPO, 'test', 'fixtures', 'agents');
 const TRAIN = 'DEPTH = 4  # layers\nMATRIX_LR = 0.02\nEMBEDDING_LR = 0.3\nWARMDOWN_RATIO = 0.5\nprint("---")\n';
@@ -34,22 +34,6 @@ async function setup(mode = 'edit'): Promise<void> {
   process.env.FAKE_AGENT_MODE = mode;
 }
 
-/** Running, and not a zombie waiting for a parent to reap it (a container's PID 1 may never). */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-async function until(check: () => boolean): Promise<void> {
-  const end = Date.now() + 3_000;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('still running 3 s after the call ended');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function settings(preset: string, more: Partial<AgentSettings> = {}): AgentSettings {
   return { preset, command: null, timeoutSeconds: 20, maxCostUsd: null, ...more };
@@ -194,7 +178,7 @@ describe('agents that misbehave propose nothing, with the reason, time and cost 
     expect(err.message).toMatch(/codex did not finish within 1 s \(its process group was killed\)/);
     expect(err.agent).toMatchObject({ outcome: 'timeout', timeoutSeconds: 1 });
     const [agent, child] = (await readFile(pids, 'utf8')).trim().split(' ').map(Number);
-    for (const pid of [agent!, child!]) await until(() => !alive(pid));
+    for (const pid of [agent!, child!]) await gone(pid);
   });
 
   it('a silent hang says it printed nothing', async () => {

@@ -3,7 +3,7 @@
  * gossip was lost converge without reconnecting, and a round costs no sync while nothing changed.
  */
 import '../../src/p2p/shim.js';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLibp2p } from 'libp2p';
 import { gossipsub } from '@libp2p/gossipsub';
 import { identify } from '@libp2p/identify';
@@ -14,21 +14,10 @@ import { yamux } from '@chainsafe/libp2p-yamux';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { lpStream } from '@libp2p/utils';
 import { multiaddr } from '@multiformats/multiaddr';
-import {
-  AntiEntropy, canonicalJson, encodeDigestMessage, parseDigestMessage, protocols, sha256Hex, summaryDigest, type AntiEntropyInit,
-} from '../../src/p2p/index.js';
-import { PROGRAM, cleanupDirs, publish, resultBody, startNode, waitFor, type TestNode } from './helpers.js';
+import { AntiEntropy, canonicalJson, encodeDigestMessage, parseDigestMessage, protocols, sha256Hex, summaryDigest, type AntiEntropyInit } from '../../src/p2p/index.js';
+import { PROGRAM, publish, resultBody, nodePool, startNode, waitFor } from './helpers.js';
 
-const running: TestNode[] = [];
-async function node(opts: Parameters<typeof startNode>[0] = {}): Promise<TestNode> {
-  const n = await startNode(opts);
-  running.push(n);
-  return n;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((n) => n.net.stop().catch(() => undefined)));
-});
-afterAll(cleanupDirs);
+const node = nodePool();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('digest messages', () => {

@@ -1,7 +1,17 @@
+import '../../src/p2p/shim.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { afterAll, afterEach } from 'vitest';
+import { createLibp2p } from 'libp2p';
+import { tcp } from '@libp2p/tcp';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { identify } from '@libp2p/identify';
+import { gossipsub } from '@libp2p/gossipsub';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import type { PrivateKey } from '@libp2p/interface';
 import {
   createSwarmNet, type P2PInit, type RecordSource, type SignedRecord, type SwarmNet, type ResultBody, type ClaimBody, type BestBody, type NoiseBody, type VerifyBody,
 } from '../../src/p2p/index.js';
@@ -168,5 +178,37 @@ export function verifyBody(n: number, claimant: string): VerifyBody {
   return {
     type: 'verify', claimant, experiment: expId(n), hash: sha(`candidate ${n}`), claimed: 0.97, val_bpb: 0.9712,
     outcome: 'ok', tolerance: 0.005, verdict: 'confirm', hardware: HW,
+  };
+}
+
+/**
+ * A bare libp2p peer on 127.0.0.1 with no swarm logic: what an attacker (or a crowd of plain
+ * identities) runs. With `gossip`, it speaks gossipsub with a strict signature policy.
+ */
+export async function rawPeer(opts: { gossip?: boolean; privateKey?: PrivateKey } = {}) {
+  return createLibp2p({
+    privateKey: opts.privateKey ?? await generateKeyPair('Ed25519'),
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: {
+      identify: identify(),
+      ...(opts.gossip ? { pubsub: gossipsub({ globalSignaturePolicy: 'StrictSign', allowPublishToZeroTopicPeers: true, fallbackToFloodsub: false }) } : {}),
+    },
+  });
+}
+
+/** startNode, with every node this file starts stopped after each test and its folder removed at the end. */
+export function nodePool(): (opts?: Parameters<typeof startNode>[0]) => Promise<TestNode> {
+  const running: TestNode[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((n) => n.net.stop().catch(() => undefined)));
+  });
+  afterAll(cleanupDirs);
+  return async (opts = {}) => {
+    const n = await startNode(opts);
+    running.push(n);
+    return n;
   };
 }

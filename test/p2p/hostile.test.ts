@@ -11,7 +11,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { lpStream } from '@libp2p/utils';
 import { encodeRecord, protocols, signRecord, topics, type DraftRecord, type SignedRecord } from '../../src/p2p/index.js';
-import { PROGRAM, cleanupDirs, publish, sha, resultBody, claimBody, startNode, waitFor } from './helpers.js';
+import { PROGRAM, cleanupDirs, publish, sha, resultBody, claimBody, startNode, waitFor, rawPeer } from './helpers.js';
 
 afterAll(cleanupDirs);
 
@@ -23,17 +23,7 @@ describe('hostile gossip', () => {
     // The attacker speaks raw gossipsub (no validation of its own) with a key of its own.
     const key = await generateKeyPair('Ed25519');
     const attackerId = peerIdFromPrivateKey(key).toString();
-    const attacker = await createLibp2p({
-      privateKey: key,
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      services: {
-        identify: identify(),
-        pubsub: gossipsub({ globalSignaturePolicy: 'StrictSign', allowPublishToZeroTopicPeers: true, fallbackToFloodsub: false }),
-      },
-    });
+    const attacker = await rawPeer({ gossip: true, privateKey: key });
     try {
       const T = topics(PROGRAM);
       attacker.services.pubsub.subscribe(T.result);

@@ -3,12 +3,7 @@
  * keep exchanging gossip, while a peer sending invalid records is still graylisted.
  */
 import '../../src/p2p/shim.js';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createLibp2p } from 'libp2p';
-import { tcp } from '@libp2p/tcp';
-import { noise } from '@chainsafe/libp2p-noise';
-import { yamux } from '@chainsafe/libp2p-yamux';
-import { identify } from '@libp2p/identify';
+import { describe, expect, it } from 'vitest';
 import { gossipsub } from '@libp2p/gossipsub';
 import { PeerScore, createPeerScoreParams, defaultPeerScoreThresholds } from '@libp2p/gossipsub/score';
 import { defaultLogger } from '@libp2p/logger';
@@ -16,19 +11,10 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
 import { topics } from '../../src/p2p/index.js';
 import { SCORE_THRESHOLDS, gossipsubOptions, peerScoreParams } from '../../src/p2p/scoring.js';
-import { PROGRAM, cleanupDirs, publish, resultBody, startNode, waitFor, type TestNode } from './helpers.js';
+import { PROGRAM, publish, resultBody, nodePool, waitFor, type TestNode, rawPeer } from './helpers.js';
 
 const TOPICS = Object.values(topics(PROGRAM));
-const running: TestNode[] = [];
-async function node(opts: Parameters<typeof startNode>[0] = {}): Promise<TestNode> {
-  const n = await startNode(opts);
-  running.push(n);
-  return n;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((n) => n.net.stop().catch(() => undefined)));
-});
-afterAll(cleanupDirs);
+const node = nodePool();
 
 /** The score a node gives each of `count` peers that share one address and did nothing else. */
 function colocatedScore(params: ReturnType<typeof peerScoreParams>, count: number): number {
@@ -85,17 +71,7 @@ describe('peer scoring', () => {
     }
     // A peer from the same address sending invalid records is still penalised down to the graylist.
     const key = await generateKeyPair('Ed25519');
-    const spammer = await createLibp2p({
-      privateKey: key,
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      services: {
-        identify: identify(),
-        pubsub: gossipsub({ globalSignaturePolicy: 'StrictSign', allowPublishToZeroTopicPeers: true, fallbackToFloodsub: false }),
-      },
-    });
+    const spammer = await rawPeer({ gossip: true, privateKey: key });
     try {
       const spammerId = spammer.peerId.toString();
       const T = topics(PROGRAM);
