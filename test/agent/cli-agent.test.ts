@@ -1,6 +1,6 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { agentProposer, type AgentSettings, type ProposalContext } from '../../src/agent/index.js';
 import { swarmMd } from '../../src/agent/cli-agent/index.js';
@@ -58,6 +58,7 @@ const claudeArgv = (work: string) => [
   '-p', TASK, '--output-format', 'json', '--permission-mode', 'dontAsk', '--tools', 'Read,Edit',
   '--allowedTools', `Read(/${work}/**),Edit(/${work}/train.py)`,
   '--disallowedTools', 'Bash,WebFetch,WebSearch,Task,NotebookEdit,Write', '--strict-mcp-config',
+  '--setting-sources', '', '--settings', JSON.stringify({ autoMemoryDirectory: join(dirname(work), 'node', 'memory') }), '--no-session-persistence',
   '--append-system-prompt', RULES, '--max-turns', '30',
 ];
 

@@ -5,7 +5,7 @@
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentProposer } from '../../src/agent/index.js';
 import { RULES, TASK } from '../../src/agent/cli-agent/task.js';
@@ -47,6 +47,7 @@ describe('a peer hypothesis written as an instruction', () => {
         '-p', TASK, '--output-format', 'json', '--permission-mode', 'dontAsk', '--tools', 'Read,Edit',
         '--allowedTools', `Read(/${c.cwd}/**),Edit(/${c.cwd}/train.py)`,
         '--disallowedTools', 'Bash,WebFetch,WebSearch,Task,NotebookEdit,Write', '--strict-mcp-config',
+        '--setting-sources', '', '--settings', JSON.stringify({ autoMemoryDirectory: join(dirname(c.cwd), 'node', 'memory') }), '--no-session-persistence',
         '--append-system-prompt', RULES, '--max-turns', '30',
       ]);
     }

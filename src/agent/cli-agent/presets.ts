@@ -59,6 +59,11 @@ const claude: Preset = {
     '--allowedTools', `Read(/${p.dir}/**),Edit(/${p.dir}/train.py)`,
     '--disallowedTools', CLAUDE_DENIED,
     '--strict-mcp-config',
+    // The user's own settings could allow more (an allow rule for Read or Bash); the auto-memory folder
+    // in HOME is writable even in dontAsk mode, so it moves beside the node's logs; no transcript in HOME.
+    '--setting-sources', '',
+    '--settings', JSON.stringify({ autoMemoryDirectory: `${p.logDir}/memory` }),
+    '--no-session-persistence',
     '--append-system-prompt', p.rules,
     '--max-turns', String(p.maxTurns),
     ...(p.maxCostUsd !== null ? ['--max-budget-usd', String(p.maxCostUsd)] : []),

@@ -20,8 +20,10 @@ export function readClaude(stdout: string): Report {
   if (!r || r.type !== 'result') return garbage('claude', 'JSON result object', stdout);
   const costUsd = finite(r.total_cost_usd);
   const message = typeof r.result === 'string' ? r.result : null;
+  // Error results (max turns, budget) carry no `result`, only `errors: [...]`.
+  const errors = Array.isArray(r.errors) ? r.errors.filter((e): e is string => typeof e === 'string').join('; ') : '';
   if (r.subtype === 'error_max_budget_usd') return { message, costUsd, error: 'stopped at its cost cap (--max-budget-usd)', overCost: true };
-  if (r.is_error === true) return { message, costUsd, error: `reported an error (${String(r.subtype ?? 'is_error')}): ${clip(message ?? '')}` };
+  if (r.is_error === true) return { message, costUsd, error: `reported an error (${String(r.subtype ?? 'is_error')}): ${clip(message ?? errors)}` };
   return { message, costUsd, error: null };
 }
 
