@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { agentProposer, type AgentSettings, type ProposalContext } from '../../src/agent/index.js';
 import { swarmMd } from '../../src/agent/cli-agent/index.js';
 import { RULES, TASK } from '../../src/agent/cli-agent/task.js';
+import { readClaude } from '../../src/agent/cli-agent/result.js';
 import { ProposalError, sourceHash, type HistoryEntry } from '../../src/core/index.js';
 import { REPO } from '../helpers/paths.js';
 import { gone } from '../helpers/procs.js';
@@ -257,5 +258,14 @@ describe('agents that misbehave propose nothing, with the reason, time and cost 
     } finally {
       process.env.PATH = saved;
     }
+  });
+});
+
+describe("reading Claude Code's JSON result", () => {
+  it('takes the error text from errors[] when an error result has no result (as the real CLI prints it)', () => {
+    const out = JSON.stringify({ type: 'result', subtype: 'error_max_turns', is_error: true, total_cost_usd: 0.01, errors: ['Reached maximum number of turns (3)'] });
+    const report = readClaude(out);
+    expect(report.error).toMatch(/error_max_turns.*Reached maximum number of turns \(3\)/);
+    expect(report.costUsd).toBe(0.01);
   });
 });
