@@ -95,7 +95,10 @@ describe('swarm demo', () => {
     // Rebased: a peer's kept change run here on this node's best, and the peer did keep it.
     const rebase = all.find(({ r }) => r.origin.kind === 'peer' && ran(r));
     expect(rebase, "a peer's change rebased and run").toBeDefined();
-    expect(rebase!.r.parentHash).toBe(rebase!.node.records.filter((r) => r.status === 'keep' && r.endedAt! <= rebase!.r.startedAt).at(-1)!.hash);
+    // Its parent is this node's best when it was staged: the last keep before it ended (a best taken as a
+    // peer measured it is recorded when taken, which may be after the rebase's start was stamped).
+    const keepsBefore = rebase!.node.records.filter((r) => r.status === 'keep' && r !== rebase!.r && r.endedAt! <= rebase!.r.endedAt!);
+    expect(rebase!.r.parentHash).toBe(keepsBefore.at(-1)!.hash);
     const source = rebase!.node.shared.find((r) => r.type === 'result' && r.status === 'keep' && rebase!.r.lineage!.includes(r.experiment) && r.peer !== rebase!.node.peerId);
     expect(source, 'the kept result it came from').toBeDefined();
     // Replicated: a node re-ran another's would-be best and signed what it measured.
